@@ -1,0 +1,1 @@
+"""The chapters bundled with labguide (Markdown files; this package only locates them)."""

@@ -1,0 +1,107 @@
+"""Events the engine and the probes publish; front-ends (TUI, plain, check) subscribe.
+
+Plain frozen dataclasses: nothing here knows about Textual or about any front-end.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def now() -> float:
+    """Wall-clock time used in events and transcripts (seconds since the epoch)."""
+    return time.time()
+
+
+class StepStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"
+    WARNED = "warned"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+    @property
+    def done(self) -> bool:
+        return self not in (StepStatus.PENDING, StepStatus.RUNNING)
+
+    @property
+    def ok(self) -> bool:
+        return self in (StepStatus.PASSED, StepStatus.WARNED, StepStatus.SKIPPED)
+
+
+@dataclass(frozen=True)
+class Event:
+    t: float = field(default_factory=now, kw_only=True)
+
+
+@dataclass(frozen=True)
+class StepStarted(Event):
+    step_id: str
+    hosts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Output(Event):
+    """One line of output of a command on a host (stream is 'stdout', 'stderr' or 'info')."""
+
+    step_id: str
+    host: str
+    stream: str
+    line: str
+
+
+@dataclass(frozen=True)
+class HostFinished(Event):
+    step_id: str
+    host: str
+    exit_status: int | None
+    duration: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class StepFinished(Event):
+    step_id: str
+    status: StepStatus
+    duration: float
+    message: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunFinished(Event):
+    status: StepStatus
+    last_step_id: str | None
+
+
+Listener = Callable[[Event], None]
+
+
+class EventBus:
+    """Fan-out of events to listeners, synchronously, in publication order.
+
+    Listeners must be cheap (append to a buffer, post a message); a listener that
+    raises is a bug and its exception propagates.
+    """
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            listener(event)

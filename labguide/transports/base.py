@@ -1,0 +1,81 @@
+"""The interface every transport implements, and the result types it returns.
+
+A transport runs shell scripts (and file reads/writes) on one lab host and streams
+their output line by line. It knows nothing of chapters, steps or front-ends.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from labguide.inventory import Host
+
+#: Receives each line of output as it arrives: (stream, line), stream is "stdout"/"stderr"/"info".
+OutputSink = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """How a command ended. exit_status is None when it did not end by itself."""
+
+    exit_status: int | None
+    duration: float
+    #: Why there is no exit status: "timeout", "cancelled", "connection lost", a signal name.
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+
+class Transport(abc.ABC):
+    """Runs commands on one host. One instance per host, reused for every command."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+
+    @abc.abstractmethod
+    async def connect(self) -> None:
+        """Open (or re-open) the connection. Raises HostError with a clear message."""
+
+    @abc.abstractmethod
+    async def run(
+        self,
+        script: str,
+        sink: OutputSink,
+        *,
+        timeout: float | None = None,
+        input_data: bytes | None = None,
+    ) -> CommandResult:
+        """Run a shell script (bash, errexit on) and stream its output to sink.
+
+        Cancelling the calling task ends the remote command (its whole process group,
+        including what it runs under sudo) before the cancellation propagates.
+        """
+
+    @abc.abstractmethod
+    async def read_file(self, path: str, *, sudo: bool = False) -> bytes | None:
+        """The file's content, or None if it does not exist."""
+
+    @abc.abstractmethod
+    async def write_file(
+        self, path: str, data: bytes, *, mode: int | None = None, sudo: bool = False
+    ) -> None:
+        """Write the file atomically (temp file + rename), creating it if needed."""
+
+    @abc.abstractmethod
+    def stream(self, command: str) -> AsyncIterator[str]:
+        """Run a long-lived command and yield its stdout lines until it ends or is cancelled."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Close the connection; safe to call twice."""
+
+    async def __aenter__(self) -> Transport:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
