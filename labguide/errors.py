@@ -1,4 +1,4 @@
-"""The one exception type for errors a user can fix: it always says where (file:line, key or host)."""
+"""The one exception type for errors a user can fix: it always says where (file:line, host)."""
 
 from __future__ import annotations
 

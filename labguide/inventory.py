@@ -163,7 +163,8 @@ def parse_inventory(text: str, path: Path, env: Mapping[str, str] | None = None)
 
     for key in data:
         if key not in ("defaults", "vars", "hosts"):
-            err(f"unknown section {key!r} (expected defaults, vars, hosts)", key, rf"^\[?{re.escape(key)}")
+            err(f"unknown section {key!r} (expected defaults, vars, hosts)", key,
+                rf"^\[?{re.escape(key)}")
 
     def table(name: str) -> dict[str, Any]:
         value = data.get(name, {})

@@ -1,1 +1,1 @@
-"""Probes watch the lab while it is being broken: VIP ownership and an HTTP prober. No Textual here."""
+"""Probes watch the lab while it is broken: VIP ownership and an HTTP prober. No Textual."""

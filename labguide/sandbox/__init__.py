@@ -1,1 +1,1 @@
-"""The sandbox lab: the chapter's hosts as systemd-nspawn containers on a private bridge. No Textual here."""
+"""The sandbox lab: the chapter's hosts as systemd-nspawn containers on a private bridge."""

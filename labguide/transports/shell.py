@@ -1,0 +1,55 @@
+"""Shell snippets shared by the transports that run bash (ssh, local): file I/O and sudo hints.
+
+Pure string building; every value that goes into a command is quoted here.
+"""
+
+from __future__ import annotations
+
+import base64
+import shlex
+
+#: What sudo prints when it would need a password and has no terminal to ask on.
+SUDO_PROMPT_MARKERS = (
+    "sudo: a terminal is required",
+    "sudo: a password is required",
+    "sudo: no tty present",
+)
+SUDO_HINT = (
+    "sudo asked for a password: labguide runs commands without a terminal, so the lab user "
+    "needs passwordless sudo (a line like 'ubuntu ALL=(ALL) NOPASSWD:ALL' in /etc/sudoers.d/)"
+)
+
+
+def is_sudo_prompt(line: str) -> bool:
+    return any(marker in line for marker in SUDO_PROMPT_MARKERS)
+
+
+def _as_root(command: str, sudo: bool) -> str:
+    return f"sudo -n sh -c {shlex.quote(command)}" if sudo else command
+
+
+def read_file_script(path: str, sudo: bool) -> str:
+    """Prints 'absent' or 'present' then the file's content as one line of base64."""
+    q = shlex.quote(path)
+    inner = f"if [ -e {q} ]; then echo present; base64 -w0 < {q}; echo; else echo absent; fi"
+    return _as_root(inner, sudo)
+
+
+def parse_read_file_output(lines: list[str]) -> bytes | None:
+    if not lines or lines[0] == "absent":
+        return None
+    return base64.b64decode("".join(lines[1:]))
+
+
+def write_file_script(path: str, mode: int | None, sudo: bool) -> str:
+    """Reads the new content on stdin and replaces the file atomically (temp file + rename)."""
+    q = shlex.quote(path)
+    chmod = f"chmod {mode:o} \"$tmp\" && " if mode is not None else (
+        f"if [ -e {q} ]; then chmod --reference={q} \"$tmp\"; else chmod 644 \"$tmp\"; fi && "
+    )
+    inner = (
+        f"dir=$(dirname {q}) && mkdir -p \"$dir\" && "
+        f"tmp=$(mktemp \"$dir/.labguide.XXXXXX\") && cat > \"$tmp\" && {chmod}"
+        f"mv -f \"$tmp\" {q}"
+    )
+    return _as_root(inner, sudo)

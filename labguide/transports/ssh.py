@@ -1,0 +1,288 @@
+"""The SSH transport (asyncssh): one connection per host, reused for every command.
+
+Host keys are always checked against a known_hosts file. Each command runs in its own
+process group on the host, so cancelling it can end everything it started, sudo included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shlex
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import asyncssh
+
+from labguide.errors import HostError
+from labguide.inventory import Host
+from labguide.transports.base import CommandResult, OutputSink, Transport
+from labguide.transports.shell import (
+    SUDO_HINT,
+    is_sudo_prompt,
+    parse_read_file_output,
+    read_file_script,
+    write_file_script,
+)
+
+KILL_GRACE = 2.0
+#: A lost host is noticed after about interval × count seconds of silence.
+KEEPALIVE_INTERVAL = 3.0
+KEEPALIVE_COUNT = 3
+
+
+def wrap(script: str) -> str:
+    """The remote command: a new session whose first stdout line is its process group id."""
+    body = 'printf "%s\\n" "$$"\n' + script
+    return f"exec setsid -w bash -ec {shlex.quote(body)}"
+
+
+def kill_group_command(pgid: int, sig: str) -> str:
+    return (
+        f"kill -{sig} -- -{pgid} 2>/dev/null; "
+        f"sudo -n kill -{sig} -- -{pgid} 2>/dev/null; true"
+    )
+
+
+class SshTransport(Transport):
+    def __init__(self, host: Host, *, accept_new_host_keys: bool = False) -> None:
+        super().__init__(host)
+        self.accept_new_host_keys = accept_new_host_keys
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._lock = asyncio.Lock()
+        #: Host keys accepted on first contact during this session (shown and recorded).
+        self.accepted_keys: list[str] = []
+
+    # -- connection -------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed()
+
+    async def connect(self) -> None:
+        async with self._lock:
+            if self.connected:
+                return
+            self._conn = await self._open()
+
+    async def _open(self) -> asyncssh.SSHClientConnection:
+        host = self.host
+        known_hosts = str(host.known_hosts) if host.known_hosts else None
+        extra: dict[str, object] = {}
+        if known_hosts:  # otherwise asyncssh reads ~/.ssh/known_hosts: checking stays on
+            extra["known_hosts"] = known_hosts
+        if host.identity_file:
+            extra["client_keys"] = [str(host.identity_file)]
+        options = asyncssh.SSHClientConnectionOptions(
+            username=host.user,
+            connect_timeout=host.connect_timeout,
+            keepalive_interval=KEEPALIVE_INTERVAL,
+            keepalive_count_max=KEEPALIVE_COUNT,
+            agent_path=None,
+            preferred_auth="publickey",
+            **extra,
+        )
+        try:
+            return await asyncssh.connect(host.address, host.port, options=options)
+        except asyncssh.HostKeyNotVerifiable as exc:
+            return await self._host_key_problem(exc, options)
+        except asyncssh.PermissionDenied:
+            raise HostError(
+                host.name,
+                f"SSH login as {host.user or '(default user)'} refused at {host.target}",
+                hint=f"check the user and identity_file ({host.identity_file}) in the inventory",
+            ) from None
+        except (OSError, asyncssh.Error, TimeoutError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise HostError(host.name, f"cannot connect to {host.target}: {reason}") from None
+
+    async def _host_key_problem(
+        self, exc: asyncssh.HostKeyNotVerifiable, options: asyncssh.SSHClientConnectionOptions
+    ) -> asyncssh.SSHClientConnection:
+        host = self.host
+        try:
+            key = await asyncssh.get_server_host_key(
+                host.address, host.port, connect_timeout=host.connect_timeout)
+        except (OSError, asyncssh.Error):
+            key = None
+        fingerprint = key.get_fingerprint("sha256") if key else "(unavailable)"
+        path = host.known_hosts or Path("~/.ssh/known_hosts").expanduser()
+        known = _known_entries(path, host)
+        if known:
+            raise HostError(
+                host.name,
+                f"host key CHANGED for {host.address} (now {key.get_algorithm() if key else '?'} "
+                f"{fingerprint}); refusing to connect: this can be an impostor or a rebuilt host",
+                hint=f"if the change is expected: ssh-keygen -R {_known_name(host)} -f {path}",
+            ) from None
+        if not self.accept_new_host_keys or key is None or host.known_hosts is None:
+            raise HostError(
+                host.name,
+                f"unknown host key for {host.address}: {fingerprint} is not in {path}",
+                hint="compare it with the host's own key (ssh-keygen -lf /etc/ssh/"
+                "ssh_host_ed25519_key.pub), then rerun with --accept-new-host-keys",
+            ) from None
+        line = f"{_known_name(host)} {key.export_public_key().decode().strip()}\n"
+        with open(host.known_hosts, "a", encoding="ascii") as fh:
+            fh.write(line)
+        self.accepted_keys.append(f"{host.name}: {fingerprint}")
+        return await asyncssh.connect(host.address, host.port, options=options)
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+            with contextlib.suppress(Exception):
+                await conn.wait_closed()
+
+    async def _connection(self) -> asyncssh.SSHClientConnection:
+        if not self.connected:
+            await self.connect()
+        assert self._conn is not None
+        return self._conn
+
+    def _lost(self) -> None:
+        if self._conn is not None:
+            self._conn.abort()
+        self._conn = None
+
+    # -- commands -----------------------------------------------------------------------
+
+    async def run(
+        self,
+        script: str,
+        sink: OutputSink,
+        *,
+        timeout: float | None = None,
+        input_data: bytes | None = None,
+    ) -> CommandResult:
+        started = time.monotonic()
+        conn = await self._connection()
+        try:
+            proc = await conn.create_process(wrap(script), encoding=None)
+        except (OSError, asyncssh.Error) as exc:
+            self._lost()
+            raise HostError(self.host.name, f"cannot start a command: {exc}") from None
+        pgid: int | None = None
+        sudo_prompted = False
+
+        def on_stdout(line: str) -> None:
+            nonlocal pgid
+            if pgid is None:
+                try:
+                    pgid = int(line)
+                    return
+                except ValueError:
+                    pgid = 0
+            sink("stdout", line)
+
+        def on_stderr(line: str) -> None:
+            nonlocal sudo_prompted
+            sudo_prompted = sudo_prompted or is_sudo_prompt(line)
+            sink("stderr", line)
+
+        async def feed() -> None:
+            if input_data is not None:
+                proc.stdin.write(input_data)
+            proc.stdin.write_eof()
+
+        work = asyncio.gather(
+            feed(), _pump(proc.stdout, on_stdout), _pump(proc.stderr, on_stderr), proc.wait())
+        try:
+            await asyncio.wait_for(work, timeout)
+        except TimeoutError:
+            await self._kill(proc, pgid)
+            return CommandResult(None, time.monotonic() - started, "timeout")
+        except asyncio.CancelledError:
+            await asyncio.shield(self._kill(proc, pgid))
+            raise
+        except (OSError, asyncssh.Error):
+            self._lost()
+            return CommandResult(None, time.monotonic() - started, "connection lost")
+        if sudo_prompted:
+            sink("info", SUDO_HINT)
+        status = proc.exit_status
+        if status is None or (status == -1 and proc.exit_signal is None and conn.is_closed()):
+            self._lost()
+            return CommandResult(None, time.monotonic() - started, "connection lost")
+        if status == -1 and proc.exit_signal is not None:
+            return CommandResult(None, time.monotonic() - started, f"signal {proc.exit_signal[0]}")
+        return CommandResult(status, time.monotonic() - started)
+
+    async def _kill(self, proc: asyncssh.SSHClientProcess[bytes], pgid: int | None) -> None:
+        """End the remote process group (TERM, then KILL), then the channel."""
+        if pgid and self.connected:
+            assert self._conn is not None
+            for sig in ("TERM", "KILL"):
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        self._conn.run(kill_group_command(pgid, sig), check=False), KILL_GRACE)
+                try:
+                    await asyncio.wait_for(proc.wait_closed(), KILL_GRACE)
+                    break
+                except (TimeoutError, asyncssh.Error, OSError):
+                    continue
+        proc.close()
+
+    async def read_file(self, path: str, *, sudo: bool = False) -> bytes | None:
+        lines: list[str] = []
+        errors: list[str] = []
+        result = await self.run(
+            read_file_script(path, sudo),
+            lambda stream, line: (lines if stream == "stdout" else errors).append(line),
+        )
+        if not result.ok:
+            raise HostError(self.host.name, f"cannot read {path}: {' '.join(errors) or result}")
+        return parse_read_file_output(lines)
+
+    async def write_file(
+        self, path: str, data: bytes, *, mode: int | None = None, sudo: bool = False
+    ) -> None:
+        errors: list[str] = []
+        result = await self.run(
+            write_file_script(path, mode, sudo),
+            lambda stream, line: errors.append(line) if stream == "stderr" else None,
+            input_data=data,
+        )
+        if not result.ok:
+            raise HostError(self.host.name, f"cannot write {path}: {' '.join(errors) or result}")
+
+    async def stream(self, command: str) -> AsyncIterator[str]:
+        conn = await self._connection()
+        proc = await conn.create_process(wrap(command), encoding=None)
+        pgid: int | None = None
+        try:
+            async for raw in proc.stdout:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if pgid is None:
+                    try:
+                        pgid = int(line)
+                        continue
+                    except ValueError:
+                        pgid = 0
+                yield line
+        except (OSError, asyncssh.Error):
+            self._lost()
+            raise
+        finally:
+            await asyncio.shield(self._kill(proc, pgid))
+
+
+async def _pump(reader: asyncssh.SSHReader[bytes], on_line: Callable[[str], None]) -> None:
+    async for raw in reader:
+        on_line(raw.decode("utf-8", "replace").rstrip("\r\n"))
+
+
+def _known_name(host: Host) -> str:
+    return host.address if host.port == 22 else f"[{host.address}]:{host.port}"
+
+
+def _known_entries(path: Path, host: Host) -> bool:
+    """Whether known_hosts already has a key (or a CA) for this host."""
+    try:
+        known = asyncssh.read_known_hosts(str(path))
+    except (OSError, ValueError):
+        return False
+    trusted, cas, *_ = known.match(_known_name(host), host.address, host.port)
+    return bool(trusted or cas)
