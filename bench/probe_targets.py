@@ -1,0 +1,124 @@
+"""Local HTTP targets for the prober's tests and benchmarks: nginx on loopback, own config.
+
+Every server binds 127.0.0.1 on a free port, keeps its files in its own temp directory
+and is stopped by its own pid; nothing here touches another process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, up: bool = True, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            listening = s.connect_ex(("127.0.0.1", port)) == 0
+        if listening == up:
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"port {port} not {'up' if up else 'down'} after {timeout}s")
+
+
+@dataclass
+class Nginx:
+    """An nginx answering GET /hostname with `name`; start()/stop() can be repeated."""
+
+    name: str = "web-1"
+    port: int = 0
+    root: Path | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    #: Extra `location` blocks (nginx syntax) for tests, e.g. a slow or failing path.
+    extra: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hostname"
+
+    def _write_conf(self) -> Path:
+        assert self.root is not None
+        conf = self.root / "nginx.conf"
+        conf.write_text(f"""
+worker_processes 1;
+daemon off;
+pid {self.root}/nginx.pid;
+error_log {self.root}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {self.root}/body;
+    proxy_temp_path {self.root}/proxy;
+    fastcgi_temp_path {self.root}/fastcgi;
+    uwsgi_temp_path {self.root}/uwsgi;
+    scgi_temp_path {self.root}/scgi;
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{self.port};
+        location = /hostname {{ default_type text/plain; return 200 "{self.name}\\n"; }}
+        location = /fail {{ return 503 "down\\n"; }}
+        {self.extra}
+    }}
+}}
+""")
+        return conf
+
+    def start(self) -> Nginx:
+        if self.root is None:
+            self.root = Path(tempfile.mkdtemp(prefix="lgt-probe-nginx-"))
+        if not self.port:
+            self.port = free_port()
+        conf = self._write_conf()
+        self.proc = subprocess.Popen(
+            [NGINX, "-c", str(conf), "-p", str(self.root), "-e", str(self.root / "error.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        wait_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            # Fast shutdown of this nginx's own process group (master and its worker).
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.proc = None
+        if self.port:
+            wait_port(self.port, up=False)
+
+    def cleanup(self) -> None:
+        self.stop()
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def nginx(name: str = "web-1", extra: str = "") -> Iterator[Nginx]:
+    server = Nginx(name=name, extra=extra)
+    try:
+        yield server.start()
+    finally:
+        server.cleanup()
