@@ -1,0 +1,63 @@
+"""Fixtures for the sandbox lab's tests: they need root, systemd-nspawn and debootstrap.
+
+`sandbox_base` makes the cached images, the lab's keys and the bridge (removing the bridge at
+the end only if it made it); `lab` brings the whole lab up if it is not up and takes it down
+at the end only if it brought it up. Both are session-scoped and shared by every test here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from sandbox_helpers import Base
+
+from labguide.sandbox import network, sshkeys
+from labguide.sandbox.image import ensure_images
+from labguide.sandbox.paths import LabPaths
+
+
+def _missing() -> str | None:
+    if os.geteuid() != 0:
+        return "the sandbox needs root"
+    for tool in ("systemd-nspawn", "debootstrap", "apt-ftparchive", "ssh-keygen"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (scripts/host-packages.txt)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def sandbox_base() -> Iterator[Base]:
+    why = _missing()
+    if why:
+        pytest.skip(why)
+    paths = LabPaths.default()
+    ensure_images(paths, lambda line: print(f"[sandbox] {line}"))
+    sshkeys.ensure_lab_keys(paths)
+    made_bridge = network.bridge_is_ours() is None
+    if made_bridge:
+        network.check_addresses_free()
+        network.ensure_bridge(paths.bridge_record)
+    yield Base(paths)
+    if made_bridge:
+        from labguide.sandbox.machines import NspawnMachines
+
+        if not NspawnMachines(paths).running_vmids():
+            network.delete_bridge()
+            paths.bridge_record.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def lab(sandbox_base: Base) -> Iterator[LabPaths]:
+    """The lab in its start state (lab up), shared by the session."""
+    from labguide.sandbox import lab as lab_mod
+
+    paths = sandbox_base.paths
+    was_up = lab_mod.is_up(paths)
+    if not was_up:
+        lab_mod.up(paths, say=lambda line: print(f"[lab up] {line}"))
+    yield paths
+    if not was_up:
+        lab_mod.down(paths, say=lambda line: print(f"[lab down] {line}"))

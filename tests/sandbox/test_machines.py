@@ -1,0 +1,131 @@
+"""NspawnMachines for real: boot a VM, SSH in with checked host keys, apt install offline,
+reboot (disk survives, enabled daemons come back), clone, hard stop, and crash clean-up."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncssh
+import pytest
+from sandbox_helpers import Base, connect, sh
+
+from labguide.sandbox.machines import NspawnMachines
+from labguide.sandbox.vmrecord import read_pid
+
+pytestmark = pytest.mark.sandbox
+
+VMID, NAME, IP = 990, "sbt-990", "198.18.16.90"
+
+
+def _leftovers(m: NspawnMachines, vmid: int, name: str) -> list[str]:
+    found = []
+    if Path(f"/run/netns/lg-{name}").exists():
+        found.append("netns")
+    if subprocess.run(["ip", "link", "show", f"lgv{vmid}"], capture_output=True).returncode == 0:
+        found.append("veth")
+    root = m.paths.vm_run(vmid) / "root"
+    if os.path.ismount(root):
+        found.append("mount")
+    if m.is_running(vmid):
+        found.append("supervisor")
+    return found
+
+
+@pytest.fixture
+async def machines(sandbox_base: Base) -> AsyncIterator[NspawnMachines]:
+    m = NspawnMachines(sandbox_base.paths)
+    yield m
+    for vmid in (VMID, VMID + 1):
+        await m.stop(vmid)
+        m.forget(vmid)
+        m.destroy_disk(vmid)
+
+
+async def test_boot_ssh_apt_install_and_reboot(machines: NspawnMachines) -> None:
+    m = machines
+    m.create_disk(VMID, None)  # a clone of the template: the bare base image
+    await m.start(VMID, NAME, f"{IP}/32", "198.18.16.1")
+    assert m.is_running(VMID)
+    ifaces = m.guest_interfaces(VMID)
+    assert ifaces is not None
+    assert any(a["ip-address"] == IP for i in ifaces for a in i["ip-addresses"])
+
+    conn = await connect(m.paths, IP)
+    async with conn:
+        assert (await sh(conn, "hostname")).strip() == NAME
+        await sh(conn, "sudo apt update && "
+                       "sudo apt install -y --no-install-recommends keepalived", timeout=300)
+        await sh(conn, "test -x /usr/sbin/keepalived && systemctl is-enabled keepalived")
+        conf = ("vrrp_instance VI_T { state MASTER\n interface eth0\n virtual_router_id 90\n"
+                " priority 100\n virtual_ipaddress { 198.18.16.91 }\n}\n")
+        await sh(conn, f"echo '{conf}' | sudo tee /etc/keepalived/keepalived.conf >/dev/null")
+        await sh(conn, "sudo systemctl restart keepalived && echo kept | sudo tee /root/mark")
+        await sh(conn, "sudo systemd-run --unit=sbt-by-hand sleep 600")
+        await sh(conn, "systemctl is-active sbt-by-hand")
+        try:
+            await conn.run("sudo reboot", timeout=10)
+        except (asyncssh.Error, OSError, asyncio.TimeoutError):
+            pass  # the connection may drop before the command returns
+    await asyncio.sleep(1.0)
+    conn = await connect(m.paths, IP, timeout=60)
+    async with conn:
+        assert (await sh(conn, "sudo cat /root/mark")).strip() == "kept"  # the disk survived
+        for _ in range(50):  # enabled daemons come back by themselves
+            res = await conn.run("systemctl is-active keepalived", check=False)
+            if str(res.stdout).strip() == "active":
+                break
+            await asyncio.sleep(0.2)
+        assert str(res.stdout).strip() == "active"
+        res = await conn.run("systemctl is-active sbt-by-hand", check=False)
+        assert str(res.stdout).strip() != "active"  # started by hand: gone after reboot
+    log = (m.paths.vm_run(VMID) / "console.log").read_text()
+    assert "exited with status 133" in log
+
+    await m.shutdown(VMID, timeout=30)
+    assert not m.is_running(VMID)
+    assert _leftovers(m, VMID, NAME) == []
+
+    # a clone of a non-template VM carries its disk, with a host key of its own
+    m.create_disk(VMID + 1, VMID)
+    assert (m.disk_upper(VMID + 1) / "usr/sbin/keepalived").exists()
+    key = "hostkey/ssh_host_ed25519_key.pub"
+    assert (m.paths.disk(VMID) / key).read_text() != (m.paths.disk(VMID + 1) / key).read_text()
+
+
+async def test_unknown_host_key_is_refused(machines: NspawnMachines, tmp_path: Path) -> None:
+    m = machines
+    m.create_disk(VMID, None)
+    await m.start(VMID, NAME, f"{IP}/32", "198.18.16.1")
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    with pytest.raises(asyncssh.HostKeyNotVerifiable):
+        await asyncssh.connect(IP, username="ubuntu", known_hosts=str(empty),
+                               client_keys=[str(m.paths.identity_file)], connect_timeout=5)
+
+
+async def test_hard_stop_and_crash_cleanup(machines: NspawnMachines) -> None:
+    m = machines
+    m.create_disk(VMID, None)
+    await m.start(VMID, NAME, f"{IP}/32", None)
+    await m.stop(VMID)
+    assert not m.is_running(VMID)
+    assert _leftovers(m, VMID, NAME) == []
+
+    # the supervisor dies (kill -9): nspawn, the mount and the namespace are orphaned
+    await m.start(VMID, NAME, f"{IP}/32", None)
+    run_dir = m.paths.vm_run(VMID)
+    nspawn = read_pid(run_dir / "nspawn.pid")
+    sup = read_pid(run_dir / "supervisor.pid")
+    assert nspawn and sup
+    os.kill(sup, signal.SIGKILL)
+    await asyncio.sleep(0.2)
+    assert Path(f"/proc/{nspawn}").exists()
+    m.cleanup(VMID)  # what `lab down` does from the records
+    assert not Path(f"/proc/{nspawn}").exists() or b"nspawn" not in Path(
+        f"/proc/{nspawn}/cmdline").read_bytes()
+    assert _leftovers(m, VMID, NAME) == []
