@@ -84,11 +84,10 @@ def install_guest_ssh(root: Path, key: Path, cert: Path, authorized_keys: str) -
     os.chown(auth, uid, gid)
 
 
-def install_client_identity(paths: LabPaths, root: Path) -> None:
+def install_client_identity(paths: LabPaths, root: Path, uid: int, gid: int) -> None:
     """Give the guest's ubuntu user the lab key and known_hosts (the client VM: scp, ssh)."""
     ssh = root / "home/ubuntu/.ssh"
     ssh.mkdir(mode=0o700, parents=True, exist_ok=True)
-    uid, gid = _ubuntu_ids(root)
     for src, dst, mode in (
         (paths.identity_file, "id_ed25519", 0o600),
         (Path(str(paths.identity_file) + ".pub"), "id_ed25519.pub", 0o644),

@@ -1,0 +1,63 @@
+"""`labguide lab up | down | status [--json]` (click). Thin: calls labguide.sandbox.lab."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from labguide.sandbox import lab as lab_mod
+from labguide.sandbox.paths import LabPaths
+
+
+def _say(line: str) -> None:
+    click.echo(f"  {line}")
+
+
+@click.group("lab")
+def lab() -> None:
+    """The sandbox lab: the chapter's VMs as containers on this machine (needs root)."""
+
+
+@lab.command("up")
+def up() -> None:
+    """Build (once) and start the chapter's start state; write the lab's inventory."""
+    t0 = time.monotonic()
+    click.echo("labguide lab up: building the sandbox lab (198.18.16.0/24 on lgbr0)")
+    inv = lab_mod.up(LabPaths.default(), say=_say)
+    click.echo(f"\nThe lab is up ({time.monotonic() - t0:.1f} s). Its inventory: {inv}")
+    click.echo("Run the chapter against it:")
+    click.echo(f"  labguide run l4lb-ha --inventory {inv}")
+    click.echo(f"  ssh -i {LabPaths.default().identity_file} "
+               f"-o UserKnownHostsFile={LabPaths.default().known_hosts} ubuntu@198.18.16.10")
+    click.echo("Take it down with: labguide lab down")
+
+
+@lab.command("down")
+@click.option("--purge", is_flag=True, help="Also drop the cached base image and packages.")
+def down(purge: bool) -> None:
+    """Remove everything `lab up` made (works after a crash, from the lab's records)."""
+    click.echo("labguide lab down")
+    lab_mod.down(LabPaths.default(), say=_say, purge=purge)
+
+
+@lab.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(as_json: bool) -> None:
+    """Each host, its address, whether it runs, and its services."""
+    st = lab_mod.status(LabPaths.default())
+    if as_json:
+        click.echo(json.dumps(st, indent=2))
+        return
+    click.echo(f"lab: {'up' if st['up'] else 'down'}   bridge: {st['bridge'] or '-'}   "
+               f"inventory: {st['inventory'] or '-'}")
+    click.echo(f"{'host':<10} {'vmid':>5} {'address':<15} {'state':<8} services")
+    for h in st["hosts"]:
+        svc = " ".join(f"{k}={v}" for k, v in h["services"].items())
+        vmid = "" if h["vmid"] is None else str(h["vmid"])
+        click.echo(f"{h['name']:<10} {vmid:>5} {h['address']:<15} "
+                   f"{'running' if h['running'] else 'stopped':<8} {svc}")
+    if st["proxmox"]["token_id"]:
+        click.echo(f"node1 API: {st['proxmox']['url']} token {st['proxmox']['token_id']} "
+                   f"(secret in {st['proxmox']['token_secret_file']})")

@@ -1,0 +1,252 @@
+"""`lab up`, `lab down` and `lab status`: the sandbox lab as a whole, from the lab's records.
+
+Prints nothing itself (progress goes through `say`); no Click, no Textual here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from labguide.errors import LabguideError, Location
+from labguide.sandbox import network, node1, preflight, sshkeys
+from labguide.sandbox.image import ensure_images, is_ready
+from labguide.sandbox.inventory_file import ProxmoxAccess, write_inventory
+from labguide.sandbox.machines import NspawnMachines
+from labguide.sandbox.paths import LabPaths
+from labguide.sandbox.topology import (
+    BRIDGE,
+    GATEWAY,
+    L4LB2_IP,
+    L4LB2_NAME,
+    L4LB2_VMID,
+    NODE1_IP,
+    PVE_PORT,
+    START_VMS,
+    VmSpec,
+)
+from labguide.sandbox.vmrecord import VmRecord
+
+Say = Callable[[str], None]
+K6_DIR = "home/ubuntu/intro-for-high-availability/k6"
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@contextmanager
+def _phase(say: Say, what: str) -> Iterator[None]:
+    t0 = time.monotonic()
+    yield
+    say(f"{what:<44} {time.monotonic() - t0:6.2f} s")
+
+
+@contextmanager
+def _lock(paths: LabPaths) -> Iterator[None]:
+    paths.run.mkdir(parents=True, exist_ok=True)
+    with open(paths.lock, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LabguideError("another `labguide lab` command is running",
+                                Location(file=paths.lock)) from None
+        yield
+
+
+def is_up(paths: LabPaths) -> bool:
+    m = NspawnMachines(paths)
+    return (network.bridge_is_ours() is True and all(m.is_running(v.vmid) for v in START_VMS)
+            and paths.inventory.exists())
+
+
+def _provision_disk(m: NspawnMachines, paths: LabPaths, vm: VmSpec) -> None:
+    """A start-state VM's disk over its role layer; the client also gets the lab's key."""
+    m.create_role_disk(vm.vmid, vm.role)
+    if vm.role != "client":
+        return
+    upper = m.disk_upper(vm.vmid)
+    lower = paths.base_image
+    for rel in ("home", "home/ubuntu"):  # upper dirs must keep the lower dirs' owner and mode
+        src, dst = lower / rel, upper / rel
+        dst.mkdir(exist_ok=True)
+        st = src.stat()
+        os.chown(dst, st.st_uid, st.st_gid)
+        dst.chmod(st.st_mode & 0o7777)
+    home = lower / "home/ubuntu"
+    uid, gid = home.stat().st_uid, home.stat().st_gid
+    sshkeys.install_client_identity(paths, upper, uid, gid)
+    d = upper / "home/ubuntu"
+    for part in K6_DIR.split("/")[2:]:
+        d = d / part
+        d.mkdir(exist_ok=True)
+        os.chown(d, uid, gid)
+
+
+async def _wait_ssh(ip: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, 22), 2)
+            banner = await asyncio.wait_for(reader.readline(), 2)
+            writer.close()
+            if banner.startswith(b"SSH-"):
+                return
+        except (OSError, asyncio.TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            raise LabguideError(f"no SSH answer from {ip} after {timeout:.0f} s",
+                                Location(host=ip))
+        await asyncio.sleep(0.05)
+
+
+async def _start_direct(m: NspawnMachines, vms: list[VmSpec]) -> None:
+    await asyncio.gather(*(m.start(v.vmid, v.name, f"{v.ip}/32", GATEWAY) for v in vms))
+
+
+def up(paths: LabPaths | None = None, say: Say = _quiet) -> Path:
+    """Build (or reuse) and start the chapter's start state; returns the inventory's path."""
+    paths = paths or LabPaths.default()
+    preflight.require_root("up")
+    preflight.require_tools()
+    t_start = time.monotonic()
+    with _lock(paths):
+        m = NspawnMachines(paths)
+        cold = not (is_ready(paths.base_image) and all(
+            is_ready(paths.layer(r)) for r in ("web", "lb", "client")))
+        with _phase(say, "images (cold build: debootstrap + .debs)" if cold
+                    else "images (cached)"):
+            ensure_images(paths, say)
+        with _phase(say, "network: bridge lgbr0, 198.18.16.1 and .2"):
+            network.check_addresses_free()
+            network.ensure_bridge(paths.bridge_record)
+        with _phase(say, "SSH keys, host CA, known_hosts"):
+            sshkeys.ensure_lab_keys(paths)
+        todo = [vm for vm in START_VMS if not m.is_running(vm.vmid)]
+        with _phase(say, f"disks for {len(todo)} VM(s)"):
+            for vm in todo:
+                if not m.disk_exists(vm.vmid):
+                    _provision_disk(m, paths, vm)
+        prox: ProxmoxAccess | None = None
+        if node1.emulator_available():
+            with _phase(say, f"node1: Proxmox API emulator on {NODE1_IP}:{PVE_PORT}"):
+                paths.pve_state.mkdir(parents=True, exist_ok=True)
+                node1.seed(paths)
+                prox = node1.access(paths)
+                node1.start_emulator(paths)
+            with _phase(say, f"start {len(todo)} VM(s) through node1's API"):
+                if todo:
+                    node1.start_vms_via_api(paths, [vm.vmid for vm in todo])
+        else:
+            # TODO(sandbox): the emulator has not landed: VMs start directly, not via the API.
+            with _phase(say, f"start {len(todo)} VM(s) directly (no emulator yet)"):
+                asyncio.run(_start_direct(m, todo))
+        with _phase(say, "wait for sshd on every VM"):
+            asyncio.run(_wait_all_ssh())
+        inv = write_inventory(paths, prox)
+    say(f"lab up in {time.monotonic() - t_start:.1f} s; inventory: {inv}")
+    return inv
+
+
+async def _wait_all_ssh() -> None:
+    await asyncio.gather(*(_wait_ssh(vm.ip) for vm in START_VMS))
+
+
+def down(paths: LabPaths | None = None, say: Say = _quiet, purge: bool = False) -> None:
+    """Remove everything `up` (and the chapter, through node1) made, from the lab's records."""
+    paths = paths or LabPaths.default()
+    preflight.require_root("down")
+    t0 = time.monotonic()
+    with _lock(paths):
+        with _phase(say, "node1: stop the API emulator"):
+            node1.stop_emulator(paths)
+        m = NspawnMachines(paths)
+        vmids = m.recorded_vmids()
+        with _phase(say, f"stop {len(vmids)} VM(s), unmount, delete namespaces"):
+            asyncio.run(_stop_all(m, vmids))
+            for vmid in vmids:
+                m.forget(vmid)
+        with _phase(say, f"delete bridge {BRIDGE}"):
+            network.delete_bridge()
+        with _phase(say, "remove state and runtime files"):
+            shutil.rmtree(paths.state, ignore_errors=True)
+            if purge:
+                shutil.rmtree(paths.cache, ignore_errors=True)
+    # the lock file lives under run/: remove it last, outside the lock
+    shutil.rmtree(paths.run, ignore_errors=True)
+    for d in (paths.run.parent, paths.state.parent):  # /run/labguide, /var/lib/labguide
+        try:
+            d.rmdir()
+        except OSError:
+            pass  # not empty: something else of labguide's lives there
+    say(f"lab down in {time.monotonic() - t0:.1f} s" + (" (cache purged)" if purge else
+                                                       f"; cache kept in {paths.cache}"))
+
+
+async def _stop_all(m: NspawnMachines, vmids: list[int]) -> None:
+    # The disks are deleted next, so a clean poweroff buys nothing: pull the plugs in parallel.
+    await asyncio.gather(*(m.stop(v) for v in vmids))
+
+
+def _services(m: NspawnMachines, vmid: int) -> dict[str, str]:
+    """State of the lab's interesting units inside a running guest (via its PID 1's namespaces)."""
+    import subprocess
+
+    rec = m.record(vmid)
+    leader = (m.paths.vm_run(vmid) / "leader.pid")
+    if rec is None or not leader.exists():
+        return {}
+    units = ["ssh.service", "nginx.service", "haproxy.service", "keepalived.service"]
+    proc = subprocess.run(
+        ["nsenter", "-t", leader.read_text().strip(), "-m", "-p", "--",
+         "systemctl", "show", "-p", "Id,LoadState,ActiveState", *units],
+        capture_output=True, text=True, timeout=10, check=False,
+    )
+    out: dict[str, str] = {}
+    for block in proc.stdout.strip().split("\n\n"):
+        kv = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if kv.get("LoadState") == "loaded":
+            out[kv["Id"].removesuffix(".service")] = kv.get("ActiveState", "?")
+    return out
+
+
+def status(paths: LabPaths | None = None) -> dict[str, Any]:
+    """The lab's hosts and how to reach node1's API; the JSON keys are stable for scripts."""
+    paths = paths or LabPaths.default()
+    m = NspawnMachines(paths)
+    hosts: list[dict[str, Any]] = []
+    known: dict[int, tuple[str, str]] = {vm.vmid: (vm.name, vm.ip) for vm in START_VMS}
+    known[L4LB2_VMID] = (L4LB2_NAME, L4LB2_IP)
+    for vmid in m.recorded_vmids():
+        rec: VmRecord | None = m.record(vmid)
+        if rec is not None:
+            known[vmid] = (rec.name, rec.ip_cidr.split("/", 1)[0])
+    pve_running = node1.emulator_pid(paths) is not None
+    hosts.append({"name": "node1", "vmid": None, "address": NODE1_IP, "running": pve_running,
+                  "services": {"pve-api": "active" if pve_running else "inactive"}})
+    for vmid, (name, ip) in sorted(known.items()):
+        running = m.is_running(vmid)
+        if not running and not m.disk_exists(vmid):
+            continue
+        hosts.append({"name": name, "vmid": vmid, "address": ip, "running": running,
+                      "services": _services(m, vmid) if running else {}})
+    prox: dict[str, Any] = {"url": f"https://{NODE1_IP}:{PVE_PORT}/api2/json", "ca": None,
+                            "token_id": None, "token_secret_file": None}
+    if node1.emulator_available() and paths.pve_state.exists():
+        acc = node1.access(paths)
+        prox.update(ca=str(acc.ca), token_id=acc.token_id,
+                    token_secret_file=str(acc.token_secret_file))
+    return {
+        "up": is_up(paths),
+        "bridge": BRIDGE if network.bridge_is_ours() else None,
+        "hosts": hosts,
+        "inventory": str(paths.inventory) if paths.inventory.exists() else None,
+        "proxmox": prox,
+    }

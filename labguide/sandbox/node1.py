@@ -1,0 +1,138 @@
+"""node1 of the sandbox: seeding, starting and stopping the Proxmox API emulator, and asking it
+to start VMs (so `lab up` and the chapter's `qm start` take one code path). The emulator itself
+lives in labguide.sandbox.pve and belongs to its own module owner."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from labguide.errors import LabguideError, Location
+from labguide.sandbox.inventory_file import ProxmoxAccess
+from labguide.sandbox.paths import LabPaths
+from labguide.sandbox.topology import (
+    GATEWAY,
+    NODE1_IP,
+    PVE_PORT,
+    START_VMS,
+    TEMPLATE_NAME,
+    TEMPLATE_VMID,
+)
+from labguide.sandbox.vmrecord import pid_alive, read_pid, write_pid
+
+EMULATOR_MODULE = "labguide.sandbox.pve"
+NODE = "node1"
+
+
+def emulator_available() -> bool:
+    """True once the emulator package can run as a daemon (`python -m labguide.sandbox.pve`)."""
+    try:
+        return (importlib.util.find_spec(f"{EMULATOR_MODULE}.__main__") is not None
+                and importlib.util.find_spec(f"{EMULATOR_MODULE}.store") is not None)
+    except ModuleNotFoundError:
+        return False
+
+
+def emulator_pid(paths: LabPaths) -> int | None:
+    pid = read_pid(paths.pve_pidfile)
+    return pid if pid_alive(pid, EMULATOR_MODULE) else None
+
+
+def seed(paths: LabPaths) -> None:
+    """Template 999 and the start-state VMs in the emulator's store (only those absent)."""
+    from labguide.sandbox.pve.store import VmStore, vm_config
+
+    store = VmStore(paths.pve_state)
+    if not store.exists(TEMPLATE_VMID):
+        store.create(TEMPLATE_VMID, vm_config(TEMPLATE_VMID, TEMPLATE_NAME, template=True))
+    for vm in START_VMS:
+        if not store.exists(vm.vmid):
+            store.create(vm.vmid, vm_config(vm.vmid, vm.name, ip_cidr=f"{vm.ip}/32",
+                                             gateway=GATEWAY))
+
+
+def access(paths: LabPaths) -> ProxmoxAccess:
+    from labguide.sandbox.pve.auth import ensure_token
+    from labguide.sandbox.pve.tls import ensure_certs
+
+    ca, _cert, _key = ensure_certs(paths.pve_state, NODE1_IP)
+    token_id, secret_file = ensure_token(paths.pve_state)
+    return ProxmoxAccess(url=f"https://{NODE1_IP}:{PVE_PORT}/api2/json", ca=Path(ca),
+                         token_id=token_id, token_secret_file=Path(secret_file))
+
+
+def start_emulator(paths: LabPaths, timeout: float = 20.0) -> None:
+    """Run the emulator detached on node1's address (pid file recorded); wait for its port."""
+    if emulator_pid(paths) is None:
+        paths.run.mkdir(parents=True, exist_ok=True)
+        with open(paths.pve_log, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", EMULATOR_MODULE, "--state", str(paths.pve_state),
+                 "--listen", f"{NODE1_IP}:{PVE_PORT}", "--machines", "nspawn"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        write_pid(paths.pve_pidfile, proc.pid)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((NODE1_IP, PVE_PORT), timeout=0.5):
+                return
+        except OSError:
+            if emulator_pid(paths) is None:
+                break
+            time.sleep(0.05)
+    raise LabguideError("the Proxmox API emulator (node1) did not start",
+                        Location(file=paths.pve_log), hint="see its log")
+
+
+def stop_emulator(paths: LabPaths, timeout: float = 5.0) -> bool:
+    pid = emulator_pid(paths)
+    if pid is None:
+        paths.pve_pidfile.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and pid_alive(pid, EMULATOR_MODULE):
+        time.sleep(0.05)
+    if pid_alive(pid, EMULATOR_MODULE):
+        os.kill(pid, signal.SIGKILL)
+    try:  # reap it if we are its parent (lab up and down in one process, e.g. tests)
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    paths.pve_pidfile.unlink(missing_ok=True)
+    return True
+
+
+def api(paths: LabPaths) -> Any:
+    from proxmoxer import ProxmoxAPI
+
+    acc = access(paths)
+    user, token_name = acc.token_id.split("!", 1)
+    secret = acc.token_secret_file.read_text().strip()
+    return ProxmoxAPI(NODE1_IP, port=PVE_PORT, user=user, token_name=token_name,
+                      token_value=secret, verify_ssl=str(acc.ca), timeout=60)
+
+
+def start_vms_via_api(paths: LabPaths, vmids: list[int],
+                      say: Callable[[str], None] | None = None) -> None:
+    """POST .../status/start for each VM, then wait on every task and check its exit status."""
+    from proxmoxer.tools import Tasks
+
+    prox = api(paths)
+    upids = {vmid: prox.nodes(NODE).qemu(vmid).status.start.post() for vmid in vmids}
+    for vmid, upid in upids.items():
+        status = Tasks.blocking_status(prox, upid, timeout=120, polling_interval=0.1)
+        exitstatus = (status or {}).get("exitstatus")
+        if exitstatus != "OK":
+            raise LabguideError(f"starting VM {vmid} through node1 failed: {exitstatus}",
+                                Location(host=NODE))
