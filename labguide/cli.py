@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
+from pathlib import Path
 
 import click
 
 from labguide import __version__
 from labguide.errors import LabguideError
+
+#: Where `labguide lab up` writes the sandbox lab's inventory (the embedded default lab).
+SANDBOX_INVENTORY = Path(os.environ.get("LABGUIDE_LAB_ROOT", "")
+                         + "/var/lib/labguide/lab/inventory.toml")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,21 +23,140 @@ def cli() -> None:
     """Walk through a hands-on infrastructure lab, step by step."""
 
 
-def _register() -> None:
-    # Each front-end keeps its commands beside its code; they register here.
-    from labguide.probes.cli import probe, watch
-    from labguide.sandbox.cli import lab
+def default_inventory(given: str | None) -> Path | None:
+    if given:
+        return Path(given)
+    env = os.environ.get("LABGUIDE_INVENTORY")
+    if env:
+        return Path(env)
+    return SANDBOX_INVENTORY if SANDBOX_INVENTORY.is_file() else None
 
-    cli.add_command(lab)
-    cli.add_command(probe)
-    cli.add_command(watch)
+
+@cli.command("list")
+def list_cmd() -> None:
+    """List the bundled chapters."""
+    from labguide.chapter import bundled_chapters, load_chapter
+
+    for path in bundled_chapters():
+        chapter = load_chapter(path)
+        click.echo(f"{chapter.id:<16} {chapter.title}  ({len(chapter.steps)} steps)")
+
+
+@cli.command()
+@click.argument("chapter")
+def show(chapter: str) -> None:
+    """Show a chapter's sections, steps and hosts."""
+    from labguide.chapter import find_chapter, load_chapter
+
+    ch = load_chapter(find_chapter(chapter))
+    click.echo(f"{ch.title}  [{ch.id}]  hosts: {', '.join(ch.hosts)}")
+    if ch.requires:
+        click.echo(f"assumes: {ch.requires}")
+    for sec in ch.sections:
+        if not sec.steps:
+            continue
+        click.echo(f"\n{'  ' * (sec.level - 2)}{sec.title}")
+        for step in sec.steps:
+            flags = [f for f, on in (("disruptive", step.disruptive), ("reboot", step.reboot),
+                                     ("background", step.background),
+                                     ("walk-through", step.transient)) if on]
+            click.echo(f"{'  ' * (sec.level - 2)}  {step.id:<34} {step.kind:<6} "
+                       f"{', '.join(step.hosts):<16} {' '.join(flags)}")
+
+
+@cli.command()
+@click.argument("chapter")
+@click.option("--inventory", "-i", "inventory_path", metavar="FILE",
+              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="Override a chapter variable (repeatable).")
+@click.option("--plain", is_flag=True, help="Headless: print steps and output, no TUI.")
+@click.option("--dry-run", is_flag=True, help="Print every command with its values; run nothing.")
+@click.option("--from", "start", metavar="STEP", help="Start at this step.")
+@click.option("--restart", is_flag=True, help="Forget earlier results and start from the top.")
+@click.option("--yes", "-y", is_flag=True, help="Run disruptive steps without asking.")
+@click.option("--check", "check", is_flag=True,
+              help="Verify the lab read-only: run the chapter's checks and report.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table",
+              help="Report format of --check.")
+@click.option("--strict", is_flag=True, help="With --check: warnings fail too.")
+@click.option("--accept-new-host-keys", is_flag=True,
+              help="Accept (and record) host keys seen for the first time.")
+@click.option("--theme", default=None, help="A Textual theme for the TUI.")
+def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: bool,
+        dry_run: bool, start: str | None, restart: bool, yes: bool, check: bool, fmt: str,
+        strict: bool, accept_new_host_keys: bool, theme: str | None) -> None:
+    """Run a chapter (a bundled name or a path) against a lab."""
+    from labguide.chapter import find_chapter, load_chapter
+    from labguide.inventory import load_inventory
+    from labguide.plan import bind, parse_sets
+
+    ch = load_chapter(find_chapter(chapter))
+    overrides = parse_sets(list(sets))
+    inv_path = default_inventory(inventory_path)
+    if dry_run:
+        from labguide.plain import print_dry_run
+
+        inventory = load_inventory(inv_path) if inventory_path else None
+        print_dry_run(bind(ch, inventory, overrides))
+        return
+    if inv_path is None:
+        raise LabguideError(
+            "no inventory: pass --inventory FILE, set LABGUIDE_INVENTORY, or build the "
+            "sandbox lab with `labguide lab up`",
+            hint=f"`labguide run {ch.id} --dry-run` shows the commands without a lab")
+    plan = bind(ch, load_inventory(inv_path), overrides)
+    if check:
+        from labguide.check import run_check
+
+        sys.exit(asyncio.run(run_check(plan, fmt=fmt, strict=strict,
+                                       accept_new_host_keys=accept_new_host_keys)))
+    engine = _make_engine(plan, restart=restart, accept_new_host_keys=accept_new_host_keys)
+    if not plain:
+        from labguide.tui.launch import launch
+
+        sys.exit(launch(engine, start=start, theme=theme))
+    from labguide.events import StepStatus
+    from labguide.plain import run_plain
+
+    status = asyncio.run(run_plain(engine, start=start, yes=yes))
+    sys.exit(0 if status == StepStatus.PASSED else 1)
+
+
+def _make_engine(plan: object, *, restart: bool, accept_new_host_keys: bool) -> object:
+    from labguide.engine import Engine
+    from labguide.plan import Plan
+    from labguide.state import RunState, Transcript, run_dir
+
+    assert isinstance(plan, Plan)
+    folder = run_dir(plan.chapter.id, plan.inventory.path if plan.inventory else None)
+    state = RunState.load(folder / "state.json", plan.chapter.id)
+    if restart:
+        state.reset()
+    transcript = Transcript(folder / "transcript.jsonl")
+    return Engine(plan, state=state, transcript=transcript,
+                  accept_new_host_keys=accept_new_host_keys)
+
+
+def _register() -> None:
+    """Each front-end keeps its commands beside its code; they register here."""
+    import importlib
+
+    for module, names in (("labguide.sandbox.cli", ("lab",)),
+                          ("labguide.probes.cli", ("probe", "watch"))):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as exc:
+            if os.environ.get("LABGUIDE_DEBUG"):
+                raise
+            print(f"labguide: {', '.join(names)} unavailable ({exc})", file=sys.stderr)
+            continue
+        for name in names:
+            cli.add_command(getattr(mod, name))
 
 
 def main(argv: list[str] | None = None) -> None:
-    try:
-        _register()
-    except ImportError:  # pragma: no cover - a module under construction
-        pass
+    _register()
     try:
         cli.main(args=argv, prog_name="labguide", standalone_mode=False)
     except LabguideError as exc:

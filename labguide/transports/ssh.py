@@ -102,9 +102,9 @@ class SshTransport(Transport):
     ) -> asyncssh.SSHClientConnection:
         host = self.host
         try:
-            key = await asyncssh.get_server_host_key(
-                host.address, host.port, connect_timeout=host.connect_timeout)
-        except (OSError, asyncssh.Error):
+            key = await asyncio.wait_for(
+                asyncssh.get_server_host_key(host.address, host.port), host.connect_timeout)
+        except (OSError, asyncssh.Error, TimeoutError):
             key = None
         fingerprint = key.get_fingerprint("sha256") if key else "(unavailable)"
         path = host.known_hosts or Path("~/.ssh/known_hosts").expanduser()
@@ -254,6 +254,8 @@ class SshTransport(Transport):
         pgid: int | None = None
         try:
             async for raw in proc.stdout:
+                if not raw:
+                    break
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 if pgid is None:
                     try:
@@ -271,6 +273,8 @@ class SshTransport(Transport):
 
 async def _pump(reader: asyncssh.SSHReader[bytes], on_line: Callable[[str], None]) -> None:
     async for raw in reader:
+        if not raw:  # end of stream
+            break
         on_line(raw.decode("utf-8", "replace").rstrip("\r\n"))
 
 

@@ -1,0 +1,162 @@
+"""Binding a chapter to a lab: variables resolved, hosts checked, every step's text bound.
+
+Pure: no I/O beyond what the inventory already read. All problems are reported at once.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from labguide.chapter import VAR_NAME, VAR_REF, Chapter, Step, check_qm
+from labguide.errors import ErrorGroup, LabguideError, Location
+from labguide.inventory import Host, Inventory
+
+
+@dataclass(frozen=True)
+class BoundStep:
+    """A step with the lab's values put in: what is shown is exactly what runs."""
+
+    step: Step
+    script: str
+    path: str | None
+    url: str | None
+    message: str
+    hint: str
+
+    @property
+    def id(self) -> str:
+        return self.step.id
+
+
+@dataclass(frozen=True)
+class Plan:
+    chapter: Chapter
+    inventory: Inventory | None
+    values: Mapping[str, str]
+    steps: tuple[BoundStep, ...]
+    vips: tuple[str, ...]
+    url: str | None
+    secrets: frozenset[str]
+
+    def bound(self, step_id: str) -> BoundStep:
+        for b in self.steps:
+            if b.id == step_id:
+                return b
+        self.chapter.step(step_id)  # raises the located error
+        raise AssertionError(step_id)
+
+    def index(self, step_id: str) -> int:
+        for n, b in enumerate(self.steps):
+            if b.id == step_id:
+                return n
+        self.chapter.step(step_id)
+        raise AssertionError(step_id)
+
+    def host(self, name: str) -> Host:
+        if self.inventory is None:
+            raise LabguideError(f"no inventory: cannot reach host {name}",
+                                hint="pass --inventory FILE (or run `labguide lab up`)")
+        return self.inventory.host(name)
+
+    @property
+    def hosts_used(self) -> tuple[str, ...]:
+        seen: list[str] = []
+        for b in self.steps:
+            for h in b.step.hosts:
+                if h not in seen:
+                    seen.append(h)
+        return tuple(seen)
+
+
+def parse_sets(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """--set NAME=VALUE options into a dict; a malformed one is a located error."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not VAR_NAME.match(name):
+            raise LabguideError(f"--set {pair!r}: expected NAME=VALUE", Location(key="--set"))
+        if "\x00" in value or "\n" in value:
+            raise LabguideError(f"--set {name}: the value may not hold a newline or NUL",
+                                Location(key="--set"))
+        out[name] = value
+    return out
+
+
+def substitute(text: str, values: Mapping[str, str], *, quote: bool) -> str:
+    """Put values into ${NAME}; shell-quoted when the text is a shell script."""
+
+    def repl(m: object) -> str:
+        import re
+
+        assert isinstance(m, re.Match)
+        if m.group(1):
+            return "${" + m.group(2) + "}"
+        if m.group(2) not in values:
+            return str(m.group(0))  # shell syntax such as ${a%% *}
+        value = values[m.group(2)]
+        return shlex.quote(value) if quote else value
+
+    return VAR_REF.sub(repl, text)
+
+
+def bind(
+    chapter: Chapter, inventory: Inventory | None, sets: Mapping[str, str] | None = None
+) -> Plan:
+    errors: list[LabguideError] = []
+    sets = dict(sets or {})
+    for name in sets:
+        if name not in chapter.vars:
+            errors.append(LabguideError(
+                f"--set {name}: the chapter has no variable {name}",
+                Location(key="--set"), hint=f"its variables: {', '.join(chapter.vars)}"))
+    values = dict(chapter.vars)
+    if inventory is not None:
+        values.update({k: v for k, v in inventory.vars.items() if k in chapter.vars})
+    values.update({k: v for k, v in sets.items() if k in chapter.vars})
+    if inventory is not None:
+        missing: dict[str, list[int]] = {}
+        for step in chapter.steps:
+            for h in (*step.hosts, *([step.wait_ssh] if step.wait_ssh else [])):
+                if h not in inventory.hosts:
+                    missing.setdefault(h, []).append(step.line)
+        for h in chapter.watch.candidates:
+            if h not in inventory.hosts:
+                missing.setdefault(h, [])
+        for h, lines in missing.items():
+            where = f" (used on lines {', '.join(map(str, lines[:5]))}" + (
+                "…)" if len(lines) > 5 else ")") if lines else ""
+            errors.append(LabguideError(
+                f"host {h!r} is needed by chapter {chapter.id}{where} but is not in the inventory",
+                Location(file=inventory.path, host=h)))
+    if errors:
+        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+    bound = []
+    for step in chapter.steps:
+        shell = step.kind in ("run", "check", "wait", "qm", "load")
+        if step.lang == "qm":
+            check_qm(substitute(step.body, values, quote=True), step.file, step.line)
+        elif inventory is not None:
+            for h in step.hosts:
+                if inventory.hosts[h].transport == "proxmox":
+                    errors.append(LabguideError(
+                        f"host {h} is reached through the Proxmox API: only qm blocks run there",
+                        Location(file=step.file, line=step.line)))
+        bound.append(BoundStep(
+            step=step,
+            script=substitute(step.body, values, quote=shell),
+            path=substitute(step.path, values, quote=False) if step.path else None,
+            url=substitute(step.url, values, quote=False) if step.url else None,
+            message=substitute(step.message, values, quote=False),
+            hint=substitute(step.hint, values, quote=False),
+        ))
+    if errors:
+        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+    secrets = inventory.secrets if inventory is not None else frozenset()
+    return Plan(
+        chapter=chapter, inventory=inventory, values=values, steps=tuple(bound),
+        vips=tuple(substitute(v, values, quote=False) for v in chapter.watch.vips),
+        url=substitute(chapter.watch.url, values, quote=False) if chapter.watch.url else None,
+        secrets=secrets,
+    )

@@ -1,0 +1,131 @@
+"""What a run has done, kept on disk: the step results (atomic JSON) and the transcript (JSONL).
+
+Both live under the XDG state directory, one folder per (chapter, inventory) pair, so that
+a run can resume after a crash. Nothing here runs commands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from labguide.events import StepStatus
+
+
+def state_root() -> Path:
+    override = os.environ.get("LABGUIDE_STATE_DIR")
+    return Path(override) if override else Path(platformdirs.user_state_dir("labguide"))
+
+
+def run_dir(chapter_id: str, inventory_path: Path | None) -> Path:
+    key = str(inventory_path.resolve()) if inventory_path else "(dry-run)"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return state_root() / "runs" / f"{chapter_id}-{digest}"
+
+
+def write_atomic(path: Path, data: str) -> None:
+    """Write via a temp file, fsync and rename: a crash leaves the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class StepRecord:
+    status: StepStatus
+    duration: float = 0.0
+    finished_at: float = 0.0
+    message: str = ""
+    hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class RunState:
+    """Step results of one (chapter, lab), saved after every change."""
+
+    def __init__(self, path: Path, chapter_id: str) -> None:
+        self.path = path
+        self.chapter_id = chapter_id
+        self.steps: dict[str, StepRecord] = {}
+        self.cursor: str | None = None
+
+    @classmethod
+    def load(cls, path: Path, chapter_id: str) -> RunState:
+        state = cls(path, chapter_id)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return state
+        if data.get("chapter") != chapter_id:
+            return state
+        for sid, rec in data.get("steps", {}).items():
+            try:
+                state.steps[sid] = StepRecord(
+                    status=StepStatus(rec["status"]), duration=float(rec.get("duration", 0)),
+                    finished_at=float(rec.get("finished_at", 0)),
+                    message=str(rec.get("message", "")), hosts=dict(rec.get("hosts", {})),
+                    detail=dict(rec.get("detail", {})))
+            except (KeyError, ValueError, TypeError):
+                continue
+        state.cursor = data.get("cursor")
+        return state
+
+    def record(self, step_id: str, rec: StepRecord) -> None:
+        self.steps[step_id] = rec
+        self.save()
+
+    def status(self, step_id: str) -> StepStatus:
+        rec = self.steps.get(step_id)
+        return rec.status if rec else StepStatus.PENDING
+
+    def reset(self) -> None:
+        self.steps.clear()
+        self.cursor = None
+        self.save()
+
+    def save(self) -> None:
+        data = {
+            "chapter": self.chapter_id,
+            "saved_at": time.time(),
+            "cursor": self.cursor,
+            "steps": {sid: {**asdict(rec), "status": rec.status.value}
+                      for sid, rec in self.steps.items()},
+        }
+        write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True))
+
+
+class Transcript:
+    """Append-only JSON Lines: one whole line per write() call, so a kill never splits one."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def write(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+        os.write(self._fd, line.encode("utf-8"))
+
+    def sync(self) -> None:
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

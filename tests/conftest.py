@@ -1,0 +1,93 @@
+"""Shared fixtures: a real OpenSSH sshd on loopback with its own keys and known_hosts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from labguide.inventory import Host
+
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+
+
+@dataclass(frozen=True)
+class Sshd:
+    port: int
+    dir: Path
+    known_hosts: Path
+    identity: Path
+    user: str
+    pid: int
+
+    def host(self, name: str = "box", **kw: object) -> Host:
+        args: dict[str, object] = dict(
+            name=name, address="127.0.0.1", port=self.port, user=self.user,
+            identity_file=self.identity, known_hosts=self.known_hosts, connect_timeout=5.0)
+        args.update(kw)
+        return Host(**args)  # type: ignore[arg-type]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_sshd(folder: Path) -> tuple[Sshd, subprocess.Popen[bytes]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "hostkey")],
+                   check=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "id")],
+                   check=True)
+    shutil.copy(folder / "id.pub", folder / "authorized_keys")
+    port = _free_port()
+    pub = (folder / "hostkey.pub").read_text().split()
+    (folder / "known_hosts").write_text(f"[127.0.0.1]:{port} {pub[0]} {pub[1]}\n")
+    (folder / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'hostkey'}\n"
+        f"AuthorizedKeysFile {folder / 'authorized_keys'}\nPidFile {folder / 'sshd.pid'}\n"
+        "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nMaxSessions 50\n"
+        "MaxStartups 50:30:100\nLogLevel ERROR\n")
+    Path("/run/sshd").mkdir(exist_ok=True)
+    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(folder / "sshd_config")],
+                            stderr=open(folder / "sshd.log", "wb"))  # noqa: SIM115
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        raise RuntimeError(f"sshd did not start: {(folder / 'sshd.log').read_text()}")
+    return Sshd(port, folder, folder / "known_hosts", folder / "id", "root", proc.pid), proc
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    """A real sshd on 127.0.0.1 (ephemeral port), stopped by its own pid at the end."""
+    info, proc = start_sshd(tmp_path_factory.mktemp("sshd"))
+    yield info
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(autouse=True)
+def _state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs write their state and transcripts under the test's own folder."""
+    monkeypatch.setenv("LABGUIDE_STATE_DIR", str(tmp_path / "state"))

@@ -1,0 +1,181 @@
+"""The SSH transport against a real OpenSSH sshd on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from labguide.errors import HostError
+from labguide.transports.local import LocalTransport
+from labguide.transports.ssh import SshTransport
+from tests.conftest import Sshd
+
+
+def alive(pid: int) -> bool:
+    """A process that exists and is not a zombie (killed children may wait to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+async def gone(pid: int, within: float = 3.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+class Lines:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str, float]] = []
+
+    def __call__(self, stream: str, line: str) -> None:
+        self.items.append((stream, line, time.monotonic()))
+
+    def of(self, stream: str) -> list[str]:
+        return [line for s, line, _ in self.items if s == stream]
+
+
+async def test_runs_and_streams_lines_as_they_come(sshd: Sshd) -> None:
+    async with SshTransport(sshd.host()) as t:
+        out = Lines()
+        t0 = time.monotonic()
+        res = await t.run("echo one; sleep 0.5; echo two >&2; sleep 0.5; echo three", out)
+        assert res.exit_status == 0
+        assert out.of("stdout") == ["one", "three"]
+        assert out.of("stderr") == ["two"]
+        first = out.items[0][2] - t0
+        last = out.items[-1][2] - t0
+        assert last - first >= 0.8, "lines must arrive as they are printed, not at the end"
+
+
+async def test_exit_status_and_errexit(sshd: Sshd) -> None:
+    async with SshTransport(sshd.host()) as t:
+        assert (await t.run("exit 3", Lines())).exit_status == 3
+        out = Lines()
+        res = await t.run("false\necho not reached", out)
+        assert res.exit_status == 1 and out.of("stdout") == []
+
+
+async def test_one_connection_is_reused(sshd: Sshd) -> None:
+    async with SshTransport(sshd.host()) as t:
+        await t.run("true", Lines())
+        conn = t._conn
+        for _ in range(5):
+            await t.run("true", Lines())
+        assert t._conn is conn
+
+
+async def test_commands_on_several_hosts_run_concurrently(sshd: Sshd) -> None:
+    hosts = [SshTransport(sshd.host(f"h{i}")) for i in range(3)]
+    t0 = time.monotonic()
+    results = await asyncio.gather(*(h.run("sleep 1", Lines()) for h in hosts))
+    took = time.monotonic() - t0
+    assert all(r.ok for r in results)
+    assert took < 2.5, f"three 1 s commands took {took:.1f} s: not concurrent"
+    for h in hosts:
+        await h.close()
+
+
+async def test_timeout_kills_the_remote_command(sshd: Sshd, tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    async with SshTransport(sshd.host()) as t:
+        res = await t.run(f"sleep 30 & echo $! > {pidfile}; wait", Lines(), timeout=1)
+        assert res.exit_status is None and res.reason == "timeout"
+        assert await gone(int(pidfile.read_text()))
+
+
+async def test_cancel_ends_the_remote_process_group(sshd: Sshd, tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    async with SshTransport(sshd.host()) as t:
+        task = asyncio.create_task(
+            t.run(f"sleep 300 & echo $! > {pidfile}; wait", Lines()))
+        for _ in range(100):
+            if pidfile.exists() and pidfile.read_text().strip():
+                break
+            await asyncio.sleep(0.05)
+        child = int(pidfile.read_text())
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await gone(child), "the background child must be gone too"
+
+
+async def test_host_key_mismatch_is_refused(sshd: Sshd, tmp_path: Path) -> None:
+    wrong = tmp_path / "known_hosts"
+    other = "AAAAC3NzaC1lZDI1NTE5AAAAIBm6pIXUVtRu6FbM1k8OdLhkRn4vNrIkQTnGFkiL9wcP"
+    wrong.write_text(f"[127.0.0.1]:{sshd.port} ssh-ed25519 {other}\n")
+    with pytest.raises(HostError) as err:
+        await SshTransport(sshd.host(known_hosts=wrong)).connect()
+    text = str(err.value)
+    assert "CHANGED" in text and "SHA256:" in text and "ssh-keygen -R" in text
+
+
+async def test_unknown_host_key_refused_unless_accepted(sshd: Sshd, tmp_path: Path) -> None:
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    with pytest.raises(HostError) as err:
+        await SshTransport(sshd.host(known_hosts=empty)).connect()
+    assert "unknown host key" in str(err.value) and "--accept-new-host-keys" in str(err.value)
+    t = SshTransport(sshd.host(known_hosts=empty), accept_new_host_keys=True)
+    await t.connect()
+    assert (await t.run("true", Lines())).ok
+    assert t.accepted_keys and "SHA256:" in t.accepted_keys[0]
+    await t.close()
+    # recorded: a second, strict transport now connects
+    async with SshTransport(sshd.host(known_hosts=empty)) as strict:
+        assert (await strict.run("true", Lines())).ok
+
+
+async def test_connection_refused_names_the_host(sshd: Sshd) -> None:
+    with pytest.raises(HostError) as err:
+        await SshTransport(sshd.host("gone", port=1)).connect()
+    assert err.value.host == "gone" and "cannot connect" in err.value.message
+
+
+async def test_files_roundtrip_atomically(sshd: Sshd, tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "conf"
+    async with SshTransport(sshd.host()) as t:
+        assert await t.read_file(str(target)) is None
+        await t.write_file(str(target), b"a\nb\n\x00binary", mode=0o640)
+        assert await t.read_file(str(target)) == b"a\nb\n\x00binary"
+        assert oct(target.stat().st_mode & 0o777) == "0o640"
+        assert not [p for p in target.parent.iterdir() if p.name.startswith(".labguide")]
+
+
+async def test_stream_yields_lines_and_stops(sshd: Sshd, tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    async with SshTransport(sshd.host()) as t:
+        got = []
+        stream = t.stream(f"sleep 30 & echo $! > {pidfile}; for i in 1 2 3; do echo $i; done; wait")
+        async for line in stream:
+            got.append(line)
+            if len(got) == 3:
+                break
+        await stream.aclose()
+        assert got == ["1", "2", "3"]
+        assert await gone(int(pidfile.read_text()))
+
+
+async def test_local_transport_cancel_kills_group(tmp_path: Path) -> None:
+    from labguide.inventory import Host
+
+    pidfile = tmp_path / "pid"
+    t = LocalTransport(Host(name="local", address="127.0.0.1", transport="local"))
+    task = asyncio.create_task(t.run(f"sleep 300 & echo $! > {pidfile}; wait", Lines()))
+    for _ in range(100):
+        if pidfile.exists() and pidfile.read_text().strip():
+            break
+        await asyncio.sleep(0.05)
+    child = int(pidfile.read_text())
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await gone(child)
