@@ -1,0 +1,212 @@
+"""Parser for the `qm` command lines a chapter shows in ```qm blocks: text in, QmCommand out.
+
+Pure: no I/O, no proxmoxer. Values still holding ${VARIABLES} are accepted and checked later.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["QmCommand", "QmSyntaxError", "parse_qm_script", "SUBCOMMANDS"]
+
+OptionKind = Literal["bool", "int", "str"]
+
+#: For each supported subcommand: its positional arguments and the options it accepts.
+_SPEC: dict[str, tuple[tuple[str, ...], dict[str, OptionKind]]] = {
+    "clone": (("vmid", "newid"), {"name": "str", "full": "bool", "target": "str",
+                                  "description": "str"}),
+    "set": (("vmid",), {
+        "name": "str", "memory": "str", "cores": "int", "sockets": "int", "description": "str",
+        "onboot": "bool", "agent": "str", "nameserver": "str", "searchdomain": "str",
+        "tags": "str", "delete": "str",
+        **{f"ipconfig{n}": "str" for n in range(10)},
+    }),
+    "start": (("vmid",), {"timeout": "int"}),
+    "stop": (("vmid",), {"timeout": "int"}),
+    "shutdown": (("vmid",), {"timeout": "int", "forceStop": "bool"}),
+    "reboot": (("vmid",), {"timeout": "int"}),
+    "status": (("vmid",), {"verbose": "bool"}),
+    "config": (("vmid",), {"current": "bool"}),
+    "destroy": (("vmid",), {"purge": "bool", "destroy-unreferenced-disks": "bool"}),
+    "list": ((), {"full": "bool"}),
+}
+SUBCOMMANDS: tuple[str, ...] = tuple(_SPEC)
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+_PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+_DNS_NAME = re.compile(
+    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*$"
+)
+_IPCONFIG_KEYS = {"ip", "gw", "ip6", "gw6"}
+
+
+class QmSyntaxError(ValueError):
+    """A qm line labguide cannot run; line_index is the 0-based line in the script."""
+
+    def __init__(self, message: str, line_index: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line_index = line_index
+
+
+@dataclass(frozen=True)
+class QmCommand:
+    """One `qm` command line, parsed. Booleans are normalised to "1"/"0" as the API wants them."""
+
+    subcommand: str
+    #: Positional arguments in order: (vmid,) or (vmid, newid) for clone, () for list.
+    args: tuple[str, ...]
+    #: (option, value) pairs in the order given, option names without dashes.
+    options: tuple[tuple[str, str], ...]
+    #: 0-based index of the script line where the command starts.
+    line: int
+    #: The command as written (continuations joined), for display.
+    text: str
+
+    def option(self, name: str) -> str | None:
+        for key, value in self.options:
+            if key == name:
+                return value
+        return None
+
+    @property
+    def vmid(self) -> int:
+        return _as_vmid(self.args[0], "vmid", self.line)
+
+    @property
+    def newid(self) -> int:
+        return _as_vmid(self.args[1], "newid", self.line)
+
+    @property
+    def has_placeholders(self) -> bool:
+        return bool(_PLACEHOLDER.search(self.text))
+
+    def api_params(self) -> dict[str, str]:
+        """The options as API parameters (names unchanged, values as strings)."""
+        return dict(self.options)
+
+
+def _as_vmid(value: str, what: str, line: int) -> int:
+    if not re.fullmatch(r"[0-9]+", value) or not 100 <= int(value) <= 999_999_999:
+        raise QmSyntaxError(f"{what} must be a VM id from 100 to 999999999, not {value!r}", line)
+    return int(value)
+
+
+def _logical_lines(script: str) -> Iterator[tuple[int, str]]:
+    """Join backslash continuations; yield (first line index, joined text)."""
+    lines = script.splitlines()
+    i = 0
+    while i < len(lines):
+        start = i
+        text = lines[i]
+        while text.endswith("\\") and not text.endswith("\\\\") and i + 1 < len(lines):
+            i += 1
+            text = text[:-1] + " " + lines[i].strip()
+        if text.endswith("\\") and not text.endswith("\\\\"):
+            raise QmSyntaxError("line continuation '\\' at the end of the block", i)
+        i += 1
+        yield start, text
+
+
+def _check_value(sub: str, opt: str, kind: OptionKind, value: str, line: int) -> str:
+    if _PLACEHOLDER.search(value):
+        return value  # checked again once variables are bound
+    if kind == "bool":
+        low = value.lower()
+        if low in _TRUE:
+            return "1"
+        if low in _FALSE:
+            return "0"
+        raise QmSyntaxError(f"qm {sub}: --{opt} takes 1 or 0, not {value!r}", line)
+    if kind == "int" and not re.fullmatch(r"[0-9]+", value):
+        raise QmSyntaxError(f"qm {sub}: --{opt} takes a whole number, not {value!r}", line)
+    if opt == "name" and not _DNS_NAME.match(value):
+        raise QmSyntaxError(f"qm {sub}: --name {value!r} is not a valid DNS name", line)
+    if opt.startswith("ipconfig"):
+        _check_ipconfig(sub, opt, value, line)
+    return value
+
+
+def _check_ipconfig(sub: str, opt: str, value: str, line: int) -> None:
+    for part in value.split(","):
+        key, sep, val = part.partition("=")
+        if not sep or key not in _IPCONFIG_KEYS or not val:
+            raise QmSyntaxError(
+                f"qm {sub}: --{opt} expects ip=ADDRESS/PREFIX[,gw=GATEWAY], got {value!r}", line)
+
+
+def _parse_command(words: list[str], line: int, text: str) -> QmCommand:
+    if not words or words[0] != "qm":
+        first = words[0] if words else ""
+        raise QmSyntaxError(f"a qm block holds only qm commands, not {first!r}", line)
+    if len(words) < 2:
+        raise QmSyntaxError("qm: missing subcommand", line)
+    sub = words[1]
+    if sub not in _SPEC:
+        raise QmSyntaxError(
+            f"qm {sub}: subcommand not supported (supported: {', '.join(SUBCOMMANDS)})", line)
+    positional_names, known = _SPEC[sub]
+    args: list[str] = []
+    options: list[tuple[str, str]] = []
+    rest = words[2:]
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        if word.startswith("-") and not re.fullmatch(r"-[0-9]+", word):
+            name = word.lstrip("-")
+            value: str | None = None
+            if "=" in name:
+                name, value = name.split("=", 1)
+            if name not in known:
+                raise QmSyntaxError(f"qm {sub}: option --{name} is not supported", line)
+            if any(k == name for k, _ in options):
+                raise QmSyntaxError(f"qm {sub}: option --{name} given twice", line)
+            kind = known[name]
+            if value is None:
+                nxt = rest[i + 1] if i + 1 < len(rest) else None
+                if kind == "bool":
+                    if nxt is not None and nxt.lower() in _TRUE | _FALSE:
+                        value = nxt
+                        i += 1
+                    else:
+                        value = "1"
+                else:
+                    if nxt is None:
+                        raise QmSyntaxError(f"qm {sub}: option --{name} needs a value", line)
+                    value = nxt
+                    i += 1
+            options.append((name, _check_value(sub, name, kind, value, line)))
+        else:
+            args.append(word)
+        i += 1
+    if len(args) != len(positional_names):
+        want = " ".join(n.upper() for n in positional_names) or "no arguments"
+        raise QmSyntaxError(f"qm {sub}: expects {want}, got {len(args)} argument(s)", line)
+    for name, value in zip(positional_names, args, strict=True):
+        if not _PLACEHOLDER.search(value):
+            _as_vmid(value, name, line)
+    if sub == "set" and not options:
+        raise QmSyntaxError("qm set: no options specified", line)
+    return QmCommand(sub, tuple(args), tuple(options), line, text.strip())
+
+
+def parse_qm_script(script: str) -> list[QmCommand]:
+    """Parse each non-blank, non-comment line of a qm block; QmSyntaxError on the first bad one."""
+    commands: list[QmCommand] = []
+    for line, text in _logical_lines(script):
+        stripped = text.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        try:
+            words = shlex.split(stripped, comments=True)
+        except ValueError as exc:
+            raise QmSyntaxError(f"cannot split the line: {exc}", line) from None
+        if not words:
+            continue
+        commands.append(_parse_command(words, line, stripped))
+    return commands
