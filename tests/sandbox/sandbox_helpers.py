@@ -39,3 +39,41 @@ async def sh(conn: asyncssh.SSHClientConnection, command: str, timeout: float = 
     out = str(res.stdout or "") + str(res.stderr or "")
     assert res.exit_status == 0, f"{command!r} exited {res.exit_status}:\n{out}"
     return str(res.stdout or "")
+
+
+def leftovers(paths: LabPaths) -> list[str]:
+    """What of the lab is still on this machine: namespaces, bridge, mounts, processes, files."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    from labguide.sandbox.topology import BRIDGE
+
+    found: list[str] = []
+    netns = Path("/run/netns")
+    if netns.exists():
+        found += [f"netns {p.name}" for p in netns.iterdir() if p.name.startswith("lg-")]
+    if subprocess.run(["ip", "link", "show", BRIDGE], capture_output=True).returncode == 0:
+        found.append(f"bridge {BRIDGE}")
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    found += [f"veth {ln.split(':')[1].strip()}" for ln in links.splitlines()
+              if ln.split(":")[1].strip().startswith("lgv")]
+    with open("/proc/self/mountinfo") as fh:
+        for line in fh:
+            mnt = line.split()[4]
+            if mnt.startswith((str(paths.run), str(paths.state))):
+                found.append(f"mount {mnt}")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if ("labguide.sandbox.supervisor" in cmd or "--machine=lg-" in cmd
+                or ("labguide.sandbox.pve" in cmd and str(paths.state) in cmd)):
+            found.append(f"process {pid}: {cmd[:80]}")
+    for p in (paths.run, paths.state):
+        if p.exists():
+            found.append(f"files {p}")
+    return found

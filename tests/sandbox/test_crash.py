@@ -1,0 +1,57 @@
+"""`lab down` from the lab's records: after a clean `up`, and after `up` is killed half-way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sandbox_helpers import Base, leftovers
+
+from labguide.sandbox import lab as lab_mod
+from labguide.sandbox.paths import LabPaths
+
+pytestmark = pytest.mark.sandbox
+
+
+def _up_process() -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c",
+                             "from labguide.sandbox import lab; lab.up(say=print)"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def test_down_after_up_and_after_crash(sandbox_base: Base) -> None:
+    paths: LabPaths = sandbox_base.paths
+    if lab_mod.is_up(paths):
+        pytest.skip("the lab is up already (a session fixture or a person uses it)")
+    lab_mod.down(paths)  # start clean (also drops the fixture's bridge; it is re-made below)
+
+    proc = _up_process()
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out.decode()
+    assert lab_mod.is_up(paths)
+    lab_mod.down(paths)
+    assert leftovers(paths) == []
+
+    # kill -9 `lab up` once some VMs are booting
+    proc = _up_process()
+    deadline = time.monotonic() + 120
+    vm_dir = paths.run / "vm"
+    while time.monotonic() < deadline:
+        if vm_dir.exists() and any((d / "supervisor.pid").exists() for d in vm_dir.iterdir()):
+            break
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert leftovers(paths) != []  # it did leave things behind
+    lab_mod.down(paths)
+    assert leftovers(paths) == []
+
+    # the session's other tests expect the bridge and keys of sandbox_base back
+    from labguide.sandbox import network, sshkeys
+
+    sshkeys.ensure_lab_keys(paths)
+    network.ensure_bridge(paths.bridge_record)
