@@ -282,7 +282,7 @@ class Engine:
         t0 = time.monotonic()
         await self._exec(bound, host, outcome, bound.script, min(step.timeout, 60))
         if outcome.exit_status not in (None, 0, 255, -1) and outcome.reason is None:
-            return StepStatus.FAILED, f"reboot command failed with exit status {outcome.exit_status}"
+            return StepStatus.FAILED, f"reboot failed with exit status {outcome.exit_status}"
         transport = self.pool.get(host)
         with contextlib.suppress(Exception):
             await transport.close()
