@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 import sys
@@ -13,6 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
+from probe_netns_lab import KeepalivedPair  # noqa: E402
 from probe_targets import Nginx, free_port  # noqa: E402
 
 
@@ -77,3 +79,15 @@ def raw_server() -> Iterator[Callable[[str], RawServer]]:
     yield make
     for server in made:
         server.close()
+
+
+@pytest.fixture
+def pair() -> Iterator[KeepalivedPair]:
+    """Two hosts (namespaces) with real keepalived on a bridge; VIP 10.213.7.140."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root (network namespaces)")
+    lab = KeepalivedPair()
+    try:
+        yield lab.up()
+    finally:
+        lab.cleanup()

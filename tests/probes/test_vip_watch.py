@@ -1,0 +1,173 @@
+"""The VIP watcher against real keepalived in network namespaces (LocalTransport + netns)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shlex
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+
+from probe_netns_lab import VIP, KeepalivedPair
+
+from labguide.events import Event
+from labguide.probes.events import (
+    HostReachability,
+    SplitBrain,
+    VipAcquired,
+    VipReleased,
+    VrrpStateChanged,
+)
+from labguide.probes.netns import NetnsTransport, netns_host
+from labguide.probes.vip_watch import VipWatcher
+
+WAIT = 20.0  # generous bound for VRRP timings (3 × advert + skew) on a loaded machine
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+
+    async def wait_for(self, match: Callable[[Event], bool], timeout: float = WAIT) -> Event:
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while time.monotonic() < deadline:
+            for event in self.events[seen:]:
+                if match(event):
+                    return event
+            seen = len(self.events)
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no matching event in {timeout}s; got {self.events}")
+
+
+@contextlib.asynccontextmanager
+async def watching(pair: KeepalivedPair, names: dict[str, str] | None = None,
+                   keepalived: bool = True) -> AsyncIterator[tuple[VipWatcher, Recorder]]:
+    names = names or {"l4lb-1": pair.ns("a"), "l4lb-2": pair.ns("b")}
+    transports = {name: NetnsTransport(netns_host(name, ns), ns) for name, ns in names.items()}
+    logs = {name: f"tail -n +1 -F {shlex.quote(str(pair.log(ns.rsplit('-', 1)[1])))} 2>/dev/null"
+            for name, ns in names.items()}
+    recorder = Recorder()
+    watcher = VipWatcher(transports, [VIP], recorder,
+                         keepalived_command=logs if keepalived else None,
+                         backoff=(0.2, 1.0))
+    task = asyncio.create_task(watcher.run())
+    try:
+        yield watcher, recorder
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def acquired(host: str) -> Callable[[Event], bool]:
+    return lambda e: isinstance(e, VipAcquired) and e.host == host and e.vip == VIP
+
+
+def released(host: str, reason: str = "removed") -> Callable[[Event], bool]:
+    return lambda e: isinstance(e, VipReleased) and e.host == host and e.reason == reason
+
+
+def vrrp(host: str, state: str) -> Callable[[Event], bool]:
+    return lambda e: isinstance(e, VrrpStateChanged) and e.host == host and e.state == state
+
+
+async def test_primes_then_follows_a_failover(pair: KeepalivedPair) -> None:
+    pair.start_keepalived("a")
+    pair.start_keepalived("b")
+    await asyncio.to_thread(pair.wait_holders, ["a"])
+    async with watching(pair) as (watcher, rec):
+        first = await rec.wait_for(acquired("l4lb-1"))
+        assert isinstance(first, VipAcquired) and first.host_t is None  # from the listing
+        assert first.interface == "eth0"
+        await rec.wait_for(lambda e: isinstance(e, HostReachability) and e.host == "l4lb-2")
+        await rec.wait_for(vrrp("l4lb-1", "MASTER"))
+        await rec.wait_for(vrrp("l4lb-2", "BACKUP"))
+        assert watcher.state.owner(VIP) == "l4lb-1"
+
+        pair.stop_keepalived("a")  # SIGTERM: priority 0, the backup takes over at once
+        gone = await rec.wait_for(released("l4lb-1"))
+        got = await rec.wait_for(acquired("l4lb-2"))
+        await rec.wait_for(vrrp("l4lb-1", "STOPPED"))
+        await rec.wait_for(vrrp("l4lb-2", "MASTER"))
+        assert isinstance(gone, VipReleased) and isinstance(got, VipAcquired)
+        assert gone.host_t is not None and got.host_t is not None  # `ip -ts` stamps
+        assert watcher.state.owner(VIP) == "l4lb-2"
+        gap = watcher.state.last_gap(VIP)
+        assert gap is not None and 0 <= gap < 5
+        assert [(c.host, c.acquired) for c in watcher.state.changes(VIP)] == [
+            ("l4lb-1", True), ("l4lb-1", False), ("l4lb-2", True)]
+        assert not any(isinstance(e, SplitBrain) for e in rec.events)
+
+
+async def test_split_brain_when_the_hosts_cannot_hear_each_other(pair: KeepalivedPair) -> None:
+    pair.start_keepalived("a")
+    pair.start_keepalived("b")
+    await asyncio.to_thread(pair.wait_holders, ["a"])
+    async with watching(pair, keepalived=False) as (watcher, rec):
+        await rec.wait_for(acquired("l4lb-1"))
+        pair.partition("b")
+        started = await rec.wait_for(lambda e: isinstance(e, SplitBrain) and e.started)
+        assert isinstance(started, SplitBrain)
+        assert started.hosts == ("l4lb-1", "l4lb-2") and started.vip == VIP
+        assert watcher.state.split_brain(VIP) and watcher.state.owner(VIP) is None
+        pair.heal("b")  # b hears a's higher priority again and steps down
+        ended = await rec.wait_for(lambda e: isinstance(e, SplitBrain) and not e.started)
+        assert isinstance(ended, SplitBrain) and ended.hosts == ("l4lb-1",)
+        assert watcher.state.owner(VIP) == "l4lb-1"
+
+
+async def test_reconnects_by_itself_after_a_host_reboot(pair: KeepalivedPair) -> None:
+    pair.start_keepalived("a")
+    pair.start_keepalived("b")
+    await asyncio.to_thread(pair.wait_holders, ["a"])
+    async with watching(pair) as (watcher, rec):
+        await rec.wait_for(acquired("l4lb-1"))
+        await rec.wait_for(vrrp("l4lb-1", "MASTER"))
+        reboot = asyncio.create_task(asyncio.to_thread(pair.reboot, "a", 2.0))
+        lost = await rec.wait_for(
+            lambda e: isinstance(e, HostReachability) and e.host == "l4lb-1" and not e.reachable)
+        await rec.wait_for(released("l4lb-1", "unreachable"))
+        await rec.wait_for(vrrp("l4lb-1", "UNKNOWN"))
+        await rec.wait_for(acquired("l4lb-2"))
+        await reboot
+        back = await rec.wait_for(
+            lambda e: isinstance(e, HostReachability) and e.host == "l4lb-1" and e.reachable
+            and e.t > lost.t)
+        # keepalived on the rebooted host comes back and takes the VIP again (preempt)
+        await rec.wait_for(lambda e: acquired("l4lb-1")(e) and e.t > back.t)
+        await rec.wait_for(released("l4lb-2"))
+        assert watcher.state.owner(VIP) == "l4lb-1"
+        assert watcher.state.reachable("l4lb-1") is True
+
+
+async def test_a_host_that_does_not_exist_yet_is_an_event(pair: KeepalivedPair) -> None:
+    names = {"l4lb-1": pair.ns("a"), "l4lb-9": pair.ns("c")}  # -c is created later
+    async with watching(pair, names, keepalived=False) as (watcher, rec):
+        down = await rec.wait_for(
+            lambda e: isinstance(e, HostReachability) and e.host == "l4lb-9")
+        assert isinstance(down, HostReachability) and not down.reachable
+        assert down.error and "ended" in down.error
+        await rec.wait_for(
+            lambda e: isinstance(e, HostReachability) and e.host == "l4lb-1" and e.reachable)
+        assert watcher.state.holders(VIP) == ()
+        await asyncio.sleep(1.5)  # several retries, still no crash and one event only
+        assert sum(1 for e in rec.events if isinstance(e, HostReachability)
+                   and e.host == "l4lb-9") == 1
+
+
+async def test_a_killed_master_keeps_a_stale_vip_and_that_is_split_brain(
+        pair: KeepalivedPair) -> None:
+    pair.start_keepalived("a")
+    pair.start_keepalived("b")
+    await asyncio.to_thread(pair.wait_holders, ["a"])
+    async with watching(pair) as (watcher, rec):
+        await rec.wait_for(vrrp("l4lb-2", "BACKUP"))
+        pair.stop_keepalived("a", sig=signal.SIGKILL)
+        await rec.wait_for(lambda e: isinstance(e, SplitBrain) and e.started)
+        await rec.wait_for(vrrp("l4lb-2", "MASTER"))
+        assert watcher.state.holders(VIP) == ("l4lb-1", "l4lb-2")
