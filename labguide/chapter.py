@@ -195,15 +195,15 @@ def _front_matter(text: str, path: Path) -> tuple[dict[str, Any], int]:
         data = tomllib.loads("\n".join(lines[1:end]))
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
-        raise _err(f"front matter is not valid TOML: {exc}", path,
-                   int(m.group(1)) + 1 if m else 1) from None
+        line = int(m.group(1)) + 1 if m else (end if "end of document" in str(exc) else 1)
+        raise _err(f"front matter is not valid TOML: {exc}", path, line) from None
     return data, end + 1
 
 
-def _check_front_matter(fm: dict[str, Any], path: Path) -> tuple[
+def _check_front_matter(fm: dict[str, Any], path: Path, text: str) -> tuple[
         str, str, tuple[str, ...], dict[str, str], Watch, str]:
     def line_of(key: str) -> int:
-        return _line_in_front(path, key)
+        return _line_in_front(text, key)
 
     allowed = {"id", "title", "hosts", "vars", "watch", "requires"}
     for key in fm:
@@ -249,13 +249,10 @@ def _check_front_matter(fm: dict[str, Any], path: Path) -> tuple[
             Watch(tuple(vips), tuple(cands), url), requires)
 
 
-def _line_in_front(path: Path, key: str) -> int:
-    try:
-        for n, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
-            if re.match(rf"^\s*\[?\s*{re.escape(key)}\s*[=\]]", line):
-                return n
-    except (OSError, UnicodeDecodeError):
-        pass
+def _line_in_front(text: str, key: str) -> int:
+    for n, line in enumerate(text.split("\n"), start=1):
+        if re.match(rf"^\s*\[?\s*{re.escape(key)}\s*[=\]]", line):
+            return n
     return 1
 
 
@@ -269,7 +266,7 @@ def _fence_closed(lines: list[str], start: int, end: int, markup: str) -> bool:
 
 def parse_chapter(text: str, path: Path) -> Chapter:
     fm, body_start = _front_matter(text, path)
-    cid, title, hosts, variables, watch, requires = _check_front_matter(fm, path)
+    cid, title, hosts, variables, watch, requires = _check_front_matter(fm, path, text)
     lines = text.split("\n")
     body = "\n".join(lines[body_start:])
     tokens = MarkdownIt("commonmark").parse(body)

@@ -112,9 +112,9 @@ class Engine:
 
     # -- events ---------------------------------------------------------------------------
 
-    def _log(self, kind: str, **data: Any) -> None:
+    def _log(self, event: str, **data: Any) -> None:
         if self.transcript is not None:
-            self.transcript.write({"t": round(time.time(), 4), "event": kind, **data})
+            self.transcript.write({"t": round(time.time(), 4), "event": event, **data})
 
     def _emit_line(self, step_id: str, host: str, stream: str, line: str,
                    outcome: HostOutcome | None = None) -> None:
