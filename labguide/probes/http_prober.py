@@ -131,6 +131,10 @@ class Prober:
             raise LabguideError(f"the rate must be >= 0, not {rate}")
         self._send({"cmd": "rate", "rate": rate})
 
+    def request_stop(self) -> None:
+        """Ask the worker to stop now (non-blocking, e.g. from a signal handler); then wait()."""
+        self._send({"cmd": "stop"})
+
     async def wait(self) -> ProbeSummary:
         """Wait until the worker ends by itself (its duration passed) and return the summary."""
         if self._proc is None:
@@ -155,7 +159,7 @@ class Prober:
         """Stop scheduling, let requests in flight end (bounded by the timeout), summarize."""
         if self.summary is not None:
             return self.summary
-        self._send({"cmd": "stop"})
+        self.request_stop()
         return await self.wait()
 
     async def _kill(self) -> None:

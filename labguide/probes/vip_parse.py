@@ -102,4 +102,6 @@ def parse_active_line(line: str) -> KeepalivedLine | None:
     value = line.removeprefix("@active").strip()
     if value in ("active", "reloading", "activating"):
         return KeepalivedLine("*", state="RUNNING")
-    return KeepalivedLine("*", state="STOPPED")
+    if value in ("inactive", "failed", "deactivating"):
+        return KeepalivedLine("*", state="STOPPED")
+    return None  # no systemd, no such unit ("unknown"), or no answer: say nothing

@@ -64,6 +64,8 @@ def test_keepalived_lines() -> None:
     assert active is not None and active.state == "STOPPED"
     running = parse_active_line("@active active")
     assert running is not None and running.state == "RUNNING"
+    assert parse_active_line("@active ") is None  # no systemd here: no opinion
+    assert parse_active_line("@active unknown") is None
 
 
 def test_failover_timeline_and_gap() -> None:

@@ -1,0 +1,360 @@
+"""The `labguide probe` and `labguide watch` commands: the probes alone, in plain text.
+
+Thin: parses options, runs the core probes, prints their events; no Textual here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from labguide.errors import LabguideError, Location
+from labguide.events import Event
+from labguide.probes.events import (
+    HostReachability,
+    OutageWindow,
+    ProbeBatch,
+    ProbeSummary,
+    SplitBrain,
+    VipAcquired,
+    VipReleased,
+    VrrpStateChanged,
+)
+from labguide.probes.http_protocol import ENGINES, summary_dict
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds of '30s', '500ms', '2m', '1m30s', '1h' or a plain number of seconds."""
+    value = text.strip()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    total, pos = 0.0, 0
+    for m in _PART.finditer(value):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _UNITS[m.group(2)]
+        pos = m.end()
+    if pos != len(value) or not value:
+        raise click.BadParameter(f"{text!r} is not a duration (e.g. 30s, 500ms, 2m, 1m30s)")
+    return total
+
+
+def _duration_option(_ctx: click.Context, _param: click.Parameter,
+                     value: str | None) -> float | None:
+    return None if value is None else parse_duration(value)
+
+
+def clock(t: float) -> str:
+    """Local wall-clock time with milliseconds."""
+    return time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t * 1000) % 1000:03d}"
+
+
+def stamp(t: float) -> str:
+    return time.strftime("%Y-%m-%d ", time.localtime(t)) + clock(t)
+
+
+# --------------------------------------------------------------------------- probe
+
+
+def _ms(v: float) -> str:
+    return f"{v:.2f}ms" if v < 1000 else f"{v / 1000:.2f}s"
+
+
+def _counts(d: dict[str, int] | Any) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(d.items(), key=lambda kv: -kv[1])) or "-"
+
+
+def format_summary(s: ProbeSummary) -> str:
+    """The summary in k6's words, then what k6 does not report."""
+    d = s.http_req_duration
+
+    def row(name: str, value: str) -> str:
+        return f"     {name:.<32}: {value}"
+
+    lines = [
+        f"  labguide probe  {s.url}  ({s.engine}, {s.target_rate:g}/s for {s.duration:.1f}s)",
+        "",
+        row("checks", f"{100 * s.success_ratio:.2f}%  {s.checks_passed} of {s.http_reqs}"),
+        row("http_req_duration",
+            f"avg={_ms(d.avg)} min={_ms(d.min)} med={_ms(d.med)} max={_ms(d.max)} "
+            f"p(90)={_ms(d.p90)} p(95)={_ms(d.p95)}"),
+        row("http_req_failed",
+            f"{100 * s.failed_ratio:.2f}%  {s.http_req_failed} of {s.http_reqs}"),
+        row("http_reqs", f"{s.http_reqs}  {s.rate:.2f}/s"),
+        row("dropped_iterations", f"{s.dropped}"),
+        "",
+        row("achieved rate / target", f"{s.achieved_ratio:.3f}"),
+        row(f"late starts (>{10}ms)",
+            f"{s.late}  (lateness p50={_ms(s.lateness_ms.med)} p99={_ms(s.lateness_ms.p99)} "
+            f"max={_ms(s.lateness_ms.max)})"),
+        row("backends", _counts(s.by_backend)),
+        row("failures by cause", _counts(s.by_cause)),
+        row("cpu (prober process)",
+            f"{s.cpu_seconds:.2f}s, {1e6 * s.cpu_seconds / max(s.http_reqs, 1):.0f}µs/request"),
+        row("outages", str(len(s.outages))),
+    ]
+    for o in s.outages:
+        start = clock(o.start) if o.start is not None else "(start)"
+        end = clock(o.end) if o.end is not None else "(still failing at the end)"
+        length = f"{o.duration:.3f}s" if o.duration is not None else "?"
+        lines.append(f"       {start} → {end}  {length}  {o.lost} lost ({_counts(o.causes)})")
+    return "\n".join(lines)
+
+
+class Progress:
+    """One live line on a terminal (rewritten), or a line every few seconds otherwise."""
+
+    def __init__(self, stream: TextIO, started: float) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.started = started
+        self.last = 0.0
+        self.window: list[ProbeBatch] = []
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, OutageWindow):
+            self._line(f"outage: {event.lost} lost in "
+                       f"{event.duration:.3f}s" if event.duration is not None else
+                       f"outage: {event.lost} lost", final=True)
+            return
+        if not isinstance(event, ProbeBatch):
+            return
+        self.window.append(event)
+        now = time.monotonic()
+        if now - self.last < (0.5 if self.tty else 5.0):
+            return
+        self.last = now
+        b, span = event, sum(w.t1 - w.t0 for w in self.window) or 1.0
+        rate = sum(w.started for w in self.window) / span
+        lat = [w.latency.med for w in self.window if w.latency.count]
+        p50 = sorted(lat)[len(lat) // 2] if lat else 0.0
+        self.window.clear()
+        outage = f"  OUTAGE {b.outage.lost} lost" if b.outage else ""
+        self._line(f"{now - self.started:6.1f}s  {rate:7.1f}/s  ok {b.total_ok}  "
+                   f"failed {b.total_failed}  dropped {b.total_dropped}  "
+                   f"in flight {b.in_flight}  p50 {_ms(p50)}{outage}")
+
+    def _line(self, text: str, final: bool = False) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[2K" + text + ("\n" if final else ""))
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+
+
+@click.command()
+@click.argument("url")
+@click.option("--rate", type=click.FloatRange(min=0), default=100.0, show_default=True,
+              help="Requests started per second (open model: on schedule, not after answers).")
+@click.option("--duration", "-d", default="30s", show_default=True, callback=_duration_option,
+              help="How long to send, e.g. 30s, 2m.")
+@click.option("--timeout", default="2s", show_default=True, callback=_duration_option,
+              help="Per-request timeout.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Exit 1 if the success ratio (ok / sent) is below this, e.g. 0.99.")
+@click.option("--expect", metavar="REGEX", help="The body must match this (else: wrong_body).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True),
+              help="Write every result to this file as JSON Lines.")
+@click.option("--engine", type=click.Choice(ENGINES), default="aiohttp", show_default=True,
+              help="HTTP client in the worker process (see docs/probes.md).")
+@click.option("--max-in-flight", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Starts beyond this many requests in flight are dropped (and counted).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress line.")
+def probe(url: str, rate: float, duration: float, timeout: float, threshold: float,
+          expect: str | None, as_json: bool, out: str | None, engine: str,
+          max_in_flight: int, quiet: bool) -> None:
+    """Send GET URL at a constant rate; print a k6-style summary with outage windows.
+
+    Ctrl-C stops early and still prints the summary.
+    """
+    from labguide.probes.http_prober import Prober
+
+    if expect is not None:
+        try:
+            re.compile(expect)
+        except re.error as exc:
+            raise LabguideError(f"--expect is not a regular expression: {exc}") from None
+    progress = None if quiet else Progress(sys.stderr, time.monotonic())
+
+    async def main() -> ProbeSummary:
+        prober = Prober(url, rate, timeout=timeout, duration=duration,
+                        publish=progress or (lambda e: None), engine=engine,
+                        max_in_flight=max_in_flight, expect=expect, out=out)
+        await prober.start()
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGINT, prober.request_stop)
+        try:
+            return await prober.wait()
+        finally:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(signal.SIGINT)
+
+    summary = asyncio.run(main())
+    if progress is not None:
+        progress.done()
+    if as_json:
+        click.echo(json.dumps(summary_dict(summary), indent=2))
+    else:
+        click.echo(format_summary(summary))
+    if summary.success_ratio < threshold:
+        click.echo(f"labguide: success ratio {summary.success_ratio:.4f} is below the "
+                   f"threshold {threshold:g}", err=True)
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------- watch
+
+
+def format_event(event: Event) -> str | None:
+    """One plain line for a watcher event, with a millisecond timestamp; None to skip."""
+    t = stamp(event.t)
+    if isinstance(event, VipAcquired):
+        on = f" on {event.interface}" if event.interface else ""
+        how = "" if event.host_t is not None else " (already held)"
+        return f"{t}  {event.vip}  acquired by {event.host}{on}{how}"
+    if isinstance(event, VipReleased):
+        why = "" if event.reason == "removed" else f" ({event.reason})"
+        return f"{t}  {event.vip}  released by {event.host}{why}"
+    if isinstance(event, SplitBrain):
+        if event.started:
+            return f"{t}  {event.vip}  SPLIT BRAIN: held by {' and '.join(event.hosts)}"
+        return f"{t}  {event.vip}  split brain over, held by {', '.join(event.hosts) or 'nobody'}"
+    if isinstance(event, VrrpStateChanged):
+        prio = f" priority {event.priority}" if event.priority is not None else ""
+        inst = "keepalived" if event.instance == "*" else f"keepalived {event.instance}"
+        return f"{t}  {event.host}  {inst} {event.state}{prio}"
+    if isinstance(event, HostReachability):
+        if event.reachable:
+            return f"{t}  {event.host}  reachable"
+        return f"{t}  {event.host}  UNREACHABLE: {event.error or 'unknown error'}"
+    return None
+
+
+def event_json(event: Event) -> str:
+    data = dataclasses.asdict(event)
+    data["event"] = type(event).__name__
+    return json.dumps(data, separators=(",", ":"))
+
+
+@click.command()
+@click.option("--inventory", "-i", "inventory_path", metavar="FILE",
+              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
+@click.option("--vip", "vips", multiple=True, metavar="ADDRESS",
+              help="A VIP to watch (repeatable; default: the inventory's VIP, VIP2, ...).")
+@click.option("--host", "hosts", multiple=True, metavar="NAME",
+              help="A candidate host of the inventory (repeatable; default: every ssh/local "
+                   "host).")
+@click.option("--netns", "netns", multiple=True, metavar="NAME[=NETNS]",
+              help="Watch a network namespace of this machine as host NAME (root; repeatable; "
+                   "for the sandbox: --netns l4lb-1=lg-l4lb-1).")
+@click.option("--duration", "-d", default=None, callback=_duration_option,
+              help="Stop after this long (default: until Ctrl-C).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
+@click.option("--no-keepalived", is_flag=True, help="Only the kernel's view, not keepalived's.")
+@click.option("--accept-new-host-keys", is_flag=True,
+              help="Trust and record unknown SSH host keys (never changed ones).")
+def watch(inventory_path: str | None, vips: tuple[str, ...], hosts: tuple[str, ...],
+          netns: tuple[str, ...], duration: float | None, as_json: bool, no_keepalived: bool,
+          accept_new_host_keys: bool) -> None:
+    """Print who holds each VIP, event by event, with millisecond timestamps."""
+    from labguide.probes.vip_watch import KEEPALIVED_COMMAND, VipWatcher
+
+    transports, vip_list = _watch_targets(inventory_path, vips, hosts, netns,
+                                          accept_new_host_keys)
+
+    def publish(event: Event) -> None:
+        line = event_json(event) if as_json else format_event(event)
+        if line is not None:
+            click.echo(line)
+
+    async def main() -> None:
+        watcher = VipWatcher(transports, vip_list, publish,
+                             keepalived_command=None if no_keepalived else KEEPALIVED_COMMAND)
+        task = asyncio.create_task(watcher.run())
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGINT, task.cancel)
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            await asyncio.wait_for(task, duration)
+        except (asyncio.CancelledError, TimeoutError):
+            pass
+        finally:
+            for transport in transports.values():
+                with contextlib.suppress(Exception):
+                    await transport.close()
+
+    if not as_json:
+        click.echo(f"{stamp(time.time())}  watching {', '.join(vip_list)} on "
+                   f"{', '.join(transports)}")
+    asyncio.run(main())
+
+
+def _watch_targets(inventory_path: str | None, vips: tuple[str, ...], hosts: tuple[str, ...],
+                   netns: tuple[str, ...], accept_new_host_keys: bool,
+                   ) -> tuple[dict[str, Any], list[str]]:
+    from labguide.probes.netns import NetnsTransport, netns_host
+    from labguide.probes.vip_parse import normalize_ip
+
+    transports: dict[str, Any] = {}
+    inventory = None
+    if hosts or not netns or not vips:
+        from labguide.cli import default_inventory
+        from labguide.inventory import load_inventory
+
+        path = default_inventory(inventory_path)
+        if path is None:
+            if hosts or not netns:
+                raise LabguideError(
+                    "no inventory: pass --inventory FILE, set LABGUIDE_INVENTORY, build the "
+                    "sandbox (labguide lab up), or watch namespaces with --netns")
+        else:
+            inventory = load_inventory(path)
+    if inventory is not None and (hosts or not netns):
+        from labguide.transports import make_transport
+
+        names = hosts or tuple(n for n, h in inventory.hosts.items() if h.transport != "proxmox")
+        for name in names:
+            host = inventory.host(name)
+            transports[name] = make_transport(host, accept_new_host_keys=accept_new_host_keys)
+    for spec in netns:
+        name, _, ns = spec.partition("=")
+        transports[name] = NetnsTransport(netns_host(name, ns or name), ns or name)
+    vip_list = list(vips)
+    if not vip_list and inventory is not None:
+        vip_list = [value for key, value in sorted(inventory.vars.items())
+                    if re.fullmatch(r"VIP\d*", key)]
+    if not vip_list:
+        raise LabguideError("no VIP to watch: pass --vip ADDRESS (or set VIP in the inventory)",
+                            Location(file=Path(inventory.path)) if inventory and inventory.path
+                            else None)
+    for vip in vip_list:
+        try:
+            normalize_ip(vip)
+        except ValueError:
+            raise LabguideError(f"not an IP address: {vip!r}", Location(key="--vip")) from None
+    if not transports:
+        raise LabguideError("no host to watch: pass --host NAME or --netns NAME")
+    return transports, vip_list

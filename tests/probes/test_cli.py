@@ -1,0 +1,127 @@
+"""`labguide probe` and `labguide watch` as a user runs them (a real process each)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from probe_netns_lab import VIP, KeepalivedPair
+from probe_targets import Nginx, free_port
+
+from labguide.probes.cli import parse_duration
+
+LABGUIDE = str(Path(sys.executable).parent / "labguide")
+
+
+def labguide(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([LABGUIDE, *args], capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_durations() -> None:
+    assert parse_duration("30s") == 30 and parse_duration("500ms") == 0.5
+    assert parse_duration("1m30s") == 90 and parse_duration("2") == 2
+    for bad in ("", "3x", "s30", "1m 2s"):
+        with pytest.raises(Exception, match="not a duration"):
+            parse_duration(bad)
+
+
+def test_probe_prints_a_k6_style_summary(web: Nginx, tmp_path: Path) -> None:
+    out = tmp_path / "all.jsonl"
+    run = labguide("probe", web.url, "--rate", "200", "-d", "1s", "--out", str(out),
+                   "--threshold", "0.99")
+    assert run.returncode == 0, run.stderr
+    text = run.stdout
+    for word in ("checks", "http_req_duration", "http_req_failed", "http_reqs",
+                 "dropped_iterations", "backends", "outages"):
+        assert word in text
+    assert "http_reqs.......................: 200  " in text
+    assert "web-1 200" in text
+    assert len(out.read_text().splitlines()) == 200
+
+
+def test_probe_json_and_threshold_exit_status() -> None:
+    url = f"http://127.0.0.1:{free_port()}/hostname"  # nothing listens
+    run = labguide("probe", url, "--rate", "50", "-d", "0.4s", "--json", "-q",
+                   "--threshold", "0.9")
+    assert run.returncode == 1
+    summary = json.loads(run.stdout)
+    assert summary["http_reqs"] == 20 and summary["by_cause"] == {"refused": 20}
+    assert summary["success_ratio"] == 0.0
+    assert "below the threshold" in run.stderr
+    lenient = labguide("probe", url, "--rate", "50", "-d", "0.2s", "--json", "-q")
+    assert lenient.returncode == 0
+
+
+def test_probe_reports_the_outage_window(web: Nginx) -> None:
+    def bounce() -> None:
+        time.sleep(0.8)
+        web.stop()
+        time.sleep(0.6)
+        web.start()
+
+    thread = threading.Thread(target=bounce)
+    thread.start()
+    run = labguide("probe", web.url, "--rate", "200", "-d", "2.5s", "--json", "--timeout",
+                   "1s")
+    thread.join()
+    summary = json.loads(run.stdout)
+    assert len(summary["outages"]) == 1
+    (outage,) = summary["outages"]
+    assert outage["lost"] == summary["http_req_failed"] > 0
+    assert 0.4 < outage["duration"] < 2.0
+    assert summary["http_reqs"] + summary["dropped"] == summary["scheduled"] == 500
+
+
+def test_probe_bad_url_is_a_located_user_error() -> None:
+    run = labguide("probe", "198.18.16.140/hostname", "-d", "1s")
+    assert run.returncode == 2 and "not an http(s) URL" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_watch_prints_one_line_per_event(pair: KeepalivedPair) -> None:
+    pair.start_keepalived("a")
+    pair.start_keepalived("b")
+    pair.wait_holders(["a"])
+    a, b = pair.ns("a"), pair.ns("b")
+    proc = subprocess.Popen(
+        [LABGUIDE, "watch", "--netns", f"l4lb-1={a}", "--netns", f"l4lb-2={b}",
+         "--vip", VIP, "--no-keepalived", "-d", "6s"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)
+    pair.stop_keepalived("a")
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert f"watching {VIP} on l4lb-1, l4lb-2" in lines[0]
+    assert any(f"{VIP}  acquired by l4lb-1 on eth0 (already held)" in ln for ln in lines)
+    assert any(f"{VIP}  released by l4lb-1" in ln for ln in lines)
+    assert any(f"{VIP}  acquired by l4lb-2 on eth0" in ln and "already" not in ln
+               for ln in lines)
+    # 2026-11-25 12:26:41.657  ...: a millisecond timestamp on every line
+    assert all(ln[10] == " " and ln[19] == "." for ln in lines)
+
+
+def test_watch_json_and_unreachable_namespace(pair: KeepalivedPair) -> None:
+    run = labguide("watch", "--netns", f"ghost={pair.ns('nope')}", "--vip", VIP,
+                   "--no-keepalived", "--json", "-d", "1.5s")
+    assert run.returncode == 0, run.stderr
+    events = [json.loads(line) for line in run.stdout.splitlines()]
+    assert events[0]["event"] == "HostReachability" and events[0]["reachable"] is False
+    assert events[0]["host"] == "ghost"
+
+
+def test_watch_needs_a_vip_and_an_inventory(tmp_path: Path) -> None:
+    missing = labguide("watch", "--netns", "x=lgt-probe-none", "-i", str(tmp_path / "no.toml"))
+    assert missing.returncode == 2 and "cannot read inventory" in missing.stderr
+    inventory = tmp_path / "inventory.toml"
+    inventory.write_text('[hosts.here]\naddress = "127.0.0.1"\ntransport = "local"\n')
+    no_vip = labguide("watch", "-i", str(inventory))
+    assert no_vip.returncode == 2 and "no VIP to watch" in no_vip.stderr
+    bad_vip = labguide("watch", "-i", str(inventory), "--vip", "not-an-ip")
+    assert bad_vip.returncode == 2 and "not an IP address" in bad_vip.stderr
