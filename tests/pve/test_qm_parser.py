@@ -33,7 +33,8 @@ def test_placeholders_are_left_for_later() -> None:
 
 
 def test_continuation_lines_and_option_forms() -> None:
-    cmds = parse_qm_script("qm clone 999 501 \\\n   --name=l4lb-2 \\\n   -full 0\nqm status 501 --verbose")
+    cmds = parse_qm_script(
+        "qm clone 999 501 \\\n   --name=l4lb-2 \\\n   -full 0\nqm status 501 --verbose")
     assert cmds[0].options == (("name", "l4lb-2"), ("full", "0"))
     assert cmds[0].line == 0
     assert cmds[1].line == 3 and cmds[1].option("verbose") == "1"

@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds every 401 answer is delayed (PVE: 3)")
     ap.add_argument("--clone-seconds", type=float, default=Timings.clone_seconds)
     ap.add_argument("--lock-timeout", type=float, default=Timings.lock_timeout)
+    ap.add_argument("--boot-delay", type=float, default=0.3,
+                    help="memory backend: seconds from start until the guest agent answers")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         host, port = parse_listen(args.listen)
     except ValueError as exc:
         ap.error(str(exc))
-    machines = load_machines(args.machines, args.state)
+    machines = load_machines(args.machines, args.state, boot_delay=args.boot_delay)
     timings = Timings(clone_seconds=args.clone_seconds, lock_timeout=args.lock_timeout)
 
     async def amain() -> None:

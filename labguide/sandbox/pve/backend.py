@@ -105,10 +105,12 @@ def guest_interfaces_answer(ip_cidr: str, mac: str) -> list[dict[str, Any]]:
     ]
 
 
-def load_machines(kind: str, state_dir: Path) -> Machines:
-    """The backend named on the command line: "memory" or "nspawn" (the sandbox lab's hosts)."""
+def load_machines(kind: str, state_dir: Path, boot_delay: float = 0.3) -> Machines:
+    """The backend named on the command line: "memory" or "nspawn" (the sandbox lab's hosts).
+
+    nspawn keeps its records under the sandbox's own paths, not under state_dir."""
     if kind == "memory":
-        return MemoryMachines()
+        return MemoryMachines(boot_delay=boot_delay)
     if kind == "nspawn":
         from labguide.sandbox.machines import NspawnMachines  # written by the sandbox lab
 
