@@ -1,0 +1,532 @@
+"""The proxmox transport: a qm block's commands run as Proxmox VE API calls through proxmoxer.
+
+Tasks are awaited by UPID with their log streamed as output. Secrets (token secret, password,
+ticket) never reach output, logs or exception text. Also wait_for_ssh(), for after `qm start`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+from proxmoxer.backends.https import (
+    JsonSerializer,
+    ProxmoxHTTPApiTokenAuth,
+    ProxmoxHTTPAuthBase,
+    ProxmoxHttpSession,
+)
+from proxmoxer.core import ProxmoxResource, ResourceException
+from requests.adapters import HTTPAdapter
+
+from labguide.errors import HostError, LabguideError, Location
+from labguide.inventory import Host, ProxmoxSettings, read_secret_file
+from labguide.transports.base import CommandResult, OutputSink, Transport
+from labguide.transports.qm import QmCommand, QmSyntaxError, parse_qm_script
+
+__all__ = ["ProxmoxTransport", "SshReady", "wait_for_ssh", "format_status", "format_config",
+           "format_list"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+#: Exit status of a failed qm command (the real qm exits with -1, i.e. 255).
+QM_FAILED = 255
+_MASK = "••••••"
+_FINGERPRINT = re.compile(r"^(?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$")
+_TASK_END = re.compile(r"^TASK (OK|WARNINGS: \d+|ERROR: .*)$")
+
+
+class _ApiFailure(Exception):
+    """An API call answered with an error (other than 401): what qm would print, and exit 255."""
+
+    def __init__(self, status: int, text: str):
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+class _Timeout(Exception):
+    pass
+
+
+# -- what the real qm prints --------------------------------------------------------------------
+def _perl_num(value: float) -> str:
+    """A number as Perl stringifies it (2048, 1536.5)."""
+    return f"{value:.15g}"
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return _perl_num(value)
+    return str(value)
+
+
+def _recursive(prefix: str, value: Any, key: str | None, out: list[str]) -> None:
+    """qm's print_recursive_hash: nested maps and lists indented with tabs."""
+    if isinstance(value, dict):
+        if key is not None:
+            out.append(f"{prefix}{key}:")
+        for k in sorted(value):
+            _recursive("\t" + prefix, value[k], k, out)
+    elif isinstance(value, list):
+        if key is not None:
+            out.append(f"{prefix}{key}:")
+        for item in value:
+            _recursive("\t" + prefix, item, None, out)
+    elif value is not None:
+        out.append(f"{prefix}{key}: {_scalar(value)}" if key is not None
+                   else f"{prefix}{_scalar(value)}")
+
+
+def format_status(status: dict[str, Any], verbose: bool) -> list[str]:
+    """`qm status VMID [--verbose]` output from GET .../status/current."""
+    if not verbose:
+        return [f"status: {status.get('qmpstatus') or 'unknown'}"]
+    out: list[str] = []
+    for key in sorted(status):
+        # cpu/relcpu are skipped by qm; ha/agent/spice/clipboard are added by the API only
+        if key in ("cpu", "relcpu", "ha", "agent", "spice", "clipboard"):
+            continue
+        _recursive("", status[key], key, out)
+    return out
+
+
+def _encode_text(text: str) -> str:
+    from urllib.parse import quote
+
+    safe = "".join(chr(c) for c in range(0x20, 0x7F) if c != 0x3A)
+    return quote(text, safe=safe)
+
+
+def format_config(config: dict[str, Any]) -> list[str]:
+    """`qm config VMID` output: keys sorted, digest left out, description escaped."""
+    out = []
+    for key in sorted(config):
+        if key == "digest":
+            continue
+        value = config[key]
+        text = _encode_text(str(value)) if key == "description" else _scalar(value)
+        out.append(f"{key}: {text}")
+    return out
+
+
+def format_list(vms: list[dict[str, Any]]) -> list[str]:
+    """`qm list` output (nothing at all when there is no VM)."""
+    if not vms:
+        return []
+    out = ["%10s %-20s %-10s %-10s %12s %-10s" % ("VMID", "NAME", "STATUS", "MEM(MB)",
+                                                  "BOOTDISK(GB)", "PID")]
+    for vm in sorted(vms, key=lambda v: int(v["vmid"])):
+        out.append("%10s %-20s %-10s %-10s %12.2f %-10s" % (
+            vm["vmid"], vm.get("name", ""), vm.get("qmpstatus") or vm.get("status", ""),
+            _perl_num((vm.get("maxmem") or 0) / (1024 * 1024)),
+            (vm.get("maxdisk") or 0) / (1024 ** 3), vm.get("pid") or 0))
+    return out
+
+
+# -- TLS -----------------------------------------------------------------------------------------
+class PinnedFingerprintAdapter(HTTPAdapter):
+    """Accepts a server only if the SHA-256 digest of its certificate is the pinned one."""
+
+    def __init__(self, fingerprint: str) -> None:
+        self.fingerprint = fingerprint.replace(":", "").lower()
+        super().__init__()
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False,
+                         **pool_kwargs: Any) -> None:
+        pool_kwargs["assert_fingerprint"] = self.fingerprint
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+
+
+class _TicketAuth(ProxmoxHTTPAuthBase):  # type: ignore[misc]
+    """Ticket login through our own session (so the login is pinned/verified like every call)."""
+
+    renew_age = 3600.0
+
+    def __init__(self, session: requests.Session, base_url: str, user: str,
+                 verify: bool | str, timeout: float, remember: Callable[[str], None]) -> None:
+        super().__init__(timeout=timeout, verify_ssl=verify)
+        self.session = session
+        self.base_url = base_url
+        self.user = user
+        self.remember = remember
+        self.ticket = ""
+        self.csrf = ""
+        self.born = 0.0
+
+    def login(self, password: str) -> None:
+        plain = ProxmoxHTTPAuthBase(timeout=self.timeout, verify_ssl=self.verify_ssl)
+        resp = self.session.request("POST", self.base_url + "/access/ticket", auth=plain,
+                                    data={"username": self.user, "password": password})
+        if resp.status_code != 200:
+            raise ResourceException(resp.status_code, resp.reason or "", resp.reason or "")
+        data = resp.json()["data"]
+        self.ticket, self.csrf = data["ticket"], data["CSRFPreventionToken"]
+        self.remember(self.ticket)
+        self.remember(self.csrf)
+        self.born = time.monotonic()
+
+    def get_cookies(self) -> Any:
+        from requests.cookies import cookiejar_from_dict
+
+        return cookiejar_from_dict({"PVEAuthCookie": self.ticket})
+
+    def __call__(self, req: Any) -> Any:
+        if time.monotonic() - self.born > self.renew_age:
+            self.login(self.ticket)
+        if req.method != "GET":
+            req.headers["CSRFPreventionToken"] = self.csrf
+        return req
+
+
+# -- SSH readiness ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SshReady:
+    banner: str
+    waited: float
+
+
+async def wait_for_ssh(address: str, port: int = 22, timeout: float = 120.0) -> SshReady:
+    """Wait until address:port answers with an SSH banner (a TCP connect + banner read).
+
+    Only a liveness check: the host key is verified by the SSH transport when it connects.
+    """
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    pause = 0.2
+    last = "no answer"
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"{address}:{port} gave no SSH banner within {timeout:.0f} s "
+                               f"({last})")
+        writer = None
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(address, port), min(left, 5.0))
+            line = await asyncio.wait_for(reader.readline(), min(max(left, 0.1), 5.0))
+            if line.startswith(b"SSH-"):
+                return SshReady(line.decode("ascii", "replace").strip(), time.monotonic() - t0)
+            last = f"unexpected greeting {line[:40]!r}"
+        except (OSError, TimeoutError) as exc:
+            last = str(exc) or type(exc).__name__
+        finally:
+            if writer is not None:
+                writer.close()
+        await asyncio.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+        pause = min(pause * 1.5, 2.0)
+
+
+# -- the transport ---------------------------------------------------------------------------------
+class ProxmoxTransport(Transport):
+    """Runs qm scripts on a Proxmox VE node through its API (one session, reused)."""
+
+    def __init__(self, host: Host, *, poll_interval: float = 0.25,
+                 api_timeout: float = 30.0) -> None:
+        super().__init__(host)
+        if host.proxmox is None:
+            raise LabguideError("the proxmox transport needs a [proxmox] table",
+                                Location(host=host.name, key=f"hosts.{host.name}.proxmox"))
+        self.settings: ProxmoxSettings = host.proxmox
+        self.poll_interval = poll_interval
+        self.api_timeout = api_timeout
+        self._api: ProxmoxResource | None = None
+        self._session: requests.Session | None = None
+        self._secrets: list[str] = []
+        self._warn_next_run = False
+
+    # secrets ----------------------------------------------------------------
+    def _remember(self, secret: str) -> None:
+        if secret and secret not in self._secrets:
+            self._secrets.append(secret)
+            self._secrets.sort(key=len, reverse=True)
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, _MASK)
+        return text
+
+    def _where(self, key: str) -> Location:
+        return Location(host=self.host.name, key=f"hosts.{self.host.name}.proxmox.{key}")
+
+    def _secret(self, env_key: str, file_key: str, what: str) -> str | None:
+        env_name = getattr(self.settings, env_key)
+        path: Path | None = getattr(self.settings, file_key)
+        if env_name:
+            value = os.environ.get(env_name)
+            if not value:
+                raise LabguideError(f"{what}: environment variable {env_name} is not set",
+                                    self._where(env_key))
+            return value.strip()
+        if path is not None:
+            return read_secret_file(path, f"{what} of host {self.host.name}")
+        return None
+
+    # connection ---------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        address = self.host.address
+        if ":" in address and not address.startswith("["):
+            address = f"[{address}]"
+        return f"https://{address}:{self.settings.port}/api2/json"
+
+    def _verify(self) -> bool | str:
+        s = self.settings
+        if s.fingerprint and not _FINGERPRINT.match(s.fingerprint):
+            raise LabguideError("fingerprint must be a SHA-256 digest (AB:CD:… 32 bytes)",
+                                self._where("fingerprint"))
+        if s.ca is not None:
+            if not s.ca.is_file():
+                raise LabguideError(f"CA file {s.ca} does not exist", self._where("ca"))
+            return str(s.ca)
+        if s.fingerprint:
+            return False  # the pinned digest is checked instead of a CA chain
+        return bool(s.verify_tls)
+
+    def _open(self) -> tuple[requests.Session, ProxmoxResource]:
+        s = self.settings
+        verify = self._verify()
+        session = ProxmoxHttpSession()
+        session.trust_env = False  # no proxies or CA bundles from the environment
+        session.headers["Connection"] = "keep-alive"
+        session.headers["accept"] = JsonSerializer().get_accept_types()
+        if s.fingerprint:
+            session.mount("https://", PinnedFingerprintAdapter(s.fingerprint))
+        if s.token_id:
+            secret = self._secret("token_secret_env", "token_secret_file", "API token secret")
+            assert secret is not None
+            self._remember(secret)
+            user, _, token_name = s.token_id.partition("!")
+            session.auth = ProxmoxHTTPApiTokenAuth(
+                user, token_name, secret, verify_ssl=verify, timeout=self.api_timeout)
+        else:
+            password = self._secret("password_env", "password_file", "password")
+            if password is None:
+                raise LabguideError("user login needs password_env or password_file",
+                                    self._where("user"))
+            self._remember(password)
+            auth = _TicketAuth(session, self.base_url, s.user or "root@pam", verify,
+                               self.api_timeout, self._remember)
+            self._guard(lambda: auth.login(password))
+            session.auth = auth
+        api = ProxmoxResource(base_url=self.base_url, session=session,
+                              serializer=JsonSerializer())
+        self._guard(lambda: api.version.get())
+        return session, api
+
+    def _guard(self, fn: Callable[[], T]) -> T:
+        """Call proxmoxer; turn its and requests' errors into ours, with secrets scrubbed."""
+        name = self.host.name
+        try:
+            return fn()
+        except ResourceException as exc:
+            text = self.scrub(str(exc.content or exc.status_message or ""))
+            if exc.status_code == 401:
+                raise HostError(name, f"the Proxmox API refused the credentials ({text})",
+                                hint="check token_id and its secret (or user and password)"
+                                ) from None
+            if isinstance(exc.errors, dict) and exc.errors:
+                text += "".join(f"\n{k}: {self.scrub(str(v))}" for k, v in exc.errors.items())
+            raise _ApiFailure(exc.status_code, text) from None
+        except requests.exceptions.SSLError as exc:
+            raise HostError(name, f"TLS check of {self.host.address}:{self.settings.port} "
+                            f"failed: {self.scrub(_short(exc))}",
+                            hint="check the ca file or the pinned fingerprint") from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise HostError(name, f"cannot reach the Proxmox API at {self.base_url}: "
+                            f"{self.scrub(_short(exc))}") from None
+        except requests.exceptions.RequestException as exc:
+            raise HostError(name, f"Proxmox API request failed: {self.scrub(_short(exc))}"
+                            ) from None
+
+    async def connect(self) -> None:
+        if self._api is not None:
+            return
+        if not self.settings.verify_tls and self.settings.ca is None \
+                and not self.settings.fingerprint:
+            log.warning("TLS verification is OFF for %s (%s): anyone on the path can read and "
+                        "change the API traffic", self.host.name, self.base_url)
+            self._warn_next_run = True
+        self._session, self._api = await asyncio.to_thread(self._open)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+        self._session = None
+        self._api = None
+
+    # running ------------------------------------------------------------------
+    async def _call(self, fn: Callable[[], T], deadline: float | None) -> T:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise _Timeout()
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self._guard, fn), left)
+        except TimeoutError:
+            raise _Timeout() from None
+
+    async def run(self, script: str, sink: OutputSink, *, timeout: float | None = None,
+                  input_data: bytes | None = None) -> CommandResult:
+        t0 = time.monotonic()
+
+        def out(stream: str, line: str) -> None:
+            sink(stream, self.scrub(line))
+
+        try:
+            commands = parse_qm_script(script)
+        except QmSyntaxError as exc:
+            out("stderr", f"line {exc.line_index + 1}: {exc.message}")
+            return CommandResult(2, time.monotonic() - t0)
+        for cmd in commands:
+            if cmd.has_placeholders:
+                out("stderr", f"unbound variable in: {cmd.text}")
+                return CommandResult(2, time.monotonic() - t0)
+        deadline = None if timeout is None else t0 + timeout
+        await self.connect()
+        if self._warn_next_run:
+            self._warn_next_run = False
+            out("stderr", f"WARNING: TLS verification is OFF for {self.host.name}: the API "
+                          "connection is not authenticated")
+        try:
+            for cmd in commands:
+                status = await self._run_one(cmd, out, deadline)
+                if status != 0:
+                    return CommandResult(status, time.monotonic() - t0)
+        except _Timeout:
+            out("stderr", f"timed out after {timeout:.0f} s")
+            return CommandResult(None, time.monotonic() - t0, reason="timeout")
+        except HostError as exc:
+            out("stderr", exc.message)
+            if "refused the credentials" in exc.message or "TLS" in exc.message:
+                raise
+            await self.close()
+            return CommandResult(None, time.monotonic() - t0, reason="connection lost")
+        return CommandResult(0, time.monotonic() - t0)
+
+    async def _run_one(self, cmd: QmCommand, out: OutputSink, deadline: float | None) -> int:
+        api = self._api
+        assert api is not None
+        node = api.nodes(self.settings.node)
+        sub = cmd.subcommand
+        params = cmd.api_params()
+        try:
+            if sub == "list":
+                vms = await self._call(lambda: node.qemu.get(), deadline)
+                for line in format_list(vms or []):
+                    out("stdout", line)
+                return 0
+            vm = node.qemu(cmd.vmid)
+            if sub == "status":
+                status = await self._call(lambda: vm.status.current.get(), deadline)
+                for line in format_status(status, params.get("verbose") == "1"):
+                    out("stdout", line)
+                return 0
+            if sub == "config":
+                config = await self._call(lambda: vm.config.get(**params), deadline)
+                for line in format_config(config):
+                    out("stdout", line)
+                return 0
+            if sub == "set":
+                await self._call(lambda: vm.config.put(**params), deadline)
+                words = " ".join(f"-{k} {v}" for k, v in sorted(params.items()))
+                out("stdout", f"update VM {cmd.vmid}: {words}")
+                return 0
+            if sub == "clone":
+                body = {"newid": str(cmd.newid), **params}
+                upid = await self._call(lambda: vm.clone.post(**body), deadline)
+            elif sub == "destroy":
+                upid = await self._call(lambda: vm.delete(**params), deadline)
+            else:  # start, stop, shutdown, reboot
+                action = getattr(vm.status, sub)
+                upid = await self._call(lambda: action.post(**params), deadline)
+        except _ApiFailure as exc:
+            for line in exc.text.splitlines() or [f"HTTP {exc.status}"]:
+                out("stderr", line)
+            return QM_FAILED
+        return await self._wait_task(str(upid), out, deadline)
+
+    async def _wait_task(self, upid: str, out: OutputSink, deadline: float | None) -> int:
+        api = self._api
+        assert api is not None
+        parts = upid.split(":")
+        if len(parts) < 9 or parts[0] != "UPID":
+            out("stderr", f"unexpected answer instead of a task id: {upid!r}")
+            return QM_FAILED
+        task = api.nodes(parts[1]).tasks(upid)
+        seen = 0
+        status: dict[str, Any] = {}
+
+        async def pull_log() -> None:
+            nonlocal seen
+            entries = await self._call(lambda: task.log.get(start=seen, limit=500), deadline)
+            for entry in entries or []:
+                n, text = int(entry.get("n", 0)), str(entry.get("t", ""))
+                if n <= seen:
+                    continue
+                seen = n
+                if not _TASK_END.match(text):
+                    out("stdout", text)
+
+        try:
+            while True:
+                status = await self._call(lambda: task.status.get(), deadline)
+                await pull_log()
+                if status.get("status") == "stopped":
+                    await pull_log()
+                    break
+                await asyncio.sleep(self.poll_interval)
+        except (asyncio.CancelledError, _Timeout):
+            await self._stop_task(task)
+            raise
+        except _ApiFailure as exc:
+            out("stderr", f"cannot follow task {upid}: {exc.text}")
+            return QM_FAILED
+        exitstatus = str(status.get("exitstatus", ""))
+        if exitstatus == "OK":
+            return 0
+        if exitstatus.startswith("WARNINGS"):
+            out("info", f"task finished with {exitstatus.lower()}")
+            return 0
+        out("stderr", exitstatus or "task ended without an exit status")
+        return QM_FAILED
+
+    async def _stop_task(self, task: Any) -> None:
+        """Stop a task we no longer wait for (DELETE …/tasks/UPID), best effort, briefly."""
+        try:
+            await asyncio.shield(asyncio.wait_for(
+                asyncio.to_thread(self._guard, lambda: task.delete()), 5.0))
+        except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 - best effort
+            log.debug("could not stop task: %s", self.scrub(type(exc).__name__))
+
+    # not available on a Proxmox node ---------------------------------------------
+    def _unsupported(self, what: str) -> LabguideError:
+        return LabguideError(f"{what} is not supported on a proxmox host (only qm commands)",
+                             Location(host=self.host.name))
+
+    async def read_file(self, path: str, *, sudo: bool = False) -> bytes | None:
+        raise self._unsupported("reading files")
+
+    async def write_file(self, path: str, data: bytes, *, mode: int | None = None,
+                         sudo: bool = False) -> None:
+        raise self._unsupported("writing files")
+
+    def stream(self, command: str) -> AsyncIterator[str]:
+        raise self._unsupported("streaming commands")
+
+
+def _short(exc: BaseException) -> str:
+    """The innermost useful sentence of a requests/urllib3 error (no URL-laden wrappers)."""
+    text = str(exc)
+    m = re.search(r"\(Caused by \w+\((.*)\)\)\s*$", text)
+    if m:
+        text = m.group(1)
+    return text.strip("'\" ")[:300]
