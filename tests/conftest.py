@@ -41,7 +41,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_sshd(folder: Path) -> tuple[Sshd, subprocess.Popen[bytes]]:
+def start_sshd(folder: Path, user: str = "root") -> tuple[Sshd, subprocess.Popen[bytes]]:
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "hostkey")],
@@ -71,7 +71,7 @@ def start_sshd(folder: Path) -> tuple[Sshd, subprocess.Popen[bytes]]:
     else:
         proc.kill()
         raise RuntimeError(f"sshd did not start: {(folder / 'sshd.log').read_text()}")
-    return Sshd(port, folder, folder / "known_hosts", folder / "id", "root", proc.pid), proc
+    return Sshd(port, folder, folder / "known_hosts", folder / "id", user, proc.pid), proc
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,7 @@ KEEPALIVE_COUNT = 3
 def wrap(script: str) -> str:
     """The remote command: a new session whose first stdout line is its process group id."""
     body = 'printf "%s\\n" "$$"\n' + script
-    return f"exec setsid -w bash -ec {shlex.quote(body)}"
+    return f"exec setsid -w bash --norc --noprofile -ec {shlex.quote(body)}"
 
 
 def kill_group_command(pgid: int, sig: str) -> str:

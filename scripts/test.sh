@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up (scripts/setup.sh --test), lint, type check, then pytest.
+# Sandbox tests build the lab (first run: a debootstrap of Debian 12, a few minutes) and
+# take it down again; LABGUIDE_SKIP_SANDBOX=1 leaves them out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test
+echo "== ruff"
+.venv/bin/ruff check labguide tests bench
+echo "== pytest"
+args=(-q -p no:cacheprovider)
+[ "${LABGUIDE_SKIP_SANDBOX:-}" = 1 ] && args+=(-m "not sandbox")
+exec .venv/bin/pytest "${args[@]}" "$@"
