@@ -230,7 +230,7 @@ async def wait_for_ssh(address: str, port: int = 22, timeout: float = 120.0) -> 
 class ProxmoxTransport(Transport):
     """Runs qm scripts on a Proxmox VE node through its API (one session, reused)."""
 
-    def __init__(self, host: Host, *, poll_interval: float = 0.25,
+    def __init__(self, host: Host, *, poll_interval: float = 0.5,
                  api_timeout: float = 30.0) -> None:
         super().__init__(host)
         if host.proxmox is None:
@@ -476,6 +476,7 @@ class ProxmoxTransport(Transport):
                 if not _TASK_END.match(text):
                     out("stdout", text)
 
+        pause = min(0.05, self.poll_interval)  # quick tasks end quickly; long ones poll less
         try:
             while True:
                 status = await self._call(lambda: task.status.get(), deadline)
@@ -483,7 +484,8 @@ class ProxmoxTransport(Transport):
                 if status.get("status") == "stopped":
                     await pull_log()
                     break
-                await asyncio.sleep(self.poll_interval)
+                await asyncio.sleep(pause)
+                pause = min(pause * 1.5, self.poll_interval)
         except (asyncio.CancelledError, _Timeout):
             await self._stop_task(task)
             raise

@@ -375,3 +375,22 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         assert emu.api().nodes("node1").qemu(500).status.current.get()["status"] == "stopped"
     finally:
         emu.stop()
+
+
+def test_a_multi_line_error_keeps_a_one_line_exit_status() -> None:
+    import asyncio
+
+    from labguide.sandbox.pve.auth import Identity
+    from labguide.sandbox.pve.tasks import TaskError, TaskManager
+
+    async def scenario() -> tuple[str | None, list[str]]:
+        async def body(task: object) -> None:
+            raise TaskError("VM 501 did not boot\n  hint: console says\nline two")
+
+        task = TaskManager("node1").start("qmstart", "501", Identity("root@pam"), body)
+        await task.done.wait()
+        return task.exitstatus, task.lines
+
+    status, lines = asyncio.run(scenario())
+    assert status == "VM 501 did not boot"
+    assert lines == ["  hint: console says", "line two", "TASK ERROR: VM 501 did not boot"]

@@ -121,6 +121,11 @@ class TaskManager:
         if status == "OK" or status.startswith("WARNINGS: "):
             task.log(f"TASK {status}")
         else:
+            # a PVE exit status is one line: details of a long error go to the log before it
+            first, _, rest = status.partition("\n")
+            if rest.strip():
+                task.log(rest)
+            status = first.strip() or "unknown error"
             task.log(f"TASK ERROR: {status}")
         task.endtime = int(time.time())
         task.exitstatus = status
