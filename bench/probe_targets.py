@@ -39,6 +39,18 @@ def wait_port(port: int, up: bool = True, timeout: float = 10.0) -> None:
     raise TimeoutError(f"port {port} not {'up' if up else 'down'} after {timeout}s")
 
 
+def wait_port_in(netns: str, address: str, port: int, timeout: float = 10.0) -> None:
+    """Wait until address:port accepts connections inside a network namespace."""
+    deadline = time.monotonic() + timeout
+    probe = f"exec 3<>/dev/tcp/{address}/{port}"
+    while time.monotonic() < deadline:
+        if subprocess.run(["ip", "netns", "exec", netns, "bash", "-c", probe],
+                          capture_output=True).returncode == 0:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{address}:{port} in {netns} not up after {timeout}s")
+
+
 @dataclass
 class Nginx:
     """An nginx answering GET /hostname with `name`; start()/stop() can be repeated."""
@@ -49,10 +61,13 @@ class Nginx:
     proc: subprocess.Popen[bytes] | None = None
     #: Extra `location` blocks (nginx syntax) for tests, e.g. a slow or failing path.
     extra: str = ""
+    #: Listen on this address inside this network namespace instead of 127.0.0.1.
+    address: str = "127.0.0.1"
+    netns: str | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hostname"
+        return f"http://{self.address}:{self.port}/hostname"
 
     def _write_conf(self) -> Path:
         assert self.root is not None
@@ -72,7 +87,7 @@ http {{
     scgi_temp_path {self.root}/scgi;
     keepalive_requests 1000000;
     server {{
-        listen 127.0.0.1:{self.port};
+        listen {self.address}:{self.port};
         location = /hostname {{ default_type text/plain; return 200 "{self.name}\\n"; }}
         location = /fail {{ return 503 "down\\n"; }}
         {self.extra}
@@ -87,11 +102,16 @@ http {{
         if not self.port:
             self.port = free_port()
         conf = self._write_conf()
+        inside = ["ip", "netns", "exec", self.netns] if self.netns else []
         self.proc = subprocess.Popen(
-            [NGINX, "-c", str(conf), "-p", str(self.root), "-e", str(self.root / "error.log")],
+            [*inside, NGINX, "-c", str(conf), "-p", str(self.root),
+             "-e", str(self.root / "error.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
-        wait_port(self.port)
+        if self.netns is None:
+            wait_port(self.port)
+        else:
+            wait_port_in(self.netns, self.address, self.port)
         return self
 
     def stop(self) -> None:
@@ -106,7 +126,7 @@ http {{
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
         self.proc = None
-        if self.port:
+        if self.port and self.netns is None:
             wait_port(self.port, up=False)
 
     def cleanup(self) -> None:
