@@ -6,11 +6,12 @@ Prints nothing itself (progress goes through `say`); no Click, no Textual here.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import fcntl
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,17 @@ K6_DIR = "home/ubuntu/intro-for-high-availability/k6"
 
 def _quiet(_: str) -> None:
     pass
+
+
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    """asyncio.run, also when called from a running event loop (then in a worker thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coro)
+        return
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro).result()
 
 
 @contextmanager
@@ -147,16 +159,36 @@ def up(paths: LabPaths | None = None, say: Say = _quiet) -> Path:
         else:
             # TODO(sandbox): the emulator has not landed: VMs start directly, not via the API.
             with _phase(say, f"start {len(todo)} VM(s) directly (no emulator yet)"):
-                asyncio.run(_start_direct(m, todo))
-        with _phase(say, "wait for sshd on every VM"):
-            asyncio.run(_wait_all_ssh())
+                _run(_start_direct(m, todo))
+        with _phase(say, "wait for sshd, nginx and HAProxy"):
+            _run(_wait_all_ssh())
         inv = write_inventory(paths, prox)
     say(f"lab up in {time.monotonic() - t_start:.1f} s; inventory: {inv}")
     return inv
 
 
+async def _wait_http(ip: str, timeout: float = 30.0) -> None:
+    """Until GET /hostname on ip:80 answers 200 (nginx on the webs, HAProxy on l4lb-1)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, 80), 2)
+            writer.write(b"GET /hostname HTTP/1.0\r\nHost: lab\r\n\r\n")
+            status = await asyncio.wait_for(reader.readline(), 2)
+            writer.close()
+            if b" 200 " in status:
+                return
+        except (OSError, asyncio.TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            raise LabguideError(f"no answer from http://{ip}/hostname after {timeout:.0f} s",
+                                Location(host=ip))
+        await asyncio.sleep(0.05)
+
+
 async def _wait_all_ssh() -> None:
     await asyncio.gather(*(_wait_ssh(vm.ip) for vm in START_VMS))
+    await asyncio.gather(*(_wait_http(vm.ip) for vm in START_VMS if vm.role in ("web", "lb")))
 
 
 def down(paths: LabPaths | None = None, say: Say = _quiet, purge: bool = False) -> None:
@@ -170,7 +202,7 @@ def down(paths: LabPaths | None = None, say: Say = _quiet, purge: bool = False) 
         m = NspawnMachines(paths)
         vmids = m.recorded_vmids()
         with _phase(say, f"stop {len(vmids)} VM(s), unmount, delete namespaces"):
-            asyncio.run(_stop_all(m, vmids))
+            _run(_stop_all(m, vmids))
             for vmid in vmids:
                 m.forget(vmid)
         with _phase(say, f"delete bridge {BRIDGE}"):

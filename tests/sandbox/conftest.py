@@ -19,6 +19,13 @@ from labguide.sandbox.image import ensure_images
 from labguide.sandbox.paths import LabPaths
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the crash test first: it needs the lab down, and the `lab` fixture keeps it up."""
+    first = [i for i in items if i.nodeid.startswith("tests/sandbox/test_crash.py")]
+    if first:
+        items[:] = first + [i for i in items if i not in first]
+
+
 def _missing() -> str | None:
     if os.geteuid() != 0:
         return "the sandbox needs root"

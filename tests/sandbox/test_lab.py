@@ -38,7 +38,8 @@ async def test_web_through_l4lb1_from_client(lab: LabPaths) -> None:
         await sh(conn, "test -x /usr/local/bin/k6 && test -d ~/intro-for-high-availability/k6")
     async with await connect(lab, IPS["l4lb-1"]) as conn:
         await sh(conn, "systemctl is-active haproxy")
-        assert (await conn.run("systemctl is-active keepalived")).exit_status != 0
+        if not NspawnMachines(lab).disk_exists(501):  # the chapter has not started yet
+            assert (await conn.run("systemctl is-active keepalived")).exit_status != 0
         assert (await sh(conn, "cat /proc/sys/net/ipv4/ip_nonlocal_bind")).strip() == "1"
         await sh(conn, "sudo -n true")
 
