@@ -12,10 +12,6 @@ import click
 from labguide import __version__
 from labguide.errors import LabguideError
 
-#: Where `labguide lab up` writes the sandbox lab's inventory (the embedded default lab).
-SANDBOX_INVENTORY = Path(os.environ.get("LABGUIDE_LAB_ROOT", "")
-                         + "/var/lib/labguide/lab/inventory.toml")
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="labguide")
@@ -29,7 +25,10 @@ def default_inventory(given: str | None) -> Path | None:
     env = os.environ.get("LABGUIDE_INVENTORY")
     if env:
         return Path(env)
-    return SANDBOX_INVENTORY if SANDBOX_INVENTORY.is_file() else None
+    from labguide.sandbox.paths import LabPaths
+
+    sandbox = LabPaths.default().inventory  # the embedded default lab, once `lab up` ran
+    return sandbox if sandbox.is_file() else None
 
 
 @cli.command("list")
@@ -101,6 +100,9 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
         print_dry_run(bind(ch, inventory, overrides))
         return
     if inv_path is None:
+        if check:
+            click.echo("labguide: cannot check: no inventory", err=True)
+            sys.exit(2)
         raise LabguideError(
             "no inventory: pass --inventory FILE, set LABGUIDE_INVENTORY, or build the "
             "sandbox lab with `labguide lab up`",
@@ -121,6 +123,23 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
 
     status = asyncio.run(run_plain(engine, start=start, yes=yes))
     sys.exit(0 if status == StepStatus.PASSED else 1)
+
+
+@cli.command("check")
+@click.argument("chapter")
+@click.option("--inventory", "-i", "inventory_path", metavar="FILE",
+              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table")
+@click.option("--strict", is_flag=True, help="Warnings fail too.")
+@click.option("--accept-new-host-keys", is_flag=True)
+@click.pass_context
+def check_cmd(ctx: click.Context, chapter: str, inventory_path: str | None,
+              sets: tuple[str, ...], fmt: str, strict: bool, accept_new_host_keys: bool) -> None:
+    """Verify a lab read-only (same as `run CHAPTER --check`)."""
+    ctx.invoke(run, chapter=chapter, inventory_path=inventory_path, sets=sets, plain=True,
+               dry_run=False, start=None, restart=False, yes=False, check=True, fmt=fmt,
+               strict=strict, accept_new_host_keys=accept_new_host_keys, theme=None)
 
 
 def _make_engine(plan: object, *, restart: bool, accept_new_host_keys: bool) -> object:

@@ -196,8 +196,10 @@ class Engine:
             await asyncio.sleep(step.delay)
         if step.kind == "file":
             return await self._per_host(bound, outcomes, self._write_file)
-        if step.kind == "wait":
+        if step.kind == "wait" and self.mode == "run":
             return await self._per_host(bound, outcomes, self._wait)
+        if step.kind == "wait":  # --check looks at the lab as it is: once, no waiting
+            return await self._per_host(bound, outcomes, self._check_once)
         if step.kind == "check":
             return await self._per_host(bound, outcomes, self._check_once)
         if step.kind == "load":

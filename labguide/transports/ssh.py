@@ -30,6 +30,8 @@ KILL_GRACE = 2.0
 #: A lost host is noticed after about interval × count seconds of silence.
 KEEPALIVE_INTERVAL = 3.0
 KEEPALIVE_COUNT = 3
+#: How long a failed connection attempt is remembered (seconds).
+FAILURE_MEMORY = 2.0
 
 
 def wrap(script: str) -> str:
@@ -51,6 +53,7 @@ class SshTransport(Transport):
         self.accept_new_host_keys = accept_new_host_keys
         self._conn: asyncssh.SSHClientConnection | None = None
         self._lock = asyncio.Lock()
+        self._failure: tuple[float, HostError] | None = None
         #: Host keys accepted on first contact during this session (shown and recorded).
         self.accepted_keys: list[str] = []
 
@@ -64,7 +67,16 @@ class SshTransport(Transport):
         async with self._lock:
             if self.connected:
                 return
-            self._conn = await self._open()
+            # Callers that queued behind a failed attempt get its error at once instead of
+            # each waiting out its own connect timeout.
+            if self._failure and time.monotonic() - self._failure[0] < FAILURE_MEMORY:
+                raise self._failure[1]
+            try:
+                self._conn = await self._open()
+            except HostError as exc:
+                self._failure = (time.monotonic(), exc)
+                raise
+            self._failure = None
 
     async def _open(self) -> asyncssh.SSHClientConnection:
         host = self.host
@@ -74,15 +86,21 @@ class SshTransport(Transport):
             extra["known_hosts"] = known_hosts
         if host.identity_file:
             extra["client_keys"] = [str(host.identity_file)]
-        options = asyncssh.SSHClientConnectionOptions(
-            username=host.user,
-            connect_timeout=host.connect_timeout,
-            keepalive_interval=KEEPALIVE_INTERVAL,
-            keepalive_count_max=KEEPALIVE_COUNT,
-            agent_path=None,
-            preferred_auth="publickey",
-            **extra,
-        )
+        try:
+            options = asyncssh.SSHClientConnectionOptions(
+                username=host.user,
+                connect_timeout=host.connect_timeout,
+                keepalive_interval=KEEPALIVE_INTERVAL,
+                keepalive_count_max=KEEPALIVE_COUNT,
+                agent_path=None,
+                preferred_auth="publickey",
+                **extra,
+            )
+        except (OSError, ValueError, asyncssh.KeyImportError) as exc:
+            what = getattr(exc, "filename", None) or ""
+            raise HostError(host.name, f"cannot load SSH settings {what}: "
+                            f"{getattr(exc, 'strerror', None) or exc}",
+                            hint="check identity_file and known_hosts in the inventory") from None
         try:
             return await asyncssh.connect(host.address, host.port, options=options)
         except asyncssh.HostKeyNotVerifiable as exc:

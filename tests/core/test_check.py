@@ -1,0 +1,114 @@
+"""--check against hosts on the test sshd: verdicts, needs/skips, reports and exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from labguide.chapter import parse_chapter
+from labguide.check import collect, render_json, render_junit, render_table, run_check
+from labguide.inventory import Inventory
+from labguide.plan import Plan, bind
+from tests.conftest import Sshd
+
+CHAPTER = """+++
+id = "chk"
+title = "Check test"
+hosts = ["a", "b"]
+[vars]
+FILE = "/nonexistent"
++++
+
+## Setup
+
+```sh {on="a" id="change"}
+touch /tmp/should-never-exist-labguide
+```
+
+```sh {on="a, b" check id="good" message="true is true"}
+true
+```
+
+```sh {on="a" check id="missing" message="the file exists" hint="create it"}
+test -e ${FILE} || { echo "no ${FILE}"; exit 1; }
+```
+
+```sh {on="a" check id="after-missing" needs="missing"}
+true
+```
+
+```sh {on="b" check id="meh"}
+echo "could be better"; exit 2
+```
+
+```sh {on="a" check transient id="moment"}
+false
+```
+
+```sh {on="a" wait id="settled" timeout=30}
+true
+```
+"""
+
+
+def plan_for(tmp_path: Path, sshd: Sshd, b_port: int | None = None) -> Plan:
+    ch = parse_chapter(CHAPTER, tmp_path / "chk.md")
+    hosts = {"a": sshd.host("a"), "b": sshd.host("b", port=b_port or sshd.port)}
+    return bind(ch, Inventory(hosts=hosts, path=tmp_path / "inv.toml"), {})
+
+
+async def test_verdicts_skips_and_exit_codes(tmp_path: Path, sshd: Sshd) -> None:
+    report = await collect(plan_for(tmp_path, sshd))
+    by = {r.step.id: r for r in report.results}
+    assert set(by) == {"good", "missing", "after-missing", "meh", "settled"}
+    assert not Path("/tmp/should-never-exist-labguide").exists()
+    assert by["good"].status == "passed" and by["missing"].status == "failed"
+    assert by["after-missing"].status == "skipped" and "missing" in by["after-missing"].message
+    assert by["meh"].status == "warned"
+    assert report.exit_code == 1
+    out = io.StringIO()
+    render_table(report, plan_for(tmp_path, sshd), out)
+    text = out.getvalue()
+    assert "FAIL  missing" in text and "host a: exit status 1" in text
+    assert "found: no /nonexistent" in text and "hint: create it" in text
+    assert "expected: the file exists" in text
+
+
+async def test_warnings_fail_only_when_strict(tmp_path: Path, sshd: Sshd) -> None:
+    plan = plan_for(tmp_path, sshd)
+    report = await collect(bind(plan.chapter, plan.inventory, {"FILE": "/"}), strict=False)
+    assert report.exit_code == 0
+    report.strict = True
+    assert report.exit_code == 1
+
+
+async def test_unreachable_host_is_exit_2_and_named(tmp_path: Path, sshd: Sshd) -> None:
+    report = await collect(plan_for(tmp_path, sshd, b_port=1))
+    assert report.exit_code == 2 and report.unreachable == ["b"]
+    good = next(r for r in report.results if r.step.id == "good")
+    assert good.status == "failed" and "b" in good.message
+
+
+async def test_json_and_junit_reports(tmp_path: Path, sshd: Sshd) -> None:
+    plan = plan_for(tmp_path, sshd)
+    report = await collect(plan)
+    out = io.StringIO()
+    render_json(report, out)
+    data = json.loads(out.getvalue())
+    assert data["exit_code"] == 1 and data["counts"]["failed"] == 1
+    missing = next(c for c in data["checks"] if c["id"] == "missing")
+    assert missing["results"]["a"]["exit_status"] == 1 and missing["hint"] == "create it"
+    out = io.StringIO()
+    render_junit(report, plan, out)
+    root = ET.fromstring(out.getvalue().split("?>", 1)[1])
+    assert root.tag == "testsuites" and root.get("failures") == "1"
+    failure = root.find(".//testcase[@name='missing [a]']/failure")
+    assert failure is not None and "create it" in (failure.text or "")
+
+
+async def test_run_check_prints_and_returns_the_code(tmp_path: Path, sshd: Sshd) -> None:
+    out = io.StringIO()
+    assert await run_check(plan_for(tmp_path, sshd), out=out) == 1
+    assert "passed, 1 failed" in out.getvalue()
