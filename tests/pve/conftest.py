@@ -147,3 +147,13 @@ def pve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
         yield emu
     finally:
         emu.stop()
+
+
+@pytest.fixture(scope="session")
+def slow_pve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """An emulator whose clones take 30 s: for stopping tasks while they surely run."""
+    emu = make_emulator(tmp_path_factory.mktemp("lgt-pve-slow"), "--clone-seconds", "30")
+    try:
+        yield emu
+    finally:
+        emu.stop()

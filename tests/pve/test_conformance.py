@@ -296,9 +296,11 @@ def test_task_status_and_log_paging(pve: Emulator) -> None:
     assert any(t["upid"] == upid and t["status"] == "OK" for t in listed)
 
 
-def test_a_stopped_task_says_so(pve: Emulator) -> None:
+def test_a_stopped_task_says_so(slow_pve: Emulator) -> None:
+    pve = slow_pve
     api = pve.api()
     upid = api.nodes("node1").qemu(999).clone.post(newid=661, name="interrupted", full=1)
+    assert api.nodes("node1").tasks(upid).status.get()["status"] == "running"
     api.nodes("node1").tasks(upid).delete()
     status = wait_task(api, upid)
     assert status["exitstatus"] == "interrupted by signal"

@@ -118,22 +118,30 @@ async def test_shutdown_and_destroy_through_qm(pve: Emulator) -> None:
     assert cap.err() == ["Configuration file 'nodes/node1/qemu-server/680.conf' does not exist"]
 
 
-async def test_timeout_stops_the_task(pve: Emulator) -> None:
-    result, cap = await run(pve.host(), "qm clone 999 681 --name slow --full", timeout=0.15)
+async def test_timeout_stops_the_task(slow_pve: Emulator) -> None:
+    pve = slow_pve
+    result, cap = await run(pve.host(), "qm clone 999 681 --name slow --full", timeout=1.0)
     assert (result.exit_status, result.reason) == (None, "timeout")
     tasks = pve.api().nodes("node1").tasks.get(vmid=999, typefilter="qmclone")
     assert any(t["status"] == "interrupted by signal" for t in tasks)
     assert not (pve.state / "qemu-server" / "681.conf").exists()
 
 
-async def test_cancel_stops_the_task(pve: Emulator) -> None:
+async def test_cancel_stops_the_task(slow_pve: Emulator) -> None:
+    pve = slow_pve
     transport = ProxmoxTransport(pve.host(), poll_interval=0.05)
-    job = asyncio.create_task(transport.run("qm clone 999 682 --name c --full", Capture()))
-    await asyncio.sleep(0.15)
+    cap = Capture()
+    job = asyncio.create_task(transport.run("qm clone 999 682 --name c --full", cap))
+    for _ in range(200):  # the task runs and its log streams (bounded: 10 s)
+        if "creating a clone of VM 999 with ID 682" in cap.out():
+            break
+        await asyncio.sleep(0.05)
     job.cancel()
     with pytest.raises(asyncio.CancelledError):
         await job
     await transport.close()
+    tasks = pve.api().nodes("node1").tasks.get(vmid=999, typefilter="qmclone")
+    assert any(t["status"] == "interrupted by signal" for t in tasks)
     assert not (pve.state / "qemu-server" / "682.conf").exists()
 
 
