@@ -29,7 +29,7 @@ FRONT_MATTER_FENCE = "+++"
 COMMON_ATTRS = {"on", "id", "timeout", "needs", "title"}
 KIND_ATTRS: dict[str, set[str]] = {
     "run": {"disruptive", "reboot", "delay", "hint"},
-    "check": {"message", "hint", "transient", "expect"},
+    "check": {"message", "hint", "transient", "expect", "path", "sudo"},
     "wait": {"message", "hint", "transient", "interval", "expect"},
     "file": {"path", "mode", "sudo", "disruptive", "hint"},
     "qm": {"disruptive", "wait_ssh", "hint"},
@@ -373,7 +373,7 @@ def _make_step(lang: str, raw_attrs: str, content: str, path: Path, line: int, p
     kinds = [k for k in ("check", "wait", "load") if attrs.get(k) is True]
     if "file" in attrs:
         raise _err("write a file with {on=HOST path=/the/path}, not file=", path, line)
-    if "path" in attrs:
+    if "path" in attrs and lang != "keepalived":
         kinds.append("file")
     if lang == "qm" and not kinds:
         kinds.append("qm")
@@ -381,6 +381,11 @@ def _make_step(lang: str, raw_attrs: str, content: str, path: Path, line: int, p
         raise _err(f"a block is one kind of step, not {' and '.join(kinds)}", path, line)
     kind: str = kinds[0] if kinds else "run"
     if kind in ("check", "wait") and lang == "qm":
+        pass
+    elif lang == "keepalived" and (kind != "check" or "path" not in attrs):
+        raise _err("a keepalived block is a check of a file: {on=HOST check path=/etc/…}",
+                   path, line)
+    elif lang == "keepalived":
         pass
     elif kind in ("run", "check", "wait", "load") and lang not in SHELL_LANGS:
         raise _err(f"a {kind} block must be sh, bash or shell, not {lang or 'unlabelled'!r}",
@@ -425,7 +430,7 @@ def _make_step(lang: str, raw_attrs: str, content: str, path: Path, line: int, p
         if not re.match(r"^0?[0-7]{3,4}$", str(attrs["mode"])):
             raise _err(f"mode={attrs['mode']!r} must be octal, e.g. mode=\"0644\"", path, line)
         mode = int(str(attrs["mode"]), 8)
-    if kind == "file" and not str(attrs.get("path", "")).startswith(("/", "~", "$")):
+    if "path" in attrs and not str(attrs.get("path", "")).startswith(("/", "~", "$")):
         raise _err("path= must be absolute", path, line)
     needs = tuple(n.strip() for n in text("needs").split(",") if n.strip())
     if "expect" in attrs:

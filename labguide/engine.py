@@ -347,8 +347,35 @@ class Engine:
 
     async def _check_once(self, bound: BoundStep, host: str, outcome: HostOutcome
                           ) -> tuple[StepStatus, str]:
+        if bound.step.lang == "keepalived":
+            return await self._check_keepalived(bound, host, outcome)
         await self._exec(bound, host, outcome, bound.script, bound.step.timeout)
         return self._judge(bound, outcome)
+
+    async def _check_keepalived(self, bound: BoundStep, host: str, outcome: HostOutcome
+                                ) -> tuple[StepStatus, str]:
+        """Parse the host's keepalived.conf and compare it with the block's expectation."""
+        from labguide import keepalived_conf as kc
+
+        assert bound.path is not None
+        data = await self.pool.get(host).read_file(bound.path, sudo=bound.step.sudo)
+        if data is None:
+            outcome.exit_status = 1
+            self._emit_line(bound.id, host, "stdout", f"{bound.path} does not exist", outcome)
+            return StepStatus.FAILED, f"{bound.path} does not exist"
+        try:
+            found = kc.summary(kc.parse(data.decode("utf-8", "replace")))
+            diffs = kc.compare(kc.expectation(bound.script), found)
+        except LabguideError as exc:
+            outcome.exit_status = 1
+            self._emit_line(bound.id, host, "stdout", exc.message, outcome)
+            return StepStatus.FAILED, exc.message
+        for line in diffs or ["configuration matches"]:
+            self._emit_line(bound.id, host, "stdout", line, outcome)
+        outcome.exit_status = 1 if diffs else 0
+        if diffs:
+            return StepStatus.FAILED, "; ".join(diffs[:3]) + (" …" if len(diffs) > 3 else "")
+        return StepStatus.PASSED, bound.message
 
     async def _wait(self, bound: BoundStep, host: str, outcome: HostOutcome
                     ) -> tuple[StepStatus, str]:

@@ -134,7 +134,7 @@ def bind(
         raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
     bound = []
     for step in chapter.steps:
-        shell = step.kind in ("run", "check", "wait", "qm", "load")
+        shell = step.kind in ("run", "check", "wait", "qm", "load") and step.lang != "keepalived"
         if step.lang == "qm":
             check_qm(substitute(step.body, values, quote=True), step.file, step.line)
         elif inventory is not None:

@@ -1,0 +1,156 @@
+"""A parser for keepalived.conf (the subset the chapters use) and a comparison with expectations.
+
+Pure text in, data out: --check reads the file over the transport and compares what is
+configured, block by block, instead of grepping for strings.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+from labguide.errors import LabguideError
+
+
+@dataclass
+class Block:
+    """A `name [arg] { … }` block: its simple settings, its list items and nested blocks."""
+
+    name: str
+    arg: str | None = None
+    settings: dict[str, list[str]] = field(default_factory=dict)
+    items: list[str] = field(default_factory=list)
+    children: list[Block] = field(default_factory=list)
+
+    def child(self, name: str) -> Block | None:
+        return next((c for c in self.children if c.name == name), None)
+
+
+def _tokens(text: str) -> list[tuple[int, list[str]]]:
+    """Lines split into words; comments ('!' or '#') dropped; braces become their own words."""
+    out: list[tuple[int, list[str]]] = []
+    for n, raw in enumerate(text.splitlines(), start=1):
+        lexer = shlex.shlex(raw, posix=True, punctuation_chars="{}")
+        lexer.commenters = "!#"
+        lexer.whitespace_split = True
+        lexer.wordchars += "-./:@$,=*"
+        try:
+            words = list(lexer)
+        except ValueError as exc:
+            raise LabguideError(f"keepalived.conf line {n}: {exc}") from None
+        split: list[str] = []
+        for w in words:
+            split.extend(p for p in re.split(r"([{}])", w) if p)
+        if split:
+            out.append((n, split))
+    return out
+
+
+def parse(text: str) -> Block:
+    """The whole file as a root Block whose children are the top-level blocks."""
+    root = Block("(root)")
+    stack = [root]
+    for n, words in _tokens(text):
+        i = 0
+        while i < len(words):
+            word = words[i]
+            if word == "}":
+                if len(stack) == 1:
+                    raise LabguideError(f"keepalived.conf line {n}: '}}' without a block")
+                stack.pop()
+                i += 1
+                continue
+            rest = words[i:]
+            if "{" in rest:
+                j = rest.index("{")
+                head = rest[:j]
+                block = Block(head[0] if head else "", " ".join(head[1:]) or None)
+                stack[-1].children.append(block)
+                stack.append(block)
+                i += j + 1
+                continue
+            line = rest[: rest.index("}")] if "}" in rest else rest
+            current = stack[-1]
+            if current.name in ("virtual_ipaddress", "track_script", "track_interface",
+                                "unicast_peer", "virtual_ipaddress_excluded"):
+                current.items.append(" ".join(line))
+            else:
+                current.settings[line[0]] = line[1:]
+            i += len(line)
+    if len(stack) != 1:
+        raise LabguideError(f"keepalived.conf: block {stack[-1].name!r} is not closed")
+    return root
+
+
+def summary(root: Block) -> dict[str, Any]:
+    """What matters for a VRRP setup, as plain data (compared with a chapter's expectation)."""
+    out: dict[str, Any] = {}
+    g = root.child("global_defs")
+    if g is not None and "vrrp_garp_master_refresh" in g.settings:
+        out["vrrp_garp_master_refresh"] = _num(g.settings["vrrp_garp_master_refresh"])
+    scripts: dict[str, Any] = {}
+    for block in root.children:
+        if block.name == "vrrp_script" and block.arg:
+            entry: dict[str, Any] = {"script": " ".join(block.settings.get("script", []))}
+            if "weight" in block.settings:
+                entry["weight"] = _num(block.settings["weight"])
+            scripts[block.arg] = entry
+    if scripts:
+        out["vrrp_script"] = scripts
+    for block in root.children:
+        if block.name != "vrrp_instance" or not block.arg:
+            continue
+        inst: dict[str, Any] = {}
+        for key in ("state", "interface"):
+            if key in block.settings:
+                inst[key] = " ".join(block.settings[key])
+        for key in ("virtual_router_id", "priority", "advert_int"):
+            if key in block.settings:
+                inst[key] = _num(block.settings[key])
+        vips = block.child("virtual_ipaddress")
+        inst["virtual_ipaddress"] = [i.split()[0].split("/")[0] for i in vips.items] if vips else []
+        tracks = block.child("track_script")
+        inst["track_script"] = [i.split()[0] for i in tracks.items] if tracks else []
+        out[block.arg] = inst
+    return out
+
+
+def _num(words: list[str]) -> int | str:
+    text = " ".join(words)
+    return int(text) if re.fullmatch(r"-?\d+", text) else text
+
+
+def compare(expected: dict[str, Any], found: dict[str, Any], prefix: str = "") -> list[str]:
+    """Differences, one line each ('VI_1.priority: expected 100, found 99')."""
+    diffs: list[str] = []
+    for key, want in expected.items():
+        where = f"{prefix}{key}"
+        if key not in found:
+            diffs.append(f"{where}: expected {_show(want)}, missing")
+            continue
+        have = found[key]
+        if isinstance(want, dict) and isinstance(have, dict):
+            diffs.extend(compare(want, have, where + "."))
+        elif isinstance(want, list) and isinstance(have, list):
+            if [str(w) for w in want] != [str(h) for h in have]:
+                diffs.append(f"{where}: expected {_show(want)}, found {_show(have)}")
+        elif str(want) != str(have):
+            diffs.append(f"{where}: expected {_show(want)}, found {_show(have)}")
+    return diffs
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value)
+
+
+def expectation(text: str) -> dict[str, Any]:
+    """The expectation a chapter writes in TOML (already with its variables bound)."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LabguideError(f"the keepalived expectation is not valid TOML: {exc}") from None

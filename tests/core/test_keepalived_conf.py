@@ -1,0 +1,41 @@
+"""keepalived.conf parsing and comparison, on the chapter's own configuration."""
+
+from __future__ import annotations
+
+from labguide import keepalived_conf as kc
+from labguide.chapter import find_chapter, load_chapter
+from labguide.plan import bind
+
+
+def plan():  # type: ignore[no-untyped-def]
+    return bind(load_chapter(find_chapter("l4lb-ha")), None, {})
+
+
+def test_chapter_config_matches_its_own_expectation() -> None:
+    p = plan()
+    for conf, expect in (("active-active-l4lb1", "final-keepalived-conf-l4lb1"),
+                         ("active-active-l4lb2", "final-keepalived-conf-l4lb2")):
+        found = kc.summary(kc.parse(p.bound(conf).script))
+        assert kc.compare(kc.expectation(p.bound(expect).script), found) == []
+
+
+def test_differences_are_named() -> None:
+    p = plan()
+    text = p.bound("active-active-l4lb1").script.replace("virtual_router_id 51",
+                                                          "virtual_router_id 50")
+    text = text.replace("        chk_maintenance_mode\n", "", 1)
+    found = kc.summary(kc.parse(text))
+    diffs = kc.compare(kc.expectation(p.bound("final-keepalived-conf-l4lb1").script), found)
+    assert "VI_1.virtual_router_id: expected 51, found 50" in diffs
+    assert ("VI_1.track_script: expected [chk_haproxy, chk_maintenance_mode], "
+            "found [chk_haproxy]") in diffs
+
+
+def test_comments_quotes_and_inline_braces() -> None:
+    root = kc.parse('! c\nglobal_defs { vrrp_garp_master_refresh 60 } # x\n'
+                    'vrrp_script s {\n  script "/bin/sh -c \'exit 0\'"\n  weight -5\n}\n'
+                    'vrrp_instance V { virtual_ipaddress { 10.0.0.1/24 dev eth0 } }\n')
+    s = kc.summary(root)
+    assert s["vrrp_garp_master_refresh"] == 60
+    assert s["vrrp_script"]["s"] == {"script": "/bin/sh -c 'exit 0'", "weight": -5}
+    assert s["V"]["virtual_ipaddress"] == ["10.0.0.1"]
