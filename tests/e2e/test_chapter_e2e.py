@@ -1,0 +1,229 @@
+"""The whole l4lb-ha chapter, for real, on the sandbox lab; then --check on broken states.
+
+Order matters (one lab for the module): --check on the fresh lab, the chapter in plain mode
+end to end, --check on the finished lab, then one broken state at a time (each restored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labguide.check import collect, render_json
+from labguide.engine import Engine
+from labguide.events import Event, StepFinished, StepStatus
+from labguide.plan import Plan
+from labguide.state import RunState, Transcript
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+RESULTS = Path(__file__).resolve().parent.parent.parent / "docs" / "e2e-last-run.json"
+
+
+async def check_report(plan: Plan) -> dict[str, Any]:
+    report = await collect(plan)
+    out = io.StringIO()
+    render_json(report, out)
+    return json.loads(out.getvalue())
+
+
+def failing(report: dict[str, Any]) -> dict[str, list[str]]:
+    """{step id: [hosts whose check failed]} for failed checks."""
+    out: dict[str, list[str]] = {}
+    for c in report["checks"]:
+        if c["status"] == "failed":
+            out[c["id"]] = [h for h, r in c["results"].items()
+                            if r.get("exit_status") != 0 or r.get("reason")]
+    return out
+
+
+async def sh(plan: Plan, host: str, script: str) -> str:
+    from labguide.transports import make_transport
+
+    lines: list[str] = []
+    t = make_transport(plan.host(host))
+    try:
+        res = await t.run(script, lambda s, line: lines.append(line), timeout=60)
+    finally:
+        await t.close()
+    assert res.ok, f"{host}: {script!r} → {res} {lines}"
+    return "\n".join(lines)
+
+
+async def holders(plan: Plan, vip: str) -> list[str]:
+    got = []
+    for h in ("l4lb-1", "l4lb-2"):
+        out = await sh(plan, h, "ip -o -4 address show dev eth0")
+        if f" {vip}/" in out:
+            got.append(h)
+    return got
+
+
+async def until(pred: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await pred():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.5)
+
+
+async def test_check_fails_on_a_fresh_lab(lab_plan: Plan) -> None:
+    report = await check_report(lab_plan)
+    assert report["exit_code"] == 1, report["counts"]
+    bad = failing(report)
+    assert "l4lb2-vm-running" in bad and bad["l4lb2-vm-running"] == ["node1"]
+    assert "final-keepalived-conf-l4lb1" in bad
+    skipped = {c["id"] for c in report["checks"] if c["status"] == "skipped"}
+    assert "final-vip2-on-l4lb2" in skipped
+
+
+async def test_the_whole_chapter_runs(lab_plan: Plan, tmp_path: Path) -> None:
+    events: list[Event] = []
+    engine = Engine(lab_plan, state=RunState(tmp_path / "state.json", "l4lb-ha"),
+                    transcript=Transcript(tmp_path / "t.jsonl"))
+    engine.bus.subscribe(events.append)
+    try:
+        status = await engine.run()
+    finally:
+        await engine.close()
+    done = {e.step_id: e for e in events if isinstance(e, StepFinished)}
+    failed = {k: v.message for k, v in done.items() if v.status == StepStatus.FAILED}
+    assert status == StepStatus.PASSED, failed
+    for sid in ("create-l4lb-2", "l4lb2-balances", "vip-on-l4lb1", "failover-vip-on-l4lb2",
+                "failback-vip-on-l4lb1", "haproxy-down-vip-on-l4lb2", "haproxy-up-vip-on-l4lb1",
+                "maintenance-vip-on-l4lb2", "maintenance-off-vip-on-l4lb1",
+                "load-reboot-l4lb1", "load-reboot-vip-stays", "leave-maintenance-vip-on-l4lb1",
+                "vip2-on-l4lb2", "vip2-on-l4lb1", "vip2-back-on-l4lb2", "final-vip-on-l4lb1",
+                "final-vip2-on-l4lb2"):
+        assert done[sid].status == StepStatus.PASSED, (sid, done[sid].message)
+    loads = {sid: done[sid].detail for sid in ("load-stop-keepalived", "load-stop-haproxy",
+                                               "load-maintenance-reboot")}
+    for sid, detail in loads.items():
+        assert detail.get("http_reqs", 0) > 20000, (sid, detail)
+    # the chapter's pattern: stopping keepalived and maintenance+reboot lose (almost) nothing,
+    # stopping haproxy loses a small share
+    assert loads["load-stop-keepalived"]["http_req_failed"] <= 0.002 * loads[
+        "load-stop-keepalived"]["http_reqs"]
+    assert loads["load-maintenance-reboot"]["http_req_failed"] <= 0.002 * loads[
+        "load-maintenance-reboot"]["http_reqs"]
+    RESULTS.write_text(json.dumps({
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"), "loads": loads,
+        "steps": {k: [v.status.value, round(v.duration, 2), v.message] for k, v in done.items()},
+    }, indent=1, default=str) + "\n")
+    # outcomes in the lab itself
+    assert await holders(lab_plan, "198.18.16.140") == ["l4lb-1"]
+    assert await holders(lab_plan, "198.18.16.141") == ["l4lb-2"]
+
+
+async def test_check_passes_on_the_finished_lab(lab_plan: Plan) -> None:
+    report = await check_report(lab_plan)
+    assert report["exit_code"] == 0, failing(report)
+
+
+async def test_check_names_each_broken_state(lab_plan: Plan) -> None:
+    p = lab_plan
+    # keepalived stopped on l4lb-2
+    await sh(p, "l4lb-2", "sudo systemctl stop keepalived")
+    try:
+        bad = failing(await check_report(p))
+        assert bad.get("keepalived-active") == ["l4lb-2"], bad
+    finally:
+        await sh(p, "l4lb-2", "sudo systemctl start keepalived")
+    await until(lambda: _holds(p, "198.18.16.141", ["l4lb-2"]))
+
+    # haproxy stopped on l4lb-1 (the VIP moves away from it)
+    await sh(p, "l4lb-1", "sudo systemctl stop haproxy")
+    try:
+        bad = failing(await check_report(p))
+        assert bad.get("haproxy-active") == ["l4lb-1"], bad
+        assert "final-vip-on-l4lb1" in bad
+    finally:
+        await sh(p, "l4lb-1", "sudo systemctl start haproxy")
+    await until(lambda: _holds(p, "198.18.16.140", ["l4lb-1"]))
+
+    # wrong virtual_router_id on one host (the file only; keepalived not restarted)
+    conf = "/etc/keepalived/keepalived.conf"
+    await sh(p, "l4lb-2", f"sudo cp {conf} /tmp/ka.bak && "
+                          f"sudo sed -i 's/virtual_router_id 52/virtual_router_id 53/' {conf}")
+    try:
+        report = await check_report(p)
+        bad = failing(report)
+        assert bad.get("final-keepalived-conf-l4lb2") == ["l4lb-2"], bad
+        msg = next(c["message"] for c in report["checks"]
+                   if c["id"] == "final-keepalived-conf-l4lb2")
+        assert "VI_2.virtual_router_id: expected 52, found 53" in msg
+    finally:
+        await sh(p, "l4lb-2", f"sudo cp /tmp/ka.bak {conf}")
+
+    # maintenance file left on l4lb-1
+    await sh(p, "l4lb-1", "sudo touch /etc/keepalived/maintenance_mode")
+    try:
+        bad = failing(await check_report(p))
+        assert bad.get("final-no-maintenance") == ["l4lb-1"], bad
+    finally:
+        await sh(p, "l4lb-1", "sudo rm -f /etc/keepalived/maintenance_mode")
+    await until(lambda: _holds(p, "198.18.16.140", ["l4lb-1"]))
+
+    # split brain: VRRP blocked between the two nodes, both take both VIPs
+    block = "sudo nft add table ip lgtest; sudo nft add chain ip lgtest in " \
+            "'{ type filter hook input priority 0; }'; sudo nft add rule ip lgtest in ip " \
+            "protocol vrrp drop"
+    try:
+        await sh(p, "l4lb-1", block)
+    except AssertionError:
+        block = "sudo iptables -I INPUT -p vrrp -j DROP"
+        await sh(p, "l4lb-1", block)
+    try:
+        await until(lambda: _holds(p, "198.18.16.141", ["l4lb-1", "l4lb-2"]), 20)
+        bad = failing(await check_report(p))
+        assert bad.get("final-vip2-only-on-l4lb2") == ["l4lb-1"], bad
+    finally:
+        await sh(p, "l4lb-1", "sudo nft delete table ip lgtest 2>/dev/null || "
+                              "sudo iptables -D INPUT -p vrrp -j DROP")
+    await until(lambda: _holds(p, "198.18.16.141", ["l4lb-2"]))
+
+
+async def _holds(plan: Plan, vip: str, hosts: list[str]) -> bool:
+    return await holders(plan, vip) == hosts
+
+
+async def test_check_on_a_stopped_or_unreachable_l4lb2(lab_plan: Plan) -> None:
+    p = lab_plan
+    # VM 501 stopped through node1's API: the VM check fails, l4lb-2's checks are skipped
+    await sh_node1(p, "qm stop 501")
+    try:
+        report = await check_report(p)
+        assert report["exit_code"] == 1
+        assert failing(report).get("l4lb2-vm-running") == ["node1"]
+    finally:
+        await sh_node1(p, "qm start 501")
+    from labguide.transports.proxmox import wait_for_ssh
+
+    await wait_for_ssh("198.18.16.134", 22, 120)
+    # l4lb-2 unreachable (its link down): exit 2, l4lb-2 named
+    await asyncio.create_subprocess_exec("ip", "-n", "lg-l4lb-2", "link", "set", "eth0", "down")
+    try:
+        report = await check_report(p)
+        assert report["exit_code"] == 2 and report["unreachable"] == ["l4lb-2"]
+    finally:
+        proc = await asyncio.create_subprocess_exec("ip", "-n", "lg-l4lb-2", "link", "set",
+                                                    "eth0", "up")
+        await proc.wait()
+    await until(lambda: _holds(p, "198.18.16.141", ["l4lb-2"]), 30)
+    report = await check_report(p)
+    assert report["exit_code"] == 0, failing(report)
+
+
+async def sh_node1(plan: Plan, script: str) -> None:
+    from labguide.transports import make_transport
+
+    t = make_transport(plan.host("node1"))
+    try:
+        res = await t.run(script, lambda s, line: None, timeout=120)
+    finally:
+        await t.close()
+    assert res.ok, res
