@@ -168,23 +168,22 @@ async def test_check_names_each_broken_state(lab_plan: Plan) -> None:
         await sh(p, "l4lb-1", "sudo rm -f /etc/keepalived/maintenance_mode")
     await until(lambda: _holds(p, "198.18.16.140", ["l4lb-1"]))
 
-    # split brain: VRRP blocked between the two nodes, both take both VIPs
-    block = "sudo nft add table ip lgtest; sudo nft add chain ip lgtest in " \
-            "'{ type filter hook input priority 0; }'; sudo nft add rule ip lgtest in ip " \
-            "protocol vrrp drop"
-    try:
-        await sh(p, "l4lb-1", block)
-    except AssertionError:
-        block = "sudo iptables -I INPUT -p vrrp -j DROP"
-        await sh(p, "l4lb-1", block)
+    # split brain: VRRP dropped on the way into l4lb-1 (a rule in its network namespace,
+    # set from the host), so both nodes believe they are alone and take both VIPs
+    rule = ["INPUT", "-p", "vrrp", "-j", "DROP"]
+    await host_cmd("ip", "netns", "exec", "lg-l4lb-1", "iptables", "-I", *rule)
     try:
         await until(lambda: _holds(p, "198.18.16.141", ["l4lb-1", "l4lb-2"]), 20)
         bad = failing(await check_report(p))
         assert bad.get("final-vip2-only-on-l4lb2") == ["l4lb-1"], bad
     finally:
-        await sh(p, "l4lb-1", "sudo nft delete table ip lgtest 2>/dev/null || "
-                              "sudo iptables -D INPUT -p vrrp -j DROP")
+        await host_cmd("ip", "netns", "exec", "lg-l4lb-1", "iptables", "-D", *rule)
     await until(lambda: _holds(p, "198.18.16.141", ["l4lb-2"]))
+
+
+async def host_cmd(*argv: str) -> None:
+    proc = await asyncio.create_subprocess_exec(*argv)
+    assert await proc.wait() == 0, argv
 
 
 async def _holds(plan: Plan, vip: str, hosts: list[str]) -> bool:
@@ -205,14 +204,12 @@ async def test_check_on_a_stopped_or_unreachable_l4lb2(lab_plan: Plan) -> None:
 
     await wait_for_ssh("198.18.16.134", 22, 120)
     # l4lb-2 unreachable (its link down): exit 2, l4lb-2 named
-    await asyncio.create_subprocess_exec("ip", "-n", "lg-l4lb-2", "link", "set", "eth0", "down")
+    await host_cmd("ip", "-n", "lg-l4lb-2", "link", "set", "eth0", "down")
     try:
         report = await check_report(p)
         assert report["exit_code"] == 2 and report["unreachable"] == ["l4lb-2"]
     finally:
-        proc = await asyncio.create_subprocess_exec("ip", "-n", "lg-l4lb-2", "link", "set",
-                                                    "eth0", "up")
-        await proc.wait()
+        await host_cmd("ip", "-n", "lg-l4lb-2", "link", "set", "eth0", "up")
     await until(lambda: _holds(p, "198.18.16.141", ["l4lb-2"]), 30)
     report = await check_report(p)
     assert report["exit_code"] == 0, failing(report)
