@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from labguide.engine import Engine
 from labguide.events import StepStatus
 from labguide.plan import BoundStep, Plan
+from labguide.redact import Redactor
 from labguide.state import StepRecord
 
 PER_HOST_CONCURRENCY = 6
@@ -39,6 +40,7 @@ class CheckReport:
     results: list[CheckResult]
     duration: float
     strict: bool = False
+    redact: Redactor = field(default_factory=Redactor)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -107,7 +109,7 @@ async def collect(plan: Plan, *, engine: Engine | None = None, strict: bool = Fa
         if engine is None:
             await eng.close()
     return CheckReport(plan.chapter.id, [results[b.id] for b in selected],
-                       time.monotonic() - started, strict)
+                       time.monotonic() - started, strict, eng.redact)
 
 
 MARK = {StepStatus.PASSED: "ok", StepStatus.FAILED: "FAIL", StepStatus.WARNED: "warn",
@@ -132,7 +134,7 @@ def render_table(report: CheckReport, plan: Plan, out: TextIO) -> None:
                 found = [ln for ln in h.get("tail", []) if ln.strip()][-3:]
                 reason = h.get("reason") or f"exit status {h.get('exit_status')}"
                 out.write(f"        host {host}: {reason}\n")
-                out.write(f"          command: {first_line(r.step.script)}\n")
+                out.write(f"          command: {first_line(report.redact(r.step.script))}\n")
                 out.write(f"          expected: {r.step.message or 'exit status 0'}"
                           + (f" (output matching {step.expect!r})" if step.expect else "") + "\n")
                 for line in found or ["(no output)"]:
@@ -155,6 +157,7 @@ def first_line(script: str) -> str:
 
 
 def render_json(report: CheckReport, out: TextIO) -> None:
+    redact = report.redact
     data = {
         "chapter": report.chapter,
         "exit_code": report.exit_code,
@@ -164,7 +167,7 @@ def render_json(report: CheckReport, out: TextIO) -> None:
         "checks": [{
             "id": r.step.id, "section": r.step.step.section, "hosts": list(r.step.step.hosts),
             "status": r.status.value, "message": r.message, "expected": r.step.message,
-            "command": r.step.script, "hint": r.step.hint, "duration": round(r.duration, 3),
+            "command": redact(r.step.script), "hint": r.step.hint, "duration": round(r.duration, 3),
             "results": {h: {k: v for k, v in d.items()} for h, d in r.hosts.items()},
         } for r in report.results],
     }
@@ -194,7 +197,7 @@ def render_junit(report: CheckReport, plan: Plan, out: TextIO) -> None:
                 + " | ".join(d.get("tail", [])[-3:]) for h, d in r.hosts.items())
             if r.status == StepStatus.FAILED:
                 el = ET.SubElement(case, "failure", message=r.message or "failed")
-                el.text = f"command: {r.step.script}\n{detail}\nhint: {r.step.hint}"
+                el.text = f"command: {report.redact(r.step.script)}\n{detail}\nhint: {r.step.hint}"
             elif r.status == StepStatus.SKIPPED:
                 ET.SubElement(case, "skipped", message=r.message)
             elif r.status == StepStatus.WARNED:

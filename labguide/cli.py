@@ -181,8 +181,9 @@ def main(argv: list[str] | None = None) -> None:
     except LabguideError as exc:
         click.echo(f"labguide: {exc}", err=True)
         sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("labguide: aborted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("\nlabguide: interrupted; the run's results are saved: run the same command "
+                   "again to resume", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()

@@ -181,6 +181,13 @@ class Engine:
                   duration=round(duration, 3), message=message, detail=detail,
                   hosts={h: {k: v for k, v in o.as_record().items() if k != "tail"}
                          for h, o in outcomes.items()})
+        for host in bound.step.hosts:
+            accepted = getattr(self.pool.get(host), "accepted_keys", None)
+            while accepted:
+                key = accepted.pop(0)
+                self._log("host_key_accepted", host=host, fingerprint=key)
+                self.bus.publish(Output(bound.id, host, "info",
+                                        f"accepted and recorded a new host key: {key}"))
         if self.transcript is not None:
             self.transcript.sync()
         self.bus.publish(StepFinished(bound.id, status, duration, message, detail))

@@ -69,6 +69,7 @@ class LocalTransport(Transport):
             pump_lines(proc.stderr, on_stderr),
             proc.wait(),
         )
+        work.add_done_callback(lambda f: f.cancelled() or f.exception())
         try:
             await asyncio.wait_for(work, timeout)
         except TimeoutError:

@@ -207,6 +207,7 @@ class SshTransport(Transport):
 
         work = asyncio.gather(
             feed(), _pump(proc.stdout, on_stdout), _pump(proc.stderr, on_stderr), proc.wait())
+        work.add_done_callback(_retrieve)
         try:
             await asyncio.wait_for(work, timeout)
         except TimeoutError:
@@ -294,6 +295,12 @@ async def _pump(reader: asyncssh.SSHReader[bytes], on_line: Callable[[str], None
         if not raw:  # end of stream
             break
         on_line(raw.decode("utf-8", "replace").rstrip("\r\n"))
+
+
+def _retrieve(fut: asyncio.Future[object]) -> None:
+    """Mark a cancelled gather's exception as seen (the command's end is handled elsewhere)."""
+    if not fut.cancelled():
+        fut.exception()
 
 
 def _known_name(host: Host) -> str:

@@ -1,0 +1,5 @@
+"""`python -m labguide` runs the command line."""
+
+from labguide.cli import main
+
+main()
