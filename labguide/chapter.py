@@ -121,6 +121,8 @@ class Chapter:
     front_matter_lines: int = 0
     #: Variables each step uses, for binding and error reporting.
     refs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Hosts the chapter creates: host → id of the check that passes once it exists.
+    exists: dict[str, str] = field(default_factory=dict)
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -201,11 +203,11 @@ def _front_matter(text: str, path: Path) -> tuple[dict[str, Any], int]:
 
 
 def _check_front_matter(fm: dict[str, Any], path: Path, text: str) -> tuple[
-        str, str, tuple[str, ...], dict[str, str], Watch, str]:
+        str, str, tuple[str, ...], dict[str, str], Watch, str, dict[str, str]]:
     def line_of(key: str) -> int:
         return _line_in_front(text, key)
 
-    allowed = {"id", "title", "hosts", "vars", "watch", "requires"}
+    allowed = {"id", "title", "hosts", "vars", "watch", "requires", "exists"}
     for key in fm:
         if key not in allowed:
             raise _err(f"unknown front matter key {key!r} (known: {', '.join(sorted(allowed))})",
@@ -245,8 +247,13 @@ def _check_front_matter(fm: dict[str, Any], path: Path, text: str) -> tuple[
     requires = fm.get("requires", "")
     if not isinstance(requires, str):
         raise _err("'requires' must be a string", path, line_of("requires"))
+    exists = fm.get("exists", {})
+    if not isinstance(exists, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in exists.items()):
+        raise _err("'exists' maps host names to the id of the check that proves the host "
+                   "exists", path, line_of("exists"))
     return (cid, title.strip(), tuple(hosts), variables,
-            Watch(tuple(vips), tuple(cands), url), requires)
+            Watch(tuple(vips), tuple(cands), url), requires, dict(exists))
 
 
 def _line_in_front(text: str, key: str) -> int:
@@ -266,7 +273,7 @@ def _fence_closed(lines: list[str], start: int, end: int, markup: str) -> bool:
 
 def parse_chapter(text: str, path: Path) -> Chapter:
     fm, body_start = _front_matter(text, path)
-    cid, title, hosts, variables, watch, requires = _check_front_matter(fm, path, text)
+    cid, title, hosts, variables, watch, requires, exists = _check_front_matter(fm, path, text)
     lines = text.split("\n")
     body = "\n".join(lines[body_start:])
     tokens = MarkdownIt("commonmark").parse(body)
@@ -340,7 +347,8 @@ def parse_chapter(text: str, path: Path) -> Chapter:
 
     chapter = Chapter(id=cid, title=title, path=path, hosts=hosts, vars=variables, watch=watch,
                       sections=tuple(s for s in sections if s.steps or s.intro.strip()),
-                      requires=requires, front_matter_lines=body_start, refs=refs)
+                      requires=requires, front_matter_lines=body_start, refs=refs,
+                      exists=exists)
     _validate(chapter, text)
     return chapter
 
@@ -472,7 +480,7 @@ def check_qm(script: str, path: Path | str, line: int) -> None:
     try:
         parse_qm_script(script)
     except QmSyntaxError as exc:
-        raise _err(str(exc.args[0]) if exc.args else str(exc), path,
+        raise _err(str(exc.args[0]) if exc.args else str(exc), Path(path),
                    line + 1 + int(getattr(exc, "line_index", 0))) from None
 
 
@@ -520,12 +528,16 @@ def _validate(chapter: Chapter, text: str) -> None:
                                hint="declare it with a default under [vars] in the front "
                                "matter, or write $${…} for a literal ${…}")
         if step.lang == "qm":
-            check_qm(VAR_REF.sub(
-                lambda m, v=chapter.vars: shlex.quote(v.get(m.group(2), "0")) if not m.group(1)
-                else m.group(0), step.body), path, step.line)
+            check_qm(_with_defaults(step.body, chapter.vars), path, step.line)
         for need in step.needs:
             if need not in ids:
                 raise _err(f"needs={need!r} is not a step id of this chapter", path, step.line)
+    for h, sid in chapter.exists.items():
+        if declared and h not in declared:
+            raise _err(f"exists names unknown host {h!r}", path, _line_in_text(text, h))
+        if sid not in ids:
+            raise _err(f"exists: {sid!r} is not a step id of this chapter", path,
+                       _line_in_text(text, h))
     for h in chapter.watch.candidates:
         if declared and h not in declared:
             raise _err(f"watch.candidates names unknown host {h!r}", path,
@@ -536,6 +548,15 @@ def _validate(chapter: Chapter, text: str) -> None:
             if not m.group(1) and m.group(2) not in chapter.vars:
                 raise _err(f"watch.{key} uses undefined variable ${{{m.group(2)}}}", path,
                            _line_in_text(text, key))
+
+
+def _with_defaults(body: str, values: dict[str, str]) -> str:
+    """A qm block with the chapter's default values put in (to parse it at load time)."""
+
+    def repl(m: re.Match[str]) -> str:
+        return m.group(0) if m.group(1) else shlex.quote(values.get(m.group(2), "0"))
+
+    return VAR_REF.sub(repl, body)
 
 
 def _line_in_text(text: str, key: str) -> int:

@@ -81,6 +81,8 @@ async def collect(plan: Plan, *, engine: Engine | None = None, strict: bool = Fa
     tasks: dict[str, asyncio.Task[CheckResult]] = {}
     selected = checks_of(plan)
 
+    exists = plan.chapter.exists
+
     async def one(bound: BoundStep) -> CheckResult:
         for need in bound.step.needs:
             if need in tasks:
@@ -88,17 +90,34 @@ async def collect(plan: Plan, *, engine: Engine | None = None, strict: bool = Fa
                 if dep.status not in (StepStatus.PASSED, StepStatus.WARNED):
                     return CheckResult(bound, StepStatus.SKIPPED,
                                        message=f"skipped: needs {need}, which {dep.status.value}")
+        hosts = list(bound.step.hosts)
+        absent: list[str] = []
+        for host in bound.step.hosts:
+            gate = exists.get(host)
+            if gate and gate != bound.id and gate in tasks:
+                if (await tasks[gate]).status != StepStatus.PASSED:
+                    hosts.remove(host)
+                    absent.append(host)
+        if not hosts:
+            return CheckResult(bound, StepStatus.SKIPPED,
+                               message=f"skipped: {', '.join(absent)} does not exist "
+                                       f"({exists[absent[0]]} failed)")
         sems = [limits.setdefault(h, asyncio.Semaphore(PER_HOST_CONCURRENCY))
                 for h in bound.step.hosts]
         for sem in sems:
             await sem.acquire()
         try:
-            rec: StepRecord = await eng.run_step(bound.id)
+            rec: StepRecord = await eng.run_step(
+                bound.id, hosts=tuple(hosts) if absent else None)
         finally:
             for sem in sems:
                 sem.release()
         unreachable = [h for h, r in rec.hosts.items() if r.get("reason") == "unreachable"]
-        return CheckResult(bound, rec.status, rec.duration, rec.message, rec.hosts, unreachable)
+        message = rec.message
+        if absent:
+            message = (f"{message}; " if message else "") + \
+                f"{', '.join(absent)} skipped: does not exist yet"
+        return CheckResult(bound, rec.status, rec.duration, message, rec.hosts, unreachable)
 
     for bound in selected:
         tasks[bound.id] = asyncio.create_task(one(bound), name=f"check:{bound.id}")

@@ -6,11 +6,16 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from labguide import __version__
 from labguide.errors import LabguideError
+
+if TYPE_CHECKING:
+    from labguide.engine import Engine
+    from labguide.plan import Plan
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,7 +101,7 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
     if dry_run:
         from labguide.plain import print_dry_run
 
-        inventory = load_inventory(inv_path) if inventory_path else None
+        inventory = load_inventory(inv_path) if inventory_path and inv_path else None
         print_dry_run(bind(ch, inventory, overrides))
         return
     if inv_path is None:
@@ -142,12 +147,10 @@ def check_cmd(ctx: click.Context, chapter: str, inventory_path: str | None,
                strict=strict, accept_new_host_keys=accept_new_host_keys, theme=None)
 
 
-def _make_engine(plan: object, *, restart: bool, accept_new_host_keys: bool) -> object:
+def _make_engine(plan: Plan, *, restart: bool, accept_new_host_keys: bool) -> Engine:
     from labguide.engine import Engine
-    from labguide.plan import Plan
     from labguide.state import RunState, Transcript, run_dir
 
-    assert isinstance(plan, Plan)
     folder = run_dir(plan.chapter.id, plan.inventory.path if plan.inventory else None)
     state = RunState.load(folder / "state.json", plan.chapter.id)
     if restart:

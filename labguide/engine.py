@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import difflib
 import re
 import time
@@ -128,9 +129,18 @@ class Engine:
 
     # -- running --------------------------------------------------------------------------
 
-    async def run_step(self, step_id: str) -> StepRecord:
-        """Run one step (all its hosts) and record the result. Cancelling records CANCELLED."""
+    async def run_step(self, step_id: str, *, hosts: tuple[str, ...] | None = None
+                       ) -> StepRecord:
+        """Run one step and record the result. Cancelling records CANCELLED.
+
+        `hosts` narrows a step to some of its hosts (--check leaves out hosts that do not
+        exist yet).
+        """
         bound = self.plan.bound(step_id)
+        if hosts is not None:
+            assert set(hosts) <= set(bound.step.hosts), hosts
+            bound = dataclasses.replace(
+                bound, step=dataclasses.replace(bound.step, hosts=hosts))
         step = bound.step
         if self.mode == "check" and not self._allowed_in_check(bound):
             raise LabguideError(
@@ -451,7 +461,7 @@ class Engine:
     def _start_background(self, bound: BoundStep) -> StepRecord:
         task = asyncio.create_task(self._run_recorded(bound), name=f"load:{bound.id}")
         self._background[bound.id] = task
-        task.add_done_callback(lambda _t, sid=bound.id: self._background.pop(sid, None))
+        task.add_done_callback(lambda _t: self._background.pop(bound.id, None))
         return StepRecord(status=StepStatus.RUNNING, message="running in the background")
 
     @property

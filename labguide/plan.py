@@ -5,6 +5,7 @@ Pure: no I/O beyond what the inventory already read. All problems are reported a
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -87,15 +88,12 @@ def parse_sets(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
 def substitute(text: str, values: Mapping[str, str], *, quote: bool) -> str:
     """Put values into ${NAME}; shell-quoted when the text is a shell script."""
 
-    def repl(m: object) -> str:
-        import re
-
-        assert isinstance(m, re.Match)
+    def repl(m: re.Match[str]) -> str:
         if m.group(1):
             return "${" + m.group(2) + "}"
         if m.group(2) not in values:
-            return str(m.group(0))  # shell syntax such as ${a%% *}
-        value = values[m.group(2)]
+            return m.group(0)  # shell syntax such as ${a%% *}
+        value: str = values[m.group(2)]
         return shlex.quote(value) if quote else value
 
     return VAR_REF.sub(repl, text)

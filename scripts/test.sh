@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 echo "== ruff"
 .venv/bin/ruff check labguide tests bench
+echo "== mypy --strict"
+.venv/bin/mypy labguide
 echo "== pytest"
 args=(-q -p no:cacheprovider)
 [ "${LABGUIDE_SKIP_SANDBOX:-}" = 1 ] && args+=(-m "not sandbox")

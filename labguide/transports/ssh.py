@@ -12,6 +12,7 @@ import shlex
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 
@@ -297,7 +298,7 @@ async def _pump(reader: asyncssh.SSHReader[bytes], on_line: Callable[[str], None
         on_line(raw.decode("utf-8", "replace").rstrip("\r\n"))
 
 
-def _retrieve(fut: asyncio.Future[object]) -> None:
+def _retrieve(fut: asyncio.Future[Any]) -> None:
     """Mark a cancelled gather's exception as seen (the command's end is handled elsewhere)."""
     if not fut.cancelled():
         fut.exception()
