@@ -192,6 +192,8 @@ class ProbeSummary(Event):
     dropped: starts not made (in-flight cap reached, or later than `max_lateness`), like
     k6's dropped_iterations; late: starts made more than `late_ms` after schedule.
     cpu_seconds: CPU time (user+sys) of the prober's process, for CPU per request.
+    duration: the sending period (start to the last scheduled start, or the stop), so that
+    rate = http_reqs / duration is not lowered by waiting for the last answers.
     """
 
     url: str

@@ -151,8 +151,10 @@ class Worker:
         cpu0 = _cpu()
         self._started_at = self._batch_from = loop.time()
         batcher = asyncio.create_task(self._batches())
+        scheduled_until = self._started_at
         try:
             await self._schedule(fetch)
+            scheduled_until = loop.time()
             if self._tasks:  # let requests in flight finish (each is bounded by the timeout)
                 await asyncio.wait(set(self._tasks), timeout=config.timeout + 1.0)
             for task in list(self._tasks):
@@ -169,7 +171,8 @@ class Worker:
         self._emit_batch(ended)
         if self._out is not None:
             self._out.close()
-        return self._summary(ended - self._started_at, _cpu() - cpu0)
+        # The rate is over the sending period (as asked), not the drain of the last answers.
+        return self._summary(scheduled_until - self._started_at, _cpu() - cpu0)
 
     async def _schedule(self, fetch: Fetch) -> None:
         """Open model: request n of the current rate is due at base + n / rate."""
