@@ -211,9 +211,10 @@ async def wait_for_ssh(address: str, port: int = 22, timeout: float = 120.0) -> 
                                f"({last})")
         writer = None
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(address, port), min(left, 5.0))
-            line = await asyncio.wait_for(reader.readline(), min(max(left, 0.1), 5.0))
+            async with asyncio.timeout(min(left, 5.0)):
+                reader, writer = await asyncio.open_connection(address, port)
+            async with asyncio.timeout(min(max(left, 0.1), 5.0)):
+                line = await reader.readline()
             if line.startswith(b"SSH-"):
                 return SshReady(line.decode("ascii", "replace").strip(), time.monotonic() - t0)
             last = f"unexpected greeting {line[:40]!r}"
@@ -370,7 +371,9 @@ class ProxmoxTransport(Transport):
         if left is not None and left <= 0:
             raise _Timeout()
         try:
-            return await asyncio.wait_for(asyncio.to_thread(self._guard, fn), left)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel
+            async with asyncio.timeout(left):
+                return await asyncio.to_thread(self._guard, fn)
         except TimeoutError:
             raise _Timeout() from None
 

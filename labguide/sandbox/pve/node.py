@@ -63,7 +63,9 @@ class _RwLock:
 
         async with self.cond:
             try:
-                await asyncio.wait_for(self.cond.wait_for(free), timeout)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel
+                async with asyncio.timeout(timeout):
+                    await self.cond.wait_for(free)
             except TimeoutError:
                 raise TaskError(f"can't lock file '/var/lock/qemu-server/lock-{vmid}.conf' "
                                 "- got timeout") from None
@@ -483,7 +485,8 @@ class Node:
             return
         self.check_lock(vmid, self.store.load(vmid))
         try:
-            await asyncio.wait_for(self.machines.shutdown(vmid, timeout), timeout)
+            async with asyncio.timeout(timeout):
+                await self.machines.shutdown(vmid, timeout)
         except TimeoutError:
             if not force:
                 raise TaskError("VM quit/powerdown failed - got timeout") from None

@@ -137,10 +137,7 @@ class TaskManager:
     async def stop(self, task: Task) -> None:
         if task.runner is not None and not task.runner.done():
             task.runner.cancel()
-            try:
-                await task.runner
-            except asyncio.CancelledError:
-                pass
+            await asyncio.wait({task.runner}, timeout=10.0)
 
     async def shutdown(self) -> None:
         for task in list(self.tasks.values()):
