@@ -89,12 +89,12 @@ def format_summary(s: ProbeSummary) -> str:
     lines = [
         f"  labguide probe  {s.url}  ({s.engine}, {s.target_rate:g}/s for {s.duration:.1f}s)",
         "",
-        row("checks", f"{100 * s.success_ratio:.2f}%  {s.checks_passed} of {s.http_reqs}"),
+        row("checks", f"{100 * s.success_ratio:.2f}%  {s.checks_passed} out of {s.http_reqs}"),
         row("http_req_duration",
             f"avg={_ms(d.avg)} min={_ms(d.min)} med={_ms(d.med)} max={_ms(d.max)} "
             f"p(90)={_ms(d.p90)} p(95)={_ms(d.p95)}"),
         row("http_req_failed",
-            f"{100 * s.failed_ratio:.2f}%  {s.http_req_failed} of {s.http_reqs}"),
+            f"{100 * s.failed_ratio:.2f}%  {s.http_req_failed} out of {s.http_reqs}"),
         row("http_reqs", f"{s.http_reqs}  {s.rate:.2f}/s"),
         row("dropped_iterations", f"{s.dropped}"),
         "",

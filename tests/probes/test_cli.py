@@ -125,3 +125,21 @@ def test_watch_needs_a_vip_and_an_inventory(tmp_path: Path) -> None:
     assert no_vip.returncode == 2 and "no VIP to watch" in no_vip.stderr
     bad_vip = labguide("watch", "-i", str(inventory), "--vip", "not-an-ip")
     assert bad_vip.returncode == 2 and "not an IP address" in bad_vip.stderr
+
+
+def test_the_text_summary_reads_like_k6s_to_its_parser() -> None:
+    from labguide.loadtest import parse_k6_summary
+    from labguide.probes.cli import format_summary
+    from labguide.probes.events import LatencySummary, ProbeSummary
+
+    summary = ProbeSummary(
+        url="http://x/hostname", engine="aiohttp", target_rate=1000, duration=30,
+        scheduled=30000, http_reqs=30000, rate=1000.0, http_req_failed=483,
+        checks_passed=29517, dropped=0, late=0,
+        http_req_duration=LatencySummary(29517, 0.1, 0.2, 0.2, 0.3, 0.4, 0.5, 0.9),
+        lateness_ms=LatencySummary(), by_cause={"refused": 483}, by_status={},
+        by_backend={"web-1": 29517}, outages=(), cpu_seconds=8.0, max_in_flight=1000)
+    parsed = parse_k6_summary(format_summary(summary).splitlines())
+    assert (parsed["http_reqs"], parsed["rate"], parsed["http_req_failed"]) == (
+        30000, 1000.0, 483)
+    assert parsed["http_req_duration"]["med"] == "0.20ms"
