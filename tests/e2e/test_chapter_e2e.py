@@ -81,7 +81,7 @@ async def test_check_fails_on_a_fresh_lab(lab_plan: Plan) -> None:
     skipped = {c["id"]: c["message"] for c in report["checks"] if c["status"] == "skipped"}
     assert "needs keepalived-installed" in skipped["final-keepalived-conf-l4lb1"]
     assert "final-vip-on-l4lb1" in skipped
-    assert "l4lb-2 does not exist" in skipped["final-vip2-on-l4lb2"]
+    assert "l4lb-2 does not exist" in skipped["final-vip-only-on-l4lb1"]
     assert report["unreachable"] == []
 
 
