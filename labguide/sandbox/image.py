@@ -32,7 +32,7 @@ deb http://deb.debian.org/debian-security {SUITE}-security main
 """
 LAB_SOURCES = f"deb [trusted=yes] file:{REPO_MOUNT} ./\n"
 READY_MARK = ".labguide-ready"
-IMAGE_VERSION = "3"  # bump when the recipe changes: a cached image of another version is rebuilt
+IMAGE_VERSION = "4"  # bump when the recipe changes: a cached image of another version is rebuilt
 
 SSHD_DROPIN = """\
 # labguide sandbox: key login only; host key signed by the lab's host CA.
@@ -180,6 +180,10 @@ def _customize_base(root: Path) -> None:
         f.unlink()
     (root / "etc/ssh/sshd_config.d").mkdir(parents=True, exist_ok=True)
     (root / "etc/ssh/sshd_config.d/50-labguide.conf").write_text(SSHD_DROPIN)
+    # As on Ubuntu's cloud images, every user's PATH has the sbin directories (pam_env reads
+    # this for SSH sessions), so `keepalived -v` works as `ubuntu`, as the chapter shows.
+    (root / "etc/environment").write_text(
+        'PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/games"\n')
     sudoers = root / "etc/sudoers.d/90-labguide-ubuntu"
     sudoers.write_text("ubuntu ALL=(ALL) NOPASSWD:ALL\n")
     sudoers.chmod(0o440)
