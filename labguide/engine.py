@@ -322,7 +322,8 @@ class Engine:
         while time.monotonic() < deadline:
             attempt += 1
             try:
-                await asyncio.wait_for(transport.connect(), max(deadline - time.monotonic(), 0.1))
+                async with asyncio.timeout(max(deadline - time.monotonic(), 0.1)):
+                    await transport.connect()
                 result = await transport.run("true", lambda s, line: None, timeout=10)
                 if result.ok:
                     away = time.monotonic() - t0

@@ -71,7 +71,10 @@ class LocalTransport(Transport):
         )
         work.add_done_callback(lambda f: f.cancelled() or f.exception())
         try:
-            await asyncio.wait_for(work, timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel
+            # that arrives as the command ends, and Ctrl-C would then be lost.
+            async with asyncio.timeout(timeout):
+                await work
         except TimeoutError:
             await _kill_group(proc)
             return CommandResult(None, time.monotonic() - started, "timeout")
@@ -132,7 +135,8 @@ async def _kill_group(proc: asyncio.subprocess.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
         try:
-            await asyncio.wait_for(proc.wait(), KILL_GRACE)
+            async with asyncio.timeout(KILL_GRACE):
+                await proc.wait()
             return
         except TimeoutError:
             continue

@@ -121,8 +121,8 @@ class SshTransport(Transport):
     ) -> asyncssh.SSHClientConnection:
         host = self.host
         try:
-            key = await asyncio.wait_for(
-                asyncssh.get_server_host_key(host.address, host.port), host.connect_timeout)
+            async with asyncio.timeout(host.connect_timeout):
+                key = await asyncssh.get_server_host_key(host.address, host.port)
         except (OSError, asyncssh.Error, TimeoutError):
             key = None
         fingerprint = key.get_fingerprint("sha256") if key else "(unavailable)"
@@ -210,7 +210,10 @@ class SshTransport(Transport):
             feed(), _pump(proc.stdout, on_stdout), _pump(proc.stderr, on_stderr), proc.wait())
         work.add_done_callback(_retrieve)
         try:
-            await asyncio.wait_for(work, timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel
+            # that arrives as the command ends, and Ctrl-C would then be lost.
+            async with asyncio.timeout(timeout):
+                await work
         except TimeoutError:
             await self._kill(proc, pgid)
             return CommandResult(None, time.monotonic() - started, "timeout")
@@ -236,10 +239,11 @@ class SshTransport(Transport):
             assert self._conn is not None
             for sig in ("TERM", "KILL"):
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(
-                        self._conn.run(kill_group_command(pgid, sig), check=False), KILL_GRACE)
+                    async with asyncio.timeout(KILL_GRACE):
+                        await self._conn.run(kill_group_command(pgid, sig), check=False)
                 try:
-                    await asyncio.wait_for(proc.wait_closed(), KILL_GRACE)
+                    async with asyncio.timeout(KILL_GRACE):
+                        await proc.wait_closed()
                     break
                 except (TimeoutError, asyncssh.Error, OSError):
                     continue
