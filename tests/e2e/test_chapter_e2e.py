@@ -142,6 +142,7 @@ async def test_check_names_each_broken_state(lab_plan: Plan) -> None:
     # haproxy stopped on l4lb-1 (the VIP moves away from it)
     await sh(p, "l4lb-1", "sudo systemctl stop haproxy")
     try:
+        await until(lambda: _holds(p, "198.18.16.140", ["l4lb-2"]))
         bad = failing(await check_report(p))
         assert bad.get("haproxy-active") == ["l4lb-1"], bad
         assert "final-vip-on-l4lb1" in bad
