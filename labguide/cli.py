@@ -84,12 +84,18 @@ def show(chapter: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table",
               help="Report format of --check.")
 @click.option("--strict", is_flag=True, help="With --check: warnings fail too.")
+@click.option("--drill", is_flag=True,
+              help="After the checks pass, move each VIP away and back under load, measure, "
+                   "restore (CHANGES the lab; asks first; implies --check).")
+@click.option("--drill-rate", type=click.FloatRange(1, 5000), default=1000, show_default=True,
+              metavar="N", help="Requests per second to the VIP during --drill.")
 @click.option("--accept-new-host-keys", is_flag=True,
               help="Accept (and record) host keys seen for the first time.")
 @click.option("--theme", default=None, help="A Textual theme for the TUI.")
 def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: bool,
         dry_run: bool, start: str | None, restart: bool, yes: bool, check: bool, fmt: str,
-        strict: bool, accept_new_host_keys: bool, theme: str | None) -> None:
+        strict: bool, accept_new_host_keys: bool, theme: str | None, drill: bool = False,
+        drill_rate: float = 1000) -> None:
     """Run a chapter (a bundled name or a path) against a lab."""
     from labguide.chapter import find_chapter, load_chapter
     from labguide.inventory import load_inventory
@@ -113,6 +119,13 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
             "sandbox lab with `labguide lab up`",
             hint=f"`labguide run {ch.id} --dry-run` shows the commands without a lab")
     plan = bind(ch, load_inventory(inv_path), overrides)
+    if drill:  # the drill only ever runs after the checks passed: --drill implies --check
+        from labguide.drill import run_check_and_drill
+
+        _confirm_drill(plan, yes=yes, rate=drill_rate)
+        sys.exit(asyncio.run(run_check_and_drill(
+            plan, fmt=fmt, strict=strict, accept_new_host_keys=accept_new_host_keys,
+            rate=drill_rate)))
     if check:
         from labguide.check import run_check
 
@@ -138,13 +151,35 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table")
 @click.option("--strict", is_flag=True, help="Warnings fail too.")
 @click.option("--accept-new-host-keys", is_flag=True)
+@click.option("--drill", is_flag=True, help="Then the failover drill (see `run --drill`).")
+@click.option("--drill-rate", type=click.FloatRange(1, 5000), default=1000, show_default=True,
+              metavar="N")
+@click.option("--yes", "-y", is_flag=True, help="Run --drill without asking.")
 @click.pass_context
 def check_cmd(ctx: click.Context, chapter: str, inventory_path: str | None,
-              sets: tuple[str, ...], fmt: str, strict: bool, accept_new_host_keys: bool) -> None:
+              sets: tuple[str, ...], fmt: str, strict: bool, accept_new_host_keys: bool,
+              drill: bool, drill_rate: float, yes: bool) -> None:
     """Verify a lab read-only (same as `run CHAPTER --check`)."""
     ctx.invoke(run, chapter=chapter, inventory_path=inventory_path, sets=sets, plain=True,
-               dry_run=False, start=None, restart=False, yes=False, check=True, fmt=fmt,
-               strict=strict, accept_new_host_keys=accept_new_host_keys, theme=None)
+               dry_run=False, start=None, restart=False, yes=yes, check=True, fmt=fmt,
+               strict=strict, accept_new_host_keys=accept_new_host_keys, theme=None,
+               drill=drill, drill_rate=drill_rate)
+
+
+def _confirm_drill(plan: Plan, *, yes: bool, rate: float) -> None:
+    """--drill changes the lab: ask first; without a terminal, only --yes lets it run."""
+    from labguide.drill import drill_question
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        click.echo("labguide: --drill changes the lab (it stops keepalived and creates the "
+                   "maintenance file on the VIPs' owners) and there is no terminal to ask: "
+                   "pass --yes to run it", err=True)
+        sys.exit(2)
+    if not click.confirm(drill_question(plan, rate=rate), default=False, err=True):
+        click.echo("labguide: drill not confirmed; nothing was run", err=True)
+        sys.exit(1)
 
 
 def _make_engine(plan: Plan, *, restart: bool, accept_new_host_keys: bool) -> Engine:
