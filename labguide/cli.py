@@ -123,9 +123,15 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
         from labguide.drill import run_check_and_drill
 
         _confirm_drill(plan, yes=yes, rate=drill_rate)
-        sys.exit(asyncio.run(run_check_and_drill(
-            plan, fmt=fmt, strict=strict, accept_new_host_keys=accept_new_host_keys,
-            rate=drill_rate)))
+        try:
+            sys.exit(asyncio.run(run_check_and_drill(
+                plan, fmt=fmt, strict=strict, accept_new_host_keys=accept_new_host_keys,
+                rate=drill_rate)))
+        except KeyboardInterrupt:
+            click.echo("\nlabguide: drill interrupted after undoing its change (the "
+                       f"'restoring' lines above); `labguide check {ch.id}` confirms the lab",
+                       err=True)
+            sys.exit(130)
     if check:
         from labguide.check import run_check
 

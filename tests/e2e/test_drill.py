@@ -137,7 +137,7 @@ def _inventory(tmp_path: Path) -> Path:
     inv = tmp_path / "inv.toml"
     hosts = "".join(f'[hosts.{h}]\naddress = "127.0.0.1"\nport = 1\n'
                     for h in ("node1", "l4lb-1", "l4lb-2", "client"))
-    inv.write_text(hosts)
+    inv.write_text('[defaults]\nuser = "nobody"\n\n' + hosts)
     return inv
 
 
