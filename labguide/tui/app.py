@@ -1,0 +1,387 @@
+"""The Textual app of `labguide run`: walks through a chapter step by step over the engine,
+with the VIP pane and the HTTP stream pane. It turns engine/probe events into messages and
+widget updates; all I/O stays in the engine and the probes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Header
+from textual.worker import Worker, WorkerState
+
+from labguide.engine import Engine
+from labguide.errors import LabguideError
+from labguide.events import StepFinished, StepStarted, StepStatus
+from labguide.plan import BoundStep
+from labguide.state import StepRecord
+from labguide.tui import keymap
+from labguide.tui.messages import (
+    CurrentStepChanged,
+    OutputBatch,
+    ProbeEvents,
+    StepEvent,
+    VipEvents,
+)
+from labguide.tui.relay import EventRelay
+from labguide.tui.screens.confirm import ConfirmScreen
+from labguide.tui.screens.diff import DiffScreen
+from labguide.tui.screens.jump import JumpScreen
+from labguide.tui.step_info import StepInfo, output_line
+from labguide.tui.stream_control import StreamControl
+from labguide.tui.widgets.output import OutputPane
+from labguide.tui.widgets.step_view import FailurePanel, StepView
+from labguide.tui.widgets.steps import StepTree
+from labguide.tui.widgets.stream_pane import StreamPane
+from labguide.tui.widgets.vip_pane import VipPane
+
+STOPPED = (StepStatus.FAILED, StepStatus.CANCELLED)
+
+
+class LabguideApp(App[int]):
+    CSS_PATH = "labguide.tcss"
+    TITLE = "labguide"
+    BINDINGS = keymap.bindings()
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
+
+    def __init__(self, engine: Engine, *, start: str | None = None,
+                 settings: keymap.TuiSettings | None = None, theme: str | None = None,
+                 watch: bool = True, clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self.engine = engine
+        self.plan = engine.plan
+        self.settings = settings or keymap.TuiSettings()
+        self.watch_vips = watch
+        self.clock = clock
+        self.infos: dict[str, StepInfo] = {
+            b.id: StepInfo.from_record(engine.results.get(b.id) or (
+                engine.state.steps.get(b.id) if engine.state else None), engine.status(b.id))
+            for b in self.plan.steps}
+        self.current: str = start or engine.next_step() or self.plan.steps[-1].id
+        self.plan.bound(self.current)  # an unknown --from is a located error, before the UI
+        self.relay = EventRelay(self)  # type: ignore[arg-type]
+        self._unsubscribe: Callable[[], None] | None = None
+        self.stream = StreamControl(self.plan.url, engine.bus.publish,
+                                    rate=self.settings.stream_rate)
+        self.watcher: object | None = None
+        self._closed = False
+        self.title = self.plan.chapter.title
+        self.sub_title = f"labguide run {self.plan.chapter.id}"
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        chosen = theme or self.settings.theme
+        if chosen:
+            if chosen not in self.available_themes:
+                raise LabguideError(f"unknown theme {chosen!r}",
+                                    hint="themes: " + ", ".join(sorted(self.available_themes)))
+            self.theme = chosen
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="≡")
+        with Horizontal(id="main"):
+            yield StepTree(self.plan, id="steps")
+            with Vertical(id="center"):
+                yield StepView(self.plan, id="step")
+                yield FailurePanel(id="failure")
+                yield OutputPane(id="output")
+            with Vertical(id="live"):
+                yield VipPane(self.plan.vips, self.plan.chapter.watch.candidates,
+                              absent=self.not_created, id="vip")
+                yield StreamPane(self.plan.url, id="stream")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        tree = self.query_one(StepTree)
+        tree.build(self.infos)
+        self._unsubscribe = self.engine.bus.subscribe(self.relay)
+        self.set_current(self.current)
+        self.query_one(StreamPane).set_target(self.stream.rate, False)
+        if self.watch_vips:
+            self.start_watcher()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def key_for(self, binding_id: str) -> str:
+        for bid, keys, *_ in keymap.FLOW_KEYS:
+            if bid == binding_id:
+                return self.settings.keymap.get(bid, keys).split(",")[0]
+        return "?"
+
+    def not_created(self, host: str) -> bool:
+        """A host that a pending step creates (its `wait_ssh`) does not exist yet."""
+        for b in self.plan.steps:
+            if b.step.wait_ssh == host:
+                return not self.infos[b.id].status.ok
+        return False
+
+    def step_after(self, step_id: str) -> str | None:
+        n = self.plan.index(step_id)
+        return self.plan.steps[n + 1].id if n + 1 < len(self.plan.steps) else None
+
+    def step_before(self, step_id: str) -> str | None:
+        n = self.plan.index(step_id)
+        return self.plan.steps[n - 1].id if n > 0 else None
+
+    @property
+    def step_running(self) -> bool:
+        return any(w.group == "step" and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+                   for w in self.workers)
+
+    def set_current(self, step_id: str) -> None:
+        self.current = step_id
+        info = self.infos[step_id]
+        self.query_one(StepTree).set_current(step_id, self.infos)
+        self.query_one(StepView).show(step_id, info)
+        self.query_one(FailurePanel).show_for(self.plan, step_id, info, self.keys)
+        self.query_one(OutputPane).show(step_id, info.output)
+        self.post_message(CurrentStepChanged(step_id))
+
+    @property
+    def keys(self) -> dict[str, str]:
+        return {bid: self.key_for(bid) for bid, *_ in keymap.FLOW_KEYS}
+
+    def refresh_step(self, step_id: str) -> None:
+        info = self.infos[step_id]
+        self.query_one(StepTree).update_step(step_id, info)
+        if step_id == self.current:
+            self.query_one(StepView).show_status(info)
+            self.query_one(FailurePanel).show_for(self.plan, step_id, info, self.keys)
+
+    # -- events from the engine and the probes ---------------------------------------------
+
+    def on_step_event(self, message: StepEvent) -> None:
+        event = message.event
+        step_id = getattr(event, "step_id", None)
+        if step_id is None or step_id not in self.infos:
+            return
+        self.infos[step_id].apply(event)
+        if isinstance(event, StepStarted):
+            if step_id == self.current:
+                self.query_one(OutputPane).show(step_id, [])
+            step = self.plan.bound(step_id).step
+            if step.kind == "load":
+                self.run_worker(self.stream.stop(), group="stream", exclusive=True,
+                                description="stop the stream for a load step")
+                self.query_one(StreamPane).start(f"load step {step_id}", step.rate)
+        if isinstance(event, StepFinished):
+            self.query_one(VipPane).refresh_view()  # a created host now exists
+        self.refresh_step(step_id)
+
+    def on_output_batch(self, message: OutputBatch) -> None:
+        pane = self.query_one(OutputPane)
+        shown: list[str] = []
+        for out in message.lines:
+            info = self.infos.get(out.step_id)
+            if info is None:
+                continue
+            line = output_line(out)
+            info.output.append(line)
+            if out.step_id == pane.step_id:
+                shown.append(line)
+        pane.add(shown)
+
+    def on_vip_events(self, message: VipEvents) -> None:
+        self.query_one(VipPane).feed(message.events)
+
+    def on_probe_events(self, message: ProbeEvents) -> None:
+        self.query_one(StreamPane).feed(message.events)
+
+    # -- the flow --------------------------------------------------------------------------
+
+    def start_steps(self, ids: list[str]) -> Worker[None] | None:
+        if self.step_running:
+            self.notify("a step is running: cancel it first "
+                        f"({self.key_for('cancel')})", severity="warning")
+            return None
+        return self.run_worker(self._run_steps(ids), group="step", exclusive=True,
+                               exit_on_error=False, description=f"run {', '.join(ids[:3])}")
+
+    async def confirm(self, bound: BoundStep) -> bool:
+        """Ask before disruptive steps; show the diff before file steps. False: don't run."""
+        step = bound.step
+        if step.disruptive or step.reboot:
+            if not await self.push_screen_wait(ConfirmScreen(bound)):
+                return False
+        if step.kind == "file":
+            try:
+                diffs = await self.engine.preview(bound.id)
+            except LabguideError as exc:
+                self.notify(f"cannot read {bound.path}: {exc}", severity="error", timeout=10)
+                return False
+            if any(diffs.values()) and not await self.push_screen_wait(DiffScreen(bound, diffs)):
+                return False
+        return True
+
+    async def _run_steps(self, ids: list[str]) -> None:
+        for step_id in ids:
+            self.set_current(step_id)
+            bound = self.plan.bound(step_id)
+            if not await self.confirm(bound):
+                self.notify(f"{step_id} was not run", timeout=4)
+                return
+            rec = await self.engine.run_step(step_id)
+            if rec.status in STOPPED:
+                return
+            nxt = self.step_after(step_id)
+            if nxt is not None:
+                self.set_current(nxt)
+
+    def action_run_step(self) -> None:
+        self.start_steps([self.current])
+
+    def action_retry_step(self) -> None:
+        if self.infos[self.current].status not in (*STOPPED, StepStatus.WARNED):
+            self.notify(f"{self.current} has not failed: {self.key_for('run_step')} runs it",
+                        severity="warning")
+            return
+        self.start_steps([self.current])
+
+    def action_run_section(self) -> None:
+        section = self.plan.bound(self.current).step.section
+        start = self.plan.index(self.current)
+        ids = [b.id for b in self.plan.steps[start:] if b.step.section == section]
+        self.start_steps(ids)
+
+    def action_skip_step(self) -> None:
+        if self.step_running:
+            self.notify("a step is running", severity="warning")
+            return
+        skip(self.engine, self.current)
+        self.infos[self.current].apply(
+            StepFinished(self.current, StepStatus.SKIPPED, 0.0, "skipped"))
+        self.refresh_step(self.current)
+        nxt = self.step_after(self.current)
+        if nxt is not None:
+            self.set_current(nxt)
+
+    async def action_step_back(self) -> None:
+        if self.step_running:
+            return
+        prev = self.step_before(self.current)
+        if prev is not None:
+            self.set_current(prev)
+
+    def action_next(self) -> None:
+        if self.step_running:
+            return
+        nxt = self.step_after(self.current)
+        if nxt is not None:
+            self.set_current(nxt)
+
+    def action_jump(self) -> None:
+        if self.step_running:
+            self.notify("a step is running", severity="warning")
+            return
+
+        def chosen(step_id: str | None) -> None:
+            if step_id:
+                self.set_current(step_id)
+
+        self.push_screen(JumpScreen(self.plan, self.infos, self.current), chosen)
+
+    def action_cancel(self) -> None:
+        if isinstance(self.screen, ModalScreen):
+            self.screen.dismiss(None)
+        if self.step_running:
+            self.workers.cancel_group(self, "step")
+            self.notify("cancelling the running step", timeout=3)
+        elif self.engine.background:
+            self.run_worker(self.engine.cancel_background(), group="cancel-bg",
+                            description="cancel background load steps")
+            self.notify("cancelling the background load test", timeout=3)
+
+    # -- the stream pane's own prober ---------------------------------------------------------
+
+    def action_toggle_stream(self) -> None:
+        pane = self.query_one(StreamPane)
+        if any(self.plan.bound(s).step.kind == "load" for s in self.engine.background):
+            self.notify("a load step drives the stream now", severity="warning")
+            return
+        if self.stream.running:
+            self.run_worker(self.stream.stop(), group="stream", exclusive=True,
+                            description="stop the stream")
+            pane.set_target(self.stream.rate, False)
+            return
+        pane.start("interactive", self.stream.rate)
+        self.run_worker(self._start_stream(), group="stream", exclusive=True,
+                        exit_on_error=False, description="start the stream")
+
+    async def _start_stream(self) -> None:
+        try:
+            await self.stream.start()
+        except LabguideError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            self.query_one(StreamPane).set_target(self.stream.rate, False)
+
+    def action_rate_up(self) -> None:
+        self.query_one(StreamPane).set_target(self.stream.change_rate(True), self.stream.running)
+
+    def action_rate_down(self) -> None:
+        self.query_one(StreamPane).set_target(self.stream.change_rate(False),
+                                              self.stream.running)
+
+    # -- the VIP watcher -----------------------------------------------------------------------
+
+    def start_watcher(self) -> None:
+        inv = self.plan.inventory
+        if inv is None or not self.plan.vips:
+            return
+        from labguide.probes.vip_watch import VipWatcher
+
+        hosts = [h for h in self.plan.chapter.watch.candidates
+                 if h in inv.hosts and inv.hosts[h].transport != "proxmox"]
+        watcher = VipWatcher({h: self.engine.pool.get(h) for h in hosts}, self.plan.vips,
+                             self.engine.bus.publish)
+        self.watcher = watcher
+        self.run_worker(watcher.run(), group="vip-watch", exit_on_error=False,
+                        description="VIP watcher")
+
+    # -- leaving ------------------------------------------------------------------------------
+
+    async def shutdown(self) -> None:
+        """Stop everything this app started, close the engine (state is saved per step)."""
+        if self._closed:
+            return
+        self._closed = True
+        for group in ("step", "vip-watch", "stream"):
+            self.workers.cancel_group(self, group)
+        await self.stream.stop()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.relay.close()
+        await asyncio.shield(self.engine.close())
+
+    def exit_code(self) -> int:
+        return 1 if any(i.status == StepStatus.FAILED for i in self.infos.values()) else 0
+
+    async def action_quit(self) -> None:
+        await self.shutdown()
+        self.exit(self.exit_code())
+
+
+def skip(engine: Engine, step_id: str) -> None:
+    """Record a step as skipped, in the engine's results and the saved state."""
+    method = getattr(engine, "skip", None)
+    if callable(method):
+        method(step_id)
+        return
+    rec = StepRecord(status=StepStatus.SKIPPED, finished_at=time.time(), message="skipped")
+    engine.results[step_id] = rec
+    if engine.state is not None and engine.mode == "run":
+        engine.state.cursor = step_id
+        engine.state.record(step_id, rec)
+
+
+def make_app(engine: Engine, *, start: str | None = None, theme: str | None = None,
+             settings: keymap.TuiSettings | None = None, watch: bool = True,
+             clock: Callable[[], float] = time.time) -> LabguideApp:
+    """The one app factory, used by `labguide run` and by the tests."""
+    return LabguideApp(engine, start=start, theme=theme,
+                       settings=settings if settings is not None else keymap.load_settings(),
+                       watch=watch, clock=clock)

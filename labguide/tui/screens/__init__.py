@@ -1,0 +1,1 @@
+"""Modal screens of the TUI: confirmation, file diff, step picker."""

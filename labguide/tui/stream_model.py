@@ -1,0 +1,112 @@
+"""What the stream pane shows, folded from the prober's events (ProbeBatch, OutageWindow,
+ProbeSummary). Pure: no Textual, no clock; the pane renders it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from labguide.events import Event
+from labguide.probes.events import (
+    CurrentOutage,
+    OutageWindow,
+    ProbeAnswer,
+    ProbeBatch,
+    ProbeSummary,
+)
+from labguide.tui.timefmt import clock_ms
+
+HISTORY = 120  # batches kept for the sparklines (~12 s at 100 ms a batch)
+
+
+@dataclass
+class StreamModel:
+    source: str = ""
+    running: bool = False
+    target_rate: float = 0.0
+    rates: deque[float] = field(default_factory=lambda: deque([0.0] * HISTORY, maxlen=HISTORY))
+    failures: deque[float] = field(
+        default_factory=lambda: deque([0.0] * HISTORY, maxlen=HISTORY))
+    sent: int = 0
+    ok: int = 0
+    failed: int = 0
+    dropped: int = 0
+    in_flight: int = 0
+    by_backend: Counter[str] = field(default_factory=Counter)
+    by_cause: Counter[str] = field(default_factory=Counter)
+    latency_med: float = 0.0
+    latency_p95: float = 0.0
+    outages: list[OutageWindow] = field(default_factory=list)
+    current: CurrentOutage | None = None
+    summary: ProbeSummary | None = None
+
+    def reset(self, source: str, rate: float) -> None:
+        fresh = StreamModel(source=source, running=True, target_rate=rate)
+        self.__dict__.update(fresh.__dict__)
+
+    @property
+    def rate(self) -> float:
+        return self.rates[-1]
+
+    def apply(self, event: Event) -> list[str]:
+        """Fold one prober event in; returns the answer lines to append to the log."""
+        if isinstance(event, ProbeBatch):
+            self.running = True
+            self.summary = None
+            self.target_rate = event.target_rate
+            span = event.t1 - event.t0
+            self.rates.append(event.started / span if span > 0 else 0.0)
+            self.failures.append(event.failed / span if span > 0 else 0.0)
+            self.sent = event.total_sent
+            self.ok = event.total_ok
+            self.failed = event.total_failed
+            self.dropped = event.total_dropped
+            self.in_flight = event.in_flight
+            self.by_backend.update(event.by_backend)
+            self.by_cause.update({k: v for k, v in event.by_cause.items() if k != "ok"})
+            if event.latency.count:
+                self.latency_med = event.latency.med
+                self.latency_p95 = event.latency.p95
+            self.current = event.outage
+            return [answer_line(a) for a in event.recent]
+        if isinstance(event, OutageWindow):
+            self.outages.append(event)
+            self.current = None
+            return []
+        if isinstance(event, ProbeSummary):
+            self.summary = event
+            self.running = False
+            self.current = None
+            self.sent, self.failed, self.dropped = (event.http_reqs, event.http_req_failed,
+                                                    event.dropped)
+            self.ok = event.ok
+            self.outages = list(event.outages)
+            return []
+        return []
+
+
+def answer_line(a: ProbeAnswer) -> str:
+    when = clock_ms(a.scheduled)
+    if a.cause == "ok":
+        return f"{when} {a.body[:16]:<16} {a.status or '':>3} {a.latency_ms or 0:7.2f} ms"
+    status = f"{a.status}" if a.status else "---"
+    return f"{when} {'✗ ' + a.cause:<16} {status:>3}"
+
+
+def k6_summary(s: ProbeSummary) -> list[str]:
+    """The end-of-test summary in k6's layout."""
+    d = s.http_req_duration
+    pct = 100 * s.failed_ratio
+    lines = [
+        f"checks.........: {100 * s.checks_passed / s.http_reqs if s.http_reqs else 100:.2f}% "
+        f"✓ {s.checks_passed} ✗ {s.http_reqs - s.checks_passed}",
+        f"http_req_dur...: avg={d.avg:.2f}ms med={d.med:.2f}ms p(90)={d.p90:.2f}ms "
+        f"p(95)={d.p95:.2f}ms max={d.max:.2f}ms",
+        f"http_req_failed: {pct:.2f}% ✓ {s.http_req_failed} ✗ {s.ok}",
+        f"http_reqs......: {s.http_reqs} {s.rate:.1f}/s (target {s.target_rate:g}/s)",
+        f"dropped_iter...: {s.dropped}   late: {s.late}",
+    ]
+    for o in s.outages:
+        lines.append(f"outage.........: {o.duration or 0:.3f} s, {o.lost} lost")
+    return lines

@@ -1,0 +1,142 @@
+"""The current step: its prose as Markdown, the exact command with host badges and the
+variables bound, and, when it failed, what went wrong and what to do."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Markdown, Static
+
+from labguide.events import StepStatus
+from labguide.plan import BoundStep, Plan
+from labguide.tui.step_info import MARKS, StepInfo
+from labguide.tui.timefmt import duration
+
+KIND_VERB = {"run": "run", "check": "check", "wait": "wait until", "file": "write file",
+             "qm": "Proxmox", "load": "load test"}
+FENCE_LANG = {"qm": "sh", "file": ""}
+
+
+def badges(bound: BoundStep) -> Text:
+    step = bound.step
+    t = Text()
+    t.append(f" {KIND_VERB[step.kind]} ", style="bold reverse")
+    t.append(" on ")
+    for host in step.hosts:
+        t.append(f" {host} ", style="bold black on cyan")
+        t.append(" ")
+    if step.kind == "file" and bound.path:
+        t.append(f"→ {bound.path}" + (" (sudo)" if step.sudo else ""), style="bold")
+    flags = [name for name, on in (("disruptive", step.disruptive), ("reboots", step.reboot),
+                                   ("background", step.background),
+                                   ("walk-through", step.transient)) if on]
+    if flags:
+        t.append("  " + " ".join(f"[{f}]" for f in flags), style="yellow")
+    return t
+
+
+def step_markdown(bound: BoundStep) -> str:
+    step = bound.step
+    lang = FENCE_LANG.get(step.kind, step.lang if step.lang not in ("conf", "qm") else "")
+    fence = "````" if "```" in bound.script else "```"
+    body = bound.script.rstrip("\n")
+    parts = [step.prose.strip() or f"*{step.title or step.id}*", f"{fence}{lang}\n{body}\n{fence}"]
+    if bound.message and step.kind in ("check", "wait"):
+        parts.append(f"Expected: **{bound.message}**")
+    return "\n\n".join(parts)
+
+
+class StepView(VerticalScroll):
+    can_focus = False
+    DEFAULT_CSS = """
+    StepView { height: 1fr; padding: 0 1; }
+    StepView > #step-head { height: auto; }
+    StepView > Markdown { margin: 0; padding: 0; }
+    """
+
+    def __init__(self, plan: Plan, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.plan = plan
+        self.step_id: str | None = None
+        self.border_title = "Step"
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="step-head")
+        yield Markdown(id="step-md")
+
+    def show(self, step_id: str, info: StepInfo) -> None:
+        bound = self.plan.bound(step_id)
+        changed = step_id != self.step_id
+        self.step_id = step_id
+        self.show_status(info)
+        if changed:
+            section = self.plan.chapter.section_of(step_id)
+            n = self.plan.index(step_id) + 1
+            self.border_title = f"Step {n}/{len(self.plan.steps)} · {section.title}"
+            self.query_one("#step-md", Markdown).update(step_markdown(bound))
+            self.scroll_home(animate=False)
+
+    def show_status(self, info: StepInfo) -> None:
+        if self.step_id is None:
+            return
+        bound = self.plan.bound(self.step_id)
+        mark, style = MARKS[info.status]
+        head = Text()
+        head.append(f"{mark} {self.step_id}", style=f"bold {style}")
+        head.append(f"  {info.status.value}", style=style)
+        if info.duration is not None:
+            head.append(f" in {duration(info.duration)}", style="dim")
+        head.append("\n")
+        head.append_text(badges(bound))
+        self.query_one("#step-head", Static).update(head)
+
+
+class FailurePanel(Static):
+    """Shown under the step when it failed: the message, exit status per host, what to do."""
+
+    DEFAULT_CSS = """
+    FailurePanel { height: auto; max-height: 9; padding: 0 1; background: $error 20%;
+                   display: none; }
+    FailurePanel.-shown { display: block; }
+    """
+
+    def show_for(self, plan: Plan, step_id: str, info: StepInfo, keys: dict[str, str]) -> None:
+        failed = info.status in (StepStatus.FAILED, StepStatus.CANCELLED, StepStatus.WARNED)
+        self.set_class(failed, "-shown")
+        if failed:
+            self.update(self.describe(plan.bound(step_id), info, keys))
+
+    @staticmethod
+    def describe(bound: BoundStep, info: StepInfo, keys: dict[str, str]) -> RenderableType:
+        lines: list[RenderableType] = []
+        title = {StepStatus.FAILED: "failed", StepStatus.CANCELLED: "was cancelled",
+                 StepStatus.WARNED: "passed with a warning"}[info.status]
+        head = Text(f"{bound.id} {title}", style="bold")
+        if info.message:
+            head.append(f": {info.message}")
+        lines.append(head)
+        exits = Text()
+        for host in bound.step.hosts:
+            code = info.exits.get(host)
+            err = info.errors.get(host)
+            exits.append(f"{host}: ", style="bold")
+            exits.append("exit status " + ("—" if code is None else str(code)))
+            if err and err not in (info.message or ""):
+                exits.append(f" ({err[:60]})", style="dim")
+            exits.append("   ")
+        lines.append(exits)
+        if info.status != StepStatus.WARNED:
+            todo = bound.hint or {
+                "check": "fix what the check reports, then retry it",
+                "wait": "the condition did not come true in time: look at the VIP pane "
+                        "and the hosts' logs, then retry",
+                "file": "check the path and the permissions on the host, then retry",
+                "load": "look at the stream pane's failures and outages, then retry",
+            }.get(bound.step.kind, "read the output above, fix the cause, then retry")
+            lines.append(Text(f"what to do: {todo}", style="yellow"))
+            lines.append(Text(f"{keys.get('retry_step', 't')} retry · "
+                              f"{keys.get('skip_step', 's')} skip · "
+                              f"{keys.get('back', 'b')} back", style="dim"))
+        return Group(*lines)

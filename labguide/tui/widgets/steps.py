@@ -1,0 +1,67 @@
+"""The chapter's sections and steps as a tree, each step with its state and duration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from labguide.plan import Plan
+from labguide.tui.step_info import MARKS, StepInfo
+from labguide.tui.timefmt import duration
+
+
+class StepTree(Tree[str]):
+    """Not focusable: the app's keys drive it; the cursor follows the current step."""
+
+    can_focus = False
+    DEFAULT_CSS = "StepTree { padding: 0; }"
+
+    def __init__(self, plan: Plan, **kw: object) -> None:
+        super().__init__(plan.chapter.title, **kw)  # type: ignore[arg-type]
+        self.plan = plan
+        self.show_root = False
+        self.guide_depth = 2
+        self.nodes: dict[str, TreeNode[str]] = {}
+        self.current: str | None = None
+        self.border_title = "Steps"
+
+    def build(self, infos: Mapping[str, StepInfo]) -> None:
+        for sec in self.plan.chapter.sections:
+            if not sec.steps:
+                continue
+            node = self.root.add(Text(sec.title, style="bold"), data=sec.id, expand=True)
+            for step in sec.steps:
+                self.nodes[step.id] = node.add_leaf(self.label(step.id, infos[step.id]),
+                                                    data=step.id)
+
+    def label(self, step_id: str, info: StepInfo) -> Text:
+        mark, style = MARKS[info.status]
+        text = Text()
+        text.append("▸" if step_id == self.current else " ", style="bold reverse")
+        text.append(f"{mark} ", style=style)
+        step = self.plan.bound(step_id).step
+        text.append(step_id, style="bold" if step_id == self.current else "")
+        flags = ("⚠" if step.disruptive or step.reboot else "") + ("⟳" if step.background
+                                                                   else "")
+        if flags:
+            text.append(f" {flags}", style="yellow")
+        if info.duration is not None:
+            text.append(f" {duration(info.duration)}", style="dim")
+        return text
+
+    def update_step(self, step_id: str, info: StepInfo) -> None:
+        node = self.nodes.get(step_id)
+        if node is not None:
+            node.set_label(self.label(step_id, info))
+
+    def set_current(self, step_id: str, infos: Mapping[str, StepInfo]) -> None:
+        old, self.current = self.current, step_id
+        if old is not None and old in infos:
+            self.update_step(old, infos[old])
+        self.update_step(step_id, infos[step_id])
+        node = self.nodes.get(step_id)
+        if node is not None:
+            self.move_cursor(node)

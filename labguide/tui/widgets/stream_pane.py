@@ -1,0 +1,124 @@
+"""The stream pane: answers of GET http://VIP/hostname as they arrive, counts per backend,
+rate and failure sparklines, failures by cause, outage windows, and the k6-like summary.
+
+It renders the prober's aggregated events only (ProbeBatch every ~100 ms), never one
+widget update per request."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Log, Sparkline, Static
+
+from labguide.events import Event
+from labguide.tui.stream_model import StreamModel, k6_summary
+from labguide.tui.timefmt import clock_ms, duration
+
+OUTAGE_ROWS = 4
+
+
+class StreamPane(Vertical):
+    DEFAULT_CSS = """
+    StreamPane { height: 1fr; padding: 0 1; }
+    StreamPane > #stream-head { height: auto; }
+    StreamPane > .spark { height: 1; margin: 0; }
+    StreamPane > #stream-fail-spark > .sparkline--max-color { color: $error; }
+    StreamPane > #stream-fail-spark > .sparkline--min-color { color: $error 20%; }
+    StreamPane > #stream-stats { height: auto; }
+    StreamPane > #stream-log { height: 1fr; min-height: 3; }
+    StreamPane.-outage { background: $warning 15%; }
+    """
+
+    def __init__(self, url: str | None, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.url = url
+        self.model = StreamModel()
+        self.border_title = "Stream"
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="stream-head")
+        yield Sparkline(list(self.model.rates), id="stream-rate-spark", classes="spark")
+        yield Sparkline(list(self.model.failures), id="stream-fail-spark", classes="spark")
+        yield Static(id="stream-stats")
+        yield Log(max_lines=400, id="stream-log", auto_scroll=True)
+
+    def on_mount(self) -> None:
+        self.refresh_view()
+
+    def start(self, source: str, rate: float) -> None:
+        self.model.reset(source, rate)
+        self.query_one("#stream-log", Log).clear()
+        self.refresh_view()
+
+    def feed(self, events: Sequence[Event]) -> None:
+        lines: list[str] = []
+        for event in events:
+            lines.extend(self.model.apply(event))
+        if lines:
+            self.query_one("#stream-log", Log).write_lines(lines)
+        self.refresh_view()
+
+    def set_target(self, rate: float, running: bool) -> None:
+        self.model.target_rate = rate
+        self.model.running = running
+        self.refresh_view()
+
+    def refresh_view(self) -> None:
+        m = self.model
+        self.set_class(m.current is not None, "-outage")
+        self.query_one("#stream-head", Static).update(self.head())
+        self.query_one("#stream-rate-spark", Sparkline).data = list(m.rates)
+        self.query_one("#stream-fail-spark", Sparkline).data = list(m.failures)
+        self.query_one("#stream-stats", Static).update(self.stats())
+
+    def head(self) -> RenderableType:
+        m = self.model
+        t = Text()
+        if m.running:
+            t.append("● ", style="bold green")
+        else:
+            t.append("■ ", style="dim")
+        t.append(f"GET {self.url or '(no url)'}", style="bold")
+        if m.source:
+            t.append(f"  [{m.source}]", style="dim")
+        t.append("\n")
+        t.append(f"{m.rate:6.0f}/s", style="bold")
+        t.append(f" of {m.target_rate:g}/s  ")
+        t.append(f"ok {m.ok}", style="green")
+        t.append("  ")
+        t.append(f"fail {m.failed}", style="bold red" if m.failed else "dim")
+        if m.dropped:
+            t.append(f"  drop {m.dropped}", style="yellow")
+        if m.latency_med:
+            t.append(f"  med {m.latency_med:.2f} p95 {m.latency_p95:.2f} ms", style="dim")
+        return t
+
+    def stats(self) -> RenderableType:
+        m = self.model
+        parts: list[RenderableType] = []
+        backends = Text("backends ", style="dim")
+        for name, count in sorted(m.by_backend.items()):
+            backends.append(f"{name or '?'}=", style="")
+            backends.append(f"{count} ", style="bold")
+        parts.append(backends)
+        if m.by_cause:
+            causes = Text("failures ", style="dim")
+            for cause, count in m.by_cause.most_common():
+                causes.append(f"{cause}={count} ", style="red")
+            parts.append(causes)
+        if m.current is not None:
+            parts.append(Text(f"OUTAGE since {clock_ms(m.current.start)}: "
+                              f"{m.current.lost} lost so far", style="bold reverse red"))
+        for o in m.outages[-OUTAGE_ROWS:]:
+            start = clock_ms(o.start) if o.start is not None else "start"
+            cause = ", ".join(f"{k}={v}" for k, v in o.causes.items())
+            parts.append(Text(f"outage {start} {duration(o.duration) or 'open'}, "
+                              f"{o.lost} lost {cause}".rstrip(), style="yellow"))
+        if m.summary is not None:
+            parts.append(Text("summary (k6 style)", style="bold underline"))
+            parts.extend(Text(line) for line in k6_summary(m.summary))
+        return Group(*parts)

@@ -1,0 +1,125 @@
+"""The VIP pane: who holds each VIP, keepalived's state per candidate host, and a timeline
+of ownership changes with the failover gap. Two holders at once is shown as an alarm."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from labguide.events import Event
+from labguide.probes.vip_state import VipState
+from labguide.tui.timefmt import clock_ms, duration
+from labguide.tui.vip_model import fold, new_state
+
+STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red",
+               "STOPPED": "dim", "UNKNOWN": "dim", "INIT": "yellow", "RUNNING": "dim"}
+TIMELINE_ROWS = 6
+
+
+class VipPane(Static):
+    """Renders a VipState built from watcher events (fed with `feed`)."""
+
+    DEFAULT_CSS = """
+    VipPane { height: auto; min-height: 6; padding: 0 1; }
+    VipPane.-split { background: $error 25%; }
+    """
+
+    def __init__(self, vips: Sequence[str], candidates: Sequence[str],
+                 absent: Callable[[str], bool] | None = None, **kw: object) -> None:
+        super().__init__("", **kw)  # type: ignore[arg-type]
+        self.vips = tuple(vips)
+        self.candidates = tuple(candidates)
+        self.model: VipState = new_state(self.vips, self.candidates)
+        self._absent = absent or (lambda host: False)
+        self.border_title = "VIPs"
+
+    def on_mount(self) -> None:
+        self.refresh_view()
+
+    def feed(self, events: Sequence[Event]) -> None:
+        if any([fold(self.model, e) for e in events]):
+            self.refresh_view()
+
+    @property
+    def split_vips(self) -> tuple[str, ...]:
+        return tuple(v for v in self.model.vips if self.model.split_brain(v))
+
+    def refresh_view(self) -> None:
+        self.set_class(bool(self.split_vips), "-split")
+        self.update(self.render_model())
+
+    def host_label(self, host: str) -> Text:
+        reach = self.model.reachable(host)
+        if reach is None and self._absent(host):
+            return Text("not created yet", style="dim italic")
+        if reach is None:
+            return Text("connecting…", style="dim")
+        if reach is False:
+            if self._absent(host):
+                return Text("not created yet", style="dim italic")
+            err = self.model.error(host) or ""
+            return Text(f"unreachable {err[:30]}".rstrip(), style="red")
+        insts = [i for i in self.model.instances(host)]
+        if not insts:
+            return Text("keepalived ?", style="dim")
+        out = Text()
+        for n, inst in enumerate(insts):
+            if n:
+                out.append(" ")
+            state = inst.state
+            if inst.instance == "*":
+                label = "not running" if state == "STOPPED" else state.lower()
+                out.append(label, style=STATE_STYLE.get(state, ""))
+                continue
+            out.append(f"{inst.instance}:", style="dim")
+            out.append(state, style=STATE_STYLE.get(state, ""))
+            if inst.priority is not None:
+                out.append(f"({inst.priority})", style="dim")
+        return out
+
+    def render_model(self) -> RenderableType:
+        m = self.model
+        parts: list[RenderableType] = []
+        vips = Table.grid(padding=(0, 1))
+        vips.add_column(no_wrap=True)
+        vips.add_column()
+        for vip in m.vips:
+            holders = m.holders(vip)
+            if len(holders) >= 2:
+                who = Text(f"SPLIT BRAIN: {' + '.join(holders)}", style="bold reverse red")
+            elif holders:
+                who = Text(f"● {holders[0]}", style="bold green")
+            else:
+                who = Text("nobody", style="bold yellow")
+            vips.add_row(Text(vip, style="bold"), who)
+        parts.append(vips)
+        hosts = Table.grid(padding=(0, 1))
+        hosts.add_column(no_wrap=True)
+        hosts.add_column()
+        for host in self.candidates:
+            hosts.add_row(Text(host), self.host_label(host))
+        parts.append(hosts)
+        timeline = Table.grid(padding=(0, 1))
+        timeline.add_column(no_wrap=True, style="dim")
+        timeline.add_column(no_wrap=True)
+        changes = list(m.timeline)[-TIMELINE_ROWS:]
+        for c in changes:
+            sign = "+" if c.acquired else "-"
+            what = Text(f"{sign}{c.vip.split('.')[-1] if '.' in c.vip else c.vip} {c.host}",
+                        style="green" if c.acquired else "yellow")
+            if c.acquired and c.gap is not None:
+                what.append(f" gap {duration(c.gap)}", style="bold")
+            if c.reason and c.reason != "removed":
+                what.append(f" ({c.reason})", style="dim")
+            if len(c.holders) >= 2:
+                what.append(" SPLIT", style="bold red")
+            timeline.add_row(clock_ms(c.t), what)
+        if not changes:
+            timeline.add_row("", Text("no change seen yet", style="dim"))
+        parts.append(Text("timeline", style="dim underline"))
+        parts.append(timeline)
+        return Group(*parts)

@@ -1,0 +1,54 @@
+"""Helpers of the TUI tests: wait on real conditions (bus events, screens), never sleep."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.worker import WorkerCancelled, WorkerError
+
+from labguide.engine import Engine
+from labguide.events import Event
+
+WAIT = 30.0
+
+
+async def until_event(engine: Engine, pilot: Pilot[object],
+                      match: Callable[[Event], bool], timeout: float = WAIT) -> Event:
+    """Wait until the engine's bus carries an event that matches, then let the app catch up."""
+    found: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
+
+    def listener(event: Event) -> None:
+        if match(event) and not found.done():
+            found.set_result(event)
+
+    unsubscribe = engine.bus.subscribe(listener)
+    try:
+        event = await asyncio.wait_for(found, timeout)
+    finally:
+        unsubscribe()
+    await pilot.pause()
+    return event
+
+
+async def until_screen(pilot: Pilot[object], kind: type[Screen[object]],
+                       rounds: int = 400) -> Screen[object]:
+    """Process messages until a screen of `kind` is on top (bounded)."""
+    for _ in range(rounds):
+        if isinstance(pilot.app.screen, kind):
+            return pilot.app.screen
+        await pilot.pause()
+    raise AssertionError(f"no {kind.__name__} appeared; top screen is {pilot.app.screen!r}")
+
+
+async def settle(pilot: Pilot[object]) -> None:
+    """Wait for every worker of the app, then for the messages they posted."""
+    for worker in list(pilot.app.workers):
+        try:
+            await worker.wait()
+        except (WorkerCancelled, WorkerError):
+            pass  # cancelled on purpose, or not started (it will be seen by the caller)
+    await pilot.pause()
+    await pilot.pause()

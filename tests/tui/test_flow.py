@@ -1,0 +1,245 @@
+"""Pilot tests of the step flow: steps really run over SSH (the shared sshd fixture)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.message import Message
+
+from labguide.errors import LabguideError
+from labguide.events import Output, StepFinished, StepStarted, StepStatus
+from labguide.tui.app import make_app
+from labguide.tui.keymap import TuiSettings, load_settings
+from labguide.tui.launch import launch
+from labguide.tui.messages import OutputBatch, StepEvent
+from labguide.tui.screens.confirm import ConfirmScreen
+from labguide.tui.screens.diff import DiffScreen
+from labguide.tui.screens.jump import JumpScreen
+from labguide.tui.widgets.output import OutputPane
+from labguide.tui.widgets.step_view import FailurePanel
+from labguide.tui.widgets.steps import StepTree
+from tests.conftest import Sshd
+from tests.tui.conftest import app_for, make_engine
+from tests.tui.helpers import settle, until_event, until_screen
+
+
+def log_text(app: object) -> str:
+    pane = app.query_one(OutputPane)  # type: ignore[attr-defined]
+    return "\n".join(pane.lines)
+
+
+async def test_run_step_streams_output_per_host_and_advances(mini_engine) -> None:
+    seen: list[Message] = []
+    app = app_for(mini_engine)
+    async with app.run_test(size=(100, 30), message_hook=seen.append) as pilot:
+        assert app.current == "hello"
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.infos["hello"].status == StepStatus.PASSED
+        assert mini_engine.results["hello"].status == StepStatus.PASSED
+        assert app.current == "check-ok"
+        lines = list(app.infos["hello"].output)
+        assert any(line.startswith("lb-1 │ hello world from") for line in lines)
+        assert any(line.startswith("lb-2 │ hello world from") for line in lines)
+        started = [m for m in seen if isinstance(m, StepEvent)
+                   and isinstance(m.event, StepStarted)]
+        finished = [m for m in seen if isinstance(m, StepEvent)
+                    and isinstance(m.event, StepFinished)]
+        assert [m.event.step_id for m in started] == ["hello"]
+        assert finished[0].event.status == StepStatus.PASSED
+        batches = [m for m in seen if isinstance(m, OutputBatch)]
+        assert batches and sum(len(b.lines) for b in batches) >= 4  # batched, not per line
+        label = app.query_one(StepTree).nodes["hello"].label
+        assert "✓" in str(label)
+        await pilot.press("q")
+
+
+async def test_disruptive_step_asks_before_running(mini_engine) -> None:
+    app = app_for(mini_engine, start="stop-it")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r")
+        await until_screen(pilot, ConfirmScreen)
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.infos["stop-it"].status == StepStatus.PENDING
+        assert "stop-it" not in mini_engine.results
+        await pilot.press("r")
+        await until_screen(pilot, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.infos["stop-it"].status == StepStatus.PASSED
+        assert app.current == "fails"
+        await pilot.press("q")
+
+
+async def test_file_step_shows_the_diff_then_writes(mini_engine, tmp_path: Path) -> None:
+    app = app_for(mini_engine, start="write-conf")
+    target = tmp_path / "lgt-tui-conf" / "app.conf"
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r")
+        screen = await until_screen(pilot, DiffScreen)
+        assert isinstance(screen, DiffScreen)
+        assert "+name = world" in screen.diffs["lb-1"]
+        assert not target.exists()  # nothing written before the answer
+        await pilot.press("y")
+        await settle(pilot)
+        assert target.read_text() == "name = world\n"
+        assert app.infos["write-conf"].status == StepStatus.PASSED
+        await pilot.press("q")
+
+
+async def test_failed_step_shows_output_exit_status_and_hint_then_retry(
+        mini_engine, tmp_path: Path) -> None:
+    app = app_for(mini_engine, start="fails")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r")
+        await settle(pilot)
+        info = app.infos["fails"]
+        assert info.status == StepStatus.FAILED
+        assert info.exits == {"lb-1": 3}
+        assert app.current == "fails"  # stays on the failed step
+        panel = app.query_one(FailurePanel)
+        assert panel.has_class("-shown")
+        text = str(panel.describe(app.plan.bound("fails"), info, app.keys).renderables[1])
+        assert "exit status 3" in text
+        hint = str(panel.describe(app.plan.bound("fails"), info, app.keys).renderables[2])
+        assert "create the marker file" in hint
+        assert "lb-1 ! no marker" in log_text(app)
+        (tmp_path / "lgt-tui-conf").mkdir(exist_ok=True)
+        (tmp_path / "lgt-tui-conf" / "marker").touch()
+        await pilot.press("t")
+        await settle(pilot)
+        assert app.infos["fails"].status == StepStatus.PASSED
+        assert not panel.has_class("-shown") or app.current != "fails"
+        assert app.current == "slow"
+        await pilot.press("q")
+
+
+@pytest.mark.parametrize("key", ["ctrl+c", "escape"])
+async def test_cancel_stops_the_running_command_not_the_app(mini_engine, key: str) -> None:
+    app = app_for(mini_engine, start="slow")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r")
+        await until_event(mini_engine, pilot,
+                          lambda e: isinstance(e, Output) and e.line == "started")
+        assert app.step_running
+        await pilot.press(key)
+        await settle(pilot)
+        assert app.is_running
+        assert mini_engine.results["slow"].status == StepStatus.CANCELLED
+        assert app.infos["slow"].status == StepStatus.CANCELLED
+        assert not app.step_running
+        await pilot.press("q")
+
+
+async def test_skip_back_and_jump(mini_engine) -> None:
+    app = app_for(mini_engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("s")
+        await pilot.pause()
+        assert app.infos["hello"].status == StepStatus.SKIPPED
+        assert mini_engine.state is not None
+        assert mini_engine.state.status("hello") == StepStatus.SKIPPED
+        assert app.current == "check-ok"
+        await pilot.press("b")
+        await pilot.pause()
+        assert app.current == "hello"
+        await pilot.press("j")
+        await until_screen(pilot, JumpScreen)
+        for _ in range(4):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current == app.plan.steps[4].id == "fails"
+        await pilot.press("q")
+
+
+async def test_back_and_rerun_a_passed_step(mini_engine) -> None:
+    app = app_for(mini_engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("b")
+        await pilot.pause()
+        assert app.current == "hello"
+        await pilot.press("r")
+        await until_event(mini_engine, pilot, lambda e: isinstance(e, StepFinished))
+        await settle(pilot)
+        assert app.infos["hello"].status == StepStatus.PASSED
+        await pilot.press("q")
+
+
+async def test_run_rest_of_section_with_the_diff_modal(mini_engine) -> None:
+    app = app_for(mini_engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("R")
+        await until_screen(pilot, DiffScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert [app.infos[s].status for s in ("hello", "check-ok", "write-conf")] == [
+            StepStatus.PASSED] * 3
+        assert app.infos["stop-it"].status == StepStatus.PENDING  # next section: not run
+        assert app.current == "stop-it"
+        await pilot.press("q")
+
+
+async def test_quit_and_start_again_resumes(mini_chapter: Path, sshd: Sshd,
+                                            tmp_path: Path) -> None:
+    hosts = {"lb-1": sshd.host("lb-1"), "lb-2": sshd.host("lb-2")}
+    engine = make_engine(mini_chapter, hosts, tmp_path / "run")
+    app = app_for(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+    again = make_engine(mini_chapter, hosts, tmp_path / "run")
+    app2 = app_for(again)
+    async with app2.run_test(size=(100, 30)) as pilot2:
+        assert app2.current == "check-ok"
+        assert app2.infos["hello"].status == StepStatus.PASSED
+        assert any("hello world" in line for line in app2.infos["hello"].output)
+        assert "✓" in str(app2.query_one(StepTree).nodes["hello"].label)
+        await pilot2.press("q")
+
+
+async def test_keys_are_remapped_from_the_settings_file(mini_engine, tmp_path: Path) -> None:
+    conf = tmp_path / "config" / "tui.toml"
+    conf.parent.mkdir(parents=True)
+    conf.write_text('stream_rate = 20\n[keymap]\nrun_step = "x"\n')
+    settings = load_settings()
+    assert settings.keymap == {"run_step": "x"} and settings.stream_rate == 20
+    app = make_app(mini_engine, settings=settings, watch=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.infos["hello"].status == StepStatus.PENDING
+        await pilot.press("x")
+        await settle(pilot)
+        assert app.infos["hello"].status == StepStatus.PASSED
+        await pilot.press("q")
+
+
+def test_bad_settings_are_located_errors(tmp_path: Path) -> None:
+    conf = tmp_path / "tui.toml"
+    conf.write_text('[keymap]\nrun_the_step = "x"\n')
+    with pytest.raises(LabguideError, match="unknown key binding id") as err:
+        load_settings(conf)
+    assert err.value.location is not None and err.value.location.file == conf
+
+
+async def test_theme_follows_textual_themes(mini_engine) -> None:
+    with pytest.raises(LabguideError, match="unknown theme"):
+        make_app(mini_engine, theme="no-such-theme", settings=TuiSettings(), watch=False)
+    app = make_app(mini_engine, theme="nord", settings=TuiSettings(), watch=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.theme == "nord"
+        await pilot.press("q")
+
+
+def test_launch_without_a_terminal_suggests_plain(mini_engine, capsys) -> None:
+    assert launch(mini_engine) == 2
+    err = capsys.readouterr().err
+    assert "not a TTY" in err and "--plain" in err
