@@ -147,11 +147,12 @@ def render_table(report: CheckReport, plan: Plan, out: TextIO) -> None:
                   f"{', '.join(step.hosts):<16} {what}\n")
         if r.status in (StepStatus.FAILED, StepStatus.WARNED):
             for host, h in r.hosts.items():
-                if h.get("exit_status") == 0 and r.status == StepStatus.FAILED and \
-                        not h.get("reason") and not step.expect:
+                if h.get("status") not in ("failed", "warned"):
                     continue
                 found = [ln for ln in h.get("tail", []) if ln.strip()][-3:]
                 reason = h.get("reason") or f"exit status {h.get('exit_status')}"
+                if h.get("exit_status") == 0 and step.expect:
+                    reason = "output did not match"
                 out.write(f"        host {host}: {reason}\n")
                 out.write(f"          command: {first_line(report.redact(r.step.script))}\n")
                 out.write(f"          expected: {r.step.message or 'exit status 0'}"
@@ -212,7 +213,7 @@ def render_junit(report: CheckReport, plan: Plan, out: TextIO) -> None:
                                  name=f"{r.step.id} [{', '.join(r.step.step.hosts)}]",
                                  time=f"{r.duration:.3f}")
             detail = "\n".join(
-                f"{h}: {d.get('reason') or 'exit ' + str(d.get('exit_status'))}: "
+                f"{h}: {d.get('status')}: {d.get('message') or d.get('reason')}: "
                 + " | ".join(d.get("tail", [])[-3:]) for h, d in r.hosts.items())
             if r.status == StepStatus.FAILED:
                 el = ET.SubElement(case, "failure", message=r.message or "failed")

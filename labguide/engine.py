@@ -46,9 +46,13 @@ class HostOutcome:
     reason: str | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
     stdout: list[str] = field(default_factory=list)
+    #: This host's own verdict (a step fails if any host fails).
+    status: str = ""
+    message: str = ""
 
     def as_record(self) -> dict[str, Any]:
-        return {"exit_status": self.exit_status, "duration": round(self.duration, 3),
+        return {"status": self.status, "message": self.message,
+                "exit_status": self.exit_status, "duration": round(self.duration, 3),
                 "reason": self.reason, "tail": list(self.tail)[-40:]}
 
 
@@ -241,6 +245,7 @@ class Engine:
                 outcome.reason = "unreachable"
                 self._emit_line(step.id, host, "stderr", msg, outcome)
             outcome.duration = time.monotonic() - t0
+            outcome.status, outcome.message = status.value, msg
             self.bus.publish(HostFinished(step.id, host, outcome.exit_status, outcome.duration,
                                           None if status.ok else msg))
             return status, msg

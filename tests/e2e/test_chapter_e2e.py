@@ -37,8 +37,7 @@ def failing(report: dict[str, Any]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for c in report["checks"]:
         if c["status"] == "failed":
-            out[c["id"]] = [h for h, r in c["results"].items()
-                            if r.get("exit_status") != 0 or r.get("reason")]
+            out[c["id"]] = [h for h, r in c["results"].items() if r["status"] == "failed"]
     return out
 
 
@@ -118,6 +117,14 @@ async def test_the_whole_chapter_runs(lab_plan: Plan, tmp_path: Path) -> None:
         "when": time.strftime("%Y-%m-%d %H:%M:%S"), "loads": loads,
         "steps": {k: [v.status.value, round(v.duration, 2), v.message] for k, v in done.items()},
     }, indent=1, default=str) + "\n")
+    # node1's API token secret appears nowhere: not in events, transcript or state
+    host = lab_plan.host("node1")
+    assert host.proxmox is not None and host.proxmox.token_secret_file is not None
+    secret = host.proxmox.token_secret_file.read_text().strip()
+    assert len(secret) >= 16
+    assert not [e for e in events if secret in repr(e)]
+    for f in (tmp_path / "t.jsonl", tmp_path / "state.json"):
+        assert secret not in f.read_text()
     # outcomes in the lab itself
     assert await holders(lab_plan, "198.18.16.140") == ["l4lb-1"]
     assert await holders(lab_plan, "198.18.16.141") == ["l4lb-2"]
