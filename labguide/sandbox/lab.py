@@ -24,7 +24,6 @@ from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.topology import (
     BRIDGE,
-    GATEWAY,
     L4LB2_IP,
     L4LB2_NAME,
     L4LB2_VMID,
@@ -119,10 +118,6 @@ async def _wait_ssh(ip: str, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _start_direct(m: NspawnMachines, vms: list[VmSpec]) -> None:
-    await asyncio.gather(*(m.start(v.vmid, v.name, f"{v.ip}/32", GATEWAY) for v in vms))
-
-
 def up(paths: LabPaths | None = None, say: Say = _quiet) -> Path:
     """Build (or reuse) and start the chapter's start state; returns the inventory's path."""
     paths = paths or LabPaths.default()
@@ -146,20 +141,15 @@ def up(paths: LabPaths | None = None, say: Say = _quiet) -> Path:
             for vm in todo:
                 if not m.disk_exists(vm.vmid):
                     _provision_disk(m, paths, vm)
-        prox: ProxmoxAccess | None = None
-        if node1.emulator_available():
-            with _phase(say, f"node1: Proxmox API emulator on {NODE1_IP}:{PVE_PORT}"):
-                paths.pve_state.mkdir(parents=True, exist_ok=True)
-                node1.seed(paths)
-                prox = node1.access(paths)
-                node1.start_emulator(paths)
-            with _phase(say, f"start {len(todo)} VM(s) through node1's API"):
-                if todo:
-                    node1.start_vms_via_api(paths, [vm.vmid for vm in todo])
-        else:
-            # TODO(sandbox): the emulator has not landed: VMs start directly, not via the API.
-            with _phase(say, f"start {len(todo)} VM(s) directly (no emulator yet)"):
-                _run(_start_direct(m, todo))
+        # Starting a VM is one code path: node1's API (the emulator calls NspawnMachines).
+        with _phase(say, f"node1: Proxmox API emulator on {NODE1_IP}:{PVE_PORT}"):
+            paths.pve_state.mkdir(parents=True, exist_ok=True)
+            node1.seed(paths)
+            prox: ProxmoxAccess | None = node1.access(paths)
+            node1.start_emulator(paths)
+        with _phase(say, f"start {len(todo)} VM(s) through node1's API"):
+            if todo:
+                node1.start_vms_via_api(paths, [vm.vmid for vm in todo])
         with _phase(say, "wait for sshd, nginx and HAProxy"):
             _run(_wait_all_ssh())
         inv = write_inventory(paths, prox)
@@ -271,7 +261,7 @@ def status(paths: LabPaths | None = None) -> dict[str, Any]:
                       "services": _services(m, vmid) if running else {}})
     prox: dict[str, Any] = {"url": f"https://{NODE1_IP}:{PVE_PORT}/api2/json", "ca": None,
                             "token_id": None, "token_secret_file": None}
-    if node1.emulator_available() and paths.pve_state.exists():
+    if paths.pve_state.exists():
         acc = node1.access(paths)
         prox.update(ca=str(acc.ca), token_id=acc.token_id,
                     token_secret_file=str(acc.token_secret_file))

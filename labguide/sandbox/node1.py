@@ -4,7 +4,6 @@ lives in labguide.sandbox.pve and belongs to its own module owner."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import socket
@@ -30,15 +29,6 @@ from labguide.sandbox.vmrecord import pid_alive, read_pid, write_pid
 
 EMULATOR_MODULE = "labguide.sandbox.pve"
 NODE = "node1"
-
-
-def emulator_available() -> bool:
-    """True once the emulator package can run as a daemon (`python -m labguide.sandbox.pve`)."""
-    try:
-        return (importlib.util.find_spec(f"{EMULATOR_MODULE}.__main__") is not None
-                and importlib.util.find_spec(f"{EMULATOR_MODULE}.store") is not None)
-    except ModuleNotFoundError:
-        return False
 
 
 def emulator_pid(paths: LabPaths) -> int | None:
