@@ -91,3 +91,54 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
 def _state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs write their state and transcripts under the test's own folder."""
     monkeypatch.setenv("LABGUIDE_STATE_DIR", str(tmp_path / "state"))
+
+
+# -- the sandbox lab, shared by every sandbox test of a session -------------------------------
+#
+# Tests that need the lab use `sandbox_lab` (up if it is not) or, for the chapter's own tests,
+# rebuild it (tests/e2e). Whoever brings it up during a session records it here, and the lab is
+# taken down once at the end of the session: the tests that come after the chapter's run (the
+# probes' and node1's sandbox tests) see the finished lab instead of skipping.
+_LAB_BROUGHT_UP: list[bool] = []
+
+
+def sandbox_missing() -> str | None:
+    """Why the sandbox cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "the sandbox needs root"
+    for tool in ("systemd-nspawn", "debootstrap", "apt-ftparchive", "ssh-keygen"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (scripts/host-packages.txt)"
+    return None
+
+
+def lab_up(fresh: bool = False) -> Path:
+    """Bring the sandbox lab up (down first if `fresh`); returns its inventory's path."""
+    from labguide.sandbox import lab
+    from labguide.sandbox.paths import LabPaths
+
+    paths = LabPaths.default()
+    say = lambda line: print(f"[lab] {line}")  # noqa: E731
+    if fresh and lab.is_up(paths):
+        lab.down(paths, say=say)
+    if not lab.is_up(paths):
+        lab.up(paths, say=say)
+        _LAB_BROUGHT_UP.append(True)
+    return paths.inventory
+
+
+@pytest.fixture(scope="session")
+def sandbox_lab() -> Path:
+    """The sandbox lab, up (in whatever state earlier tests left it); its inventory path."""
+    why = sandbox_missing()
+    if why:
+        pytest.skip(why)
+    return lab_up()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _LAB_BROUGHT_UP:
+        from labguide.sandbox import lab
+        from labguide.sandbox.paths import LabPaths
+
+        lab.down(LabPaths.default(), say=lambda line: print(f"[lab] {line}"))

@@ -24,10 +24,8 @@ LBS = ("l4lb-1", "l4lb-2")
 
 
 @pytest.fixture
-def inventory() -> Inventory:
-    if not INVENTORY.is_file():
-        pytest.skip("the sandbox lab is not up")
-    return load_inventory(INVENTORY)
+def inventory(sandbox_lab: Path) -> Inventory:
+    return load_inventory(sandbox_lab)
 
 
 def kernel_holders(vip: str, names: list[str]) -> list[str]:

@@ -23,10 +23,14 @@ def _lab() -> tuple[Host, Host]:
     from labguide.sandbox import node1
     from labguide.sandbox.paths import LabPaths
     from labguide.sandbox.topology import NODE1_IP, PVE_PORT
+    from tests.conftest import lab_up, sandbox_missing
 
+    why = sandbox_missing()
+    if why:
+        pytest.skip(why)
+    lab_up()
     paths = LabPaths.default()
-    if node1.emulator_pid(paths) is None or not paths.known_hosts.exists():
-        pytest.skip("the sandbox lab is not up (labguide lab up)")
+    assert node1.emulator_pid(paths) is not None and paths.known_hosts.exists()
     acc = node1.access(paths)
     proxmox = Host(name="node1", address=NODE1_IP, transport="proxmox", port=PVE_PORT,
                    proxmox=ProxmoxSettings(node="node1", port=PVE_PORT, token_id=acc.token_id,
