@@ -7,8 +7,9 @@ import time
 
 def clock_ms(t: float) -> str:
     """HH:MM:SS.mmm of an epoch time, in local time (tests set TZ for stable snapshots)."""
-    lt = time.localtime(t)
-    return f"{lt.tm_hour:02d}:{lt.tm_min:02d}:{lt.tm_sec:02d}.{int((t % 1) * 1000):03d}"
+    ms_total = round(t * 1000)
+    lt = time.localtime(ms_total // 1000)
+    return f"{lt.tm_hour:02d}:{lt.tm_min:02d}:{lt.tm_sec:02d}.{ms_total % 1000:03d}"
 
 
 def duration(seconds: float | None) -> str:

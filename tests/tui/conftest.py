@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,7 +75,8 @@ echo stopping
 This one fails.
 
 ```sh {on="lb-1" id="fails" hint="create the marker file, then retry"}
-echo "looking for the marker" ; test -e "${DIR}/lgt-tui-conf/marker" || { echo "no marker" >&2; exit 3; }
+echo "looking for the marker"
+test -e "${DIR}/lgt-tui-conf/marker" || { echo "no marker" >&2; exit 3; }
 ```
 
 This one takes long (cancel it).
@@ -135,3 +137,18 @@ def app_for(engine: Engine, **kw: object) -> LabguideApp:
 
 def env_ok() -> bool:
     return os.geteuid() == 0
+
+
+sys.path.insert(0, str(ROOT / "bench"))
+
+from probe_targets import Nginx  # noqa: E402
+
+
+@pytest.fixture
+def web() -> Iterator[Nginx]:
+    """nginx on loopback answering GET /hostname with "web-1" (stopped by its own records)."""
+    server = Nginx(name="web-1")
+    try:
+        yield server.start()
+    finally:
+        server.cleanup()

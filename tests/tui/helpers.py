@@ -15,22 +15,31 @@ from labguide.events import Event
 WAIT = 30.0
 
 
+class Expect:
+    """Subscribes now (before the key press that causes the event) to the engine's bus."""
+
+    def __init__(self, engine: Engine, match: Callable[[Event], bool]) -> None:
+        self.found: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
+        self.match = match
+        self.unsubscribe = engine.bus.subscribe(self._listener)
+
+    def _listener(self, event: Event) -> None:
+        if self.match(event) and not self.found.done():
+            self.found.set_result(event)
+
+    async def wait(self, pilot: Pilot[object], timeout: float = WAIT) -> Event:
+        try:
+            event = await asyncio.wait_for(asyncio.shield(self.found), timeout)
+        finally:
+            self.unsubscribe()
+        await pilot.pause()
+        return event
+
+
 async def until_event(engine: Engine, pilot: Pilot[object],
                       match: Callable[[Event], bool], timeout: float = WAIT) -> Event:
     """Wait until the engine's bus carries an event that matches, then let the app catch up."""
-    found: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
-
-    def listener(event: Event) -> None:
-        if match(event) and not found.done():
-            found.set_result(event)
-
-    unsubscribe = engine.bus.subscribe(listener)
-    try:
-        event = await asyncio.wait_for(found, timeout)
-    finally:
-        unsubscribe()
-    await pilot.pause()
-    return event
+    return await Expect(engine, match).wait(pilot, timeout)
 
 
 async def until_screen(pilot: Pilot[object], kind: type[Screen[object]],

@@ -21,7 +21,7 @@ from labguide.tui.widgets.step_view import FailurePanel
 from labguide.tui.widgets.steps import StepTree
 from tests.conftest import Sshd
 from tests.tui.conftest import app_for, make_engine
-from tests.tui.helpers import settle, until_event, until_screen
+from tests.tui.helpers import Expect, settle, until_screen
 
 
 def log_text(app: object) -> str:
@@ -120,9 +120,9 @@ async def test_failed_step_shows_output_exit_status_and_hint_then_retry(
 async def test_cancel_stops_the_running_command_not_the_app(mini_engine, key: str) -> None:
     app = app_for(mini_engine, start="slow")
     async with app.run_test(size=(100, 30)) as pilot:
+        started = Expect(mini_engine, lambda e: isinstance(e, Output) and e.line == "started")
         await pilot.press("r")
-        await until_event(mini_engine, pilot,
-                          lambda e: isinstance(e, Output) and e.line == "started")
+        await started.wait(pilot)
         assert app.step_running
         await pilot.press(key)
         await settle(pilot)
@@ -163,8 +163,9 @@ async def test_back_and_rerun_a_passed_step(mini_engine) -> None:
         await pilot.press("b")
         await pilot.pause()
         assert app.current == "hello"
+        done = Expect(mini_engine, lambda e: isinstance(e, StepFinished))
         await pilot.press("r")
-        await until_event(mini_engine, pilot, lambda e: isinstance(e, StepFinished))
+        await done.wait(pilot)
         await settle(pilot)
         assert app.infos["hello"].status == StepStatus.PASSED
         await pilot.press("q")

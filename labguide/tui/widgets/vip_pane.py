@@ -76,7 +76,8 @@ class VipPane(Static):
                 out.append(label, style=STATE_STYLE.get(state, ""))
                 continue
             out.append(f"{inst.instance}:", style="dim")
-            out.append(state, style=STATE_STYLE.get(state, ""))
+            out.append("not running" if state == "STOPPED" else state,
+                       style=STATE_STYLE.get(state, ""))
             if inst.priority is not None:
                 out.append(f"({inst.priority})", style="dim")
         return out

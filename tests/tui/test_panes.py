@@ -1,0 +1,152 @@
+"""The VIP pane and the stream pane, fed through the engine's bus (their real input path):
+VIP events as the watcher publishes them, and a real prober against nginx on loopback."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console, RenderableType
+
+from labguide.events import StepStatus
+from labguide.probes.events import (
+    HostReachability,
+    ProbeBatch,
+    ProbeSummary,
+    VipAcquired,
+    VipReleased,
+    VrrpStateChanged,
+)
+from labguide.tui.widgets.stream_pane import StreamPane
+from labguide.tui.widgets.vip_pane import VipPane
+from tests.conftest import Sshd
+from tests.tui.conftest import T0, Nginx, app_for, l4lb_engine, make_engine
+from tests.tui.helpers import Expect, settle
+
+VIP = "198.18.16.140"
+
+
+def plain(renderable: RenderableType, width: int = 70) -> str:
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(renderable)
+    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+
+
+async def test_vip_pane_shows_holder_states_timeline_gap_and_split_brain(tmp_path: Path) -> None:
+    engine = l4lb_engine(tmp_path / "run")
+    app = app_for(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(VipPane)
+        text = plain(pane.render_model())
+        assert "l4lb-2" in text and "not created yet" in text
+        bus = engine.bus
+        bus.publish(HostReachability("l4lb-1", True, t=T0))
+        bus.publish(VrrpStateChanged("l4lb-1", "VI_1", "MASTER", 110, t=T0))
+        bus.publish(VipAcquired(VIP, "l4lb-1", "eth0", t=T0 + 1))
+        await pilot.pause()
+        assert pane.model.owner(VIP) == "l4lb-1"
+        text = plain(pane.render_model())
+        assert "● l4lb-1" in text and "VI_1:MASTER(110)" in text
+        # l4lb-2 gets created: it is then a host we wait for, not a missing one.
+        app.infos["create-l4lb-2"].status = StepStatus.PASSED
+        bus.publish(HostReachability("l4lb-2", True, t=T0 + 2))
+        bus.publish(VrrpStateChanged("l4lb-2", "VI_1", "BACKUP", 109, t=T0 + 2))
+        # Failover: l4lb-1 drops the VIP, l4lb-2 takes it 620 ms later.
+        bus.publish(VrrpStateChanged("l4lb-1", "*", "STOPPED", t=T0 + 10))
+        bus.publish(VipReleased(VIP, "l4lb-1", t=T0 + 10))
+        bus.publish(VipAcquired(VIP, "l4lb-2", "eth0", t=T0 + 10.62))
+        await pilot.pause()
+        assert pane.model.owner(VIP) == "l4lb-2"
+        assert pane.model.last_gap(VIP) is not None
+        assert abs((pane.model.last_gap(VIP) or 0) - 0.62) < 1e-6
+        text = plain(pane.render_model())
+        assert "● l4lb-2" in text and "gap 620 ms" in text and "not running" in text
+        assert "10:00:10.620" in text  # the timeline's timestamps (TZ=UTC)
+        assert not pane.has_class("-split")
+        # Split brain: l4lb-1 takes it back while l4lb-2 still holds it.
+        bus.publish(VipAcquired(VIP, "l4lb-1", "eth0", t=T0 + 20))
+        await pilot.pause()
+        assert pane.split_vips == (VIP,)
+        assert pane.has_class("-split")
+        assert "SPLIT BRAIN: l4lb-1 + l4lb-2" in plain(pane.render_model())
+        bus.publish(VipReleased(VIP, "l4lb-2", t=T0 + 21))
+        await pilot.pause()
+        assert not pane.has_class("-split")
+        bus.publish(HostReachability("l4lb-2", False, "Connection refused", t=T0 + 22))
+        await pilot.pause()
+        assert "unreachable" in plain(pane.render_model())
+        await pilot.press("q")
+
+
+async def test_stream_pane_start_rate_and_stop_from_the_keyboard(
+        mini_chapter: Path, sshd: Sshd, tmp_path: Path, web: Nginx) -> None:
+    hosts = {"lb-1": sshd.host("lb-1"), "lb-2": sshd.host("lb-2")}
+    engine = make_engine(mini_chapter, hosts, tmp_path / "run", {"URL": web.url})
+    app = app_for(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(StreamPane)
+        assert app.stream.rate == 10
+        first = Expect(engine, lambda e: isinstance(e, ProbeBatch) and e.total_ok > 0)
+        await pilot.press("l")
+        await first.wait(pilot)
+        assert app.stream.running
+        assert pane.model.by_backend["web-1"] > 0
+        faster = Expect(engine, lambda e: isinstance(e, ProbeBatch) and e.target_rate == 20)
+        await pilot.press("plus")
+        assert app.stream.rate == 20
+        await faster.wait(pilot)
+        await pilot.press("minus", "minus")
+        assert app.stream.rate == 5
+        summary = Expect(engine, lambda e: isinstance(e, ProbeSummary))
+        await pilot.press("l")
+        await summary.wait(pilot)
+        await settle(pilot)
+        assert not app.stream.running
+        assert pane.model.summary is not None and pane.model.failed == 0
+        assert any("web-1" in line for line in pane.query_one("#stream-log").lines)
+        await pilot.press("q")
+
+
+LOAD = """+++
+id = "loadmini"
+title = "A load test"
+hosts = ["client"]
+
+[vars]
+URL = "http://127.0.0.1:9/hostname"
+
+[watch]
+url = "${URL}"
++++
+
+# Load
+
+## Under load
+
+```sh {on="client" load id="load-it" url="${URL}" rate=200 duration=2s timeout=30}
+k6 run -d 2s --rps 200 script.js
+```
+"""
+
+
+async def test_load_step_drives_the_stream_and_ends_with_a_summary(
+        sshd: Sshd, tmp_path: Path, web: Nginx) -> None:
+    chapter = tmp_path / "load.md"
+    chapter.write_text(LOAD)
+    engine = make_engine(chapter, {"client": sshd.host("client")}, tmp_path / "run",
+                         {"URL": web.url})
+    app = app_for(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r")
+        await settle(pilot)
+        pane = app.query_one(StreamPane)
+        assert pane.model.source == "load step load-it"
+        assert pane.model.summary is not None
+        assert pane.model.summary.target_rate == 200
+        assert pane.model.summary.http_reqs >= 350
+        rec = engine.results["load-it"]
+        assert rec.status == StepStatus.PASSED, rec.message
+        assert rec.detail["tool"] == "labguide-probe" and rec.detail["http_reqs"] >= 350
+        text = plain(pane.stats(), 90)
+        assert "summary (k6 style)" in text and "http_reqs" in text
+        await pilot.press("q")
