@@ -42,9 +42,14 @@ def step_markdown(bound: BoundStep) -> str:
     lang = FENCE_LANG.get(step.kind, step.lang if step.lang not in ("conf", "qm") else "")
     fence = "````" if "```" in bound.script else "```"
     body = bound.script.rstrip("\n")
-    parts = [step.prose.strip() or f"*{step.title or step.id}*", f"{fence}{lang}\n{body}\n{fence}"]
-    if bound.message and step.kind in ("check", "wait"):
+    prose = step.prose.strip()
+    expected = bound.message and step.kind in ("check", "wait")
+    parts = [prose] if prose else []
+    if expected:
         parts.append(f"Expected: **{bound.message}**")
+    elif not prose:
+        parts.append(f"*{step.title or step.id}*")
+    parts.append(f"{fence}{lang}\n{body}\n{fence}")
     return "\n\n".join(parts)
 
 
@@ -123,7 +128,7 @@ class FailurePanel(Static):
             err = info.errors.get(host)
             exits.append(f"{host}: ", style="bold")
             exits.append("exit status " + ("—" if code is None else str(code)))
-            if err and err not in (info.message or ""):
+            if err and err not in (info.message or "") and not err.startswith("exit status"):
                 exits.append(f" ({err[:60]})", style="dim")
             exits.append("   ")
         lines.append(exits)

@@ -44,7 +44,9 @@ class StreamPane(Vertical):
         yield Sparkline(list(self.model.rates), id="stream-rate-spark", classes="spark")
         yield Sparkline(list(self.model.failures), id="stream-fail-spark", classes="spark")
         yield Static(id="stream-stats")
-        yield Log(max_lines=400, id="stream-log", auto_scroll=True)
+        log = Log(max_lines=400, id="stream-log", auto_scroll=True)
+        log.can_focus = False
+        yield log
 
     def on_mount(self) -> None:
         self.refresh_view()
@@ -83,9 +85,9 @@ class StreamPane(Vertical):
         else:
             t.append("■ ", style="dim")
         t.append(f"GET {self.url or '(no url)'}", style="bold")
-        if m.source:
-            t.append(f"  [{m.source}]", style="dim")
         t.append("\n")
+        if m.source:
+            t.append(f"{m.source}\n", style="dim")
         t.append(f"{m.rate:6.0f}/s", style="bold")
         t.append(f" of {m.target_rate:g}/s  ")
         t.append(f"ok {m.ok}", style="green")
@@ -94,7 +96,7 @@ class StreamPane(Vertical):
         if m.dropped:
             t.append(f"  drop {m.dropped}", style="yellow")
         if m.latency_med:
-            t.append(f"  med {m.latency_med:.2f} p95 {m.latency_p95:.2f} ms", style="dim")
+            t.append(f"\n  med {m.latency_med:.2f} ms  p95 {m.latency_p95:.2f} ms", style="dim")
         return t
 
     def stats(self) -> RenderableType:

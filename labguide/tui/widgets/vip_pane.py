@@ -40,6 +40,9 @@ class VipPane(Static):
     def on_mount(self) -> None:
         self.refresh_view()
 
+    def on_resize(self) -> None:
+        self.refresh_view()
+
     def feed(self, events: Sequence[Event]) -> None:
         if any([fold(self.model, e) for e in events]):
             self.refresh_view()
@@ -107,20 +110,24 @@ class VipPane(Static):
         timeline = Table.grid(padding=(0, 1))
         timeline.add_column(no_wrap=True, style="dim")
         timeline.add_column(no_wrap=True)
+        timeline.add_column(no_wrap=True)
+        short = self.size.width and self.size.width < 44
         changes = list(m.timeline)[-TIMELINE_ROWS:]
         for c in changes:
             sign = "+" if c.acquired else "-"
-            what = Text(f"{sign}{c.vip.split('.')[-1] if '.' in c.vip else c.vip} {c.host}",
+            what = Text(f"{sign}{c.vip.rsplit('.', 1)[-1]} {c.host}",
                         style="green" if c.acquired else "yellow")
+            note = Text()
             if c.acquired and c.gap is not None:
-                what.append(f" gap {duration(c.gap)}", style="bold")
+                note.append(f"gap {duration(c.gap)}", style="bold")
             if c.reason and c.reason != "removed":
-                what.append(f" ({c.reason})", style="dim")
+                note.append(f"({c.reason})", style="dim")
             if len(c.holders) >= 2:
-                what.append(" SPLIT", style="bold red")
-            timeline.add_row(clock_ms(c.t), what)
+                note.append("SPLIT", style="bold red")
+            stamp = clock_ms(c.t)
+            timeline.add_row(stamp[3:] if short else stamp, what, note)
         if not changes:
-            timeline.add_row("", Text("no change seen yet", style="dim"))
+            timeline.add_row("", Text("no change seen yet", style="dim"), "")
         parts.append(Text("timeline", style="dim underline"))
         parts.append(timeline)
         return Group(*parts)

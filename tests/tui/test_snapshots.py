@@ -1,0 +1,35 @@
+"""Snapshots of the main screen (pytest-textual-snapshot) at 100×30 and 160×50 in the states
+the issue lists. Time is frozen: events carry fixed times (T0) and TZ is UTC."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from labguide.tui.app import LabguideApp
+from tests.tui.conftest import app_for, l4lb_engine
+from tests.tui.scenes import SCENES
+
+SIZES = [(100, 30), (160, 50)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("scene", list(SCENES))
+def test_main_screen(scene: str, size: tuple[int, int], snap_compare: Callable[..., bool],
+                     tmp_path: Path) -> None:
+    app = app_for(l4lb_engine(tmp_path / "run"))
+    setup = SCENES[scene]
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await pilot.pause()
+        assert isinstance(pilot.app, LabguideApp)
+        if setup is not None:
+            setup(pilot.app)
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
