@@ -64,8 +64,16 @@ async def holders(plan: Plan, vip: str) -> list[str]:
 
 
 async def until(pred: Any, timeout: float = 30.0) -> None:
+    """Wait for pred() to be true; a host that does not answer yet counts as not yet."""
+    from labguide.errors import HostError
+
     deadline = time.monotonic() + timeout
-    while not await pred():
+    while True:
+        try:
+            if await pred():
+                return
+        except HostError:
+            pass
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.5)
 
