@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -43,7 +44,7 @@ STOPPED = (StepStatus.FAILED, StepStatus.CANCELLED)
 
 
 class LabguideApp(App[int]):
-    CSS_PATH = "labguide.tcss"
+    CSS_PATH = str(Path(__file__).with_name("labguide.tcss"))  # also for subclasses
     TITLE = "labguide"
     BINDINGS = keymap.bindings()
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]

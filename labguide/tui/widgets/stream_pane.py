@@ -38,6 +38,7 @@ class StreamPane(Vertical):
         self.url = url
         self.model = StreamModel()
         self.border_title = "Stream"
+        self._shape: tuple[int, int] = (-1, -1)
 
     def compose(self) -> ComposeResult:
         yield Static(id="stream-head")
@@ -72,12 +73,17 @@ class StreamPane(Vertical):
     def refresh_view(self) -> None:
         m = self.model
         self.set_class(m.current is not None, "-outage")
-        self.query_one("#stream-head", Static).update(self.head())
+        head, stats = self.head(), self.stats()
+        # A layout pass only when a block's height changes: 10 updates/s stay cheap.
+        shape = (head.plain.count("\n"), len(stats.renderables))
+        relayout = shape != self._shape
+        self._shape = shape
+        self.query_one("#stream-head", Static).update(head, layout=relayout)
         self.query_one("#stream-rate-spark", Sparkline).data = list(m.rates)
         self.query_one("#stream-fail-spark", Sparkline).data = list(m.failures)
-        self.query_one("#stream-stats", Static).update(self.stats())
+        self.query_one("#stream-stats", Static).update(stats, layout=relayout)
 
-    def head(self) -> RenderableType:
+    def head(self) -> Text:
         m = self.model
         t = Text()
         if m.running:
@@ -99,7 +105,7 @@ class StreamPane(Vertical):
             t.append(f"\n  med {m.latency_med:.2f} ms  p95 {m.latency_p95:.2f} ms", style="dim")
         return t
 
-    def stats(self) -> RenderableType:
+    def stats(self) -> Group:
         m = self.model
         parts: list[RenderableType] = []
         backends = Text("backends ", style="dim")

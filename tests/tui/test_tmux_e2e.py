@@ -1,0 +1,148 @@
+"""End to end: the real `labguide run l4lb-ha` in tmux against the sandbox lab, driven with
+send-keys and read with capture-pane, through the failover section: the VIP pane must show
+the VIP move from l4lb-1 to l4lb-2 and back.
+
+Skipped unless the sandbox lab is up (`labguide lab up`). It never brings the lab up or down.
+On a lab in its start state it runs the chapter from the top; on a lab where the chapter has
+already run (l4lb-2 exists) it runs the failover section only (`--from`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from labguide.chapter import find_chapter, load_chapter
+
+ROOT = Path(__file__).resolve().parents[2]
+INVENTORY = Path("/var/lib/labguide/lab/inventory.toml")
+SOCKET = f"lgt-tui-e2e-{os.getpid()}"  # our own tmux server: nothing else is touched
+SESSION = "lgt-tui"
+FAILOVER = "fail-over-and-fail-back"
+STEP_TIMEOUT = 900.0
+VIP_LINE = "198.18.16.140 ● "
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
+
+def tmux(*args: str) -> str:
+    out = subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True,
+                         timeout=20)
+    return out.stdout
+
+
+def capture() -> str:
+    return tmux("capture-pane", "-p", "-t", SESSION)
+
+
+def lab_state() -> dict[str, object]:
+    out = subprocess.run([sys.executable, "-m", "labguide", "lab", "status", "--json"],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    try:
+        return dict(json.loads(out.stdout))
+    except ValueError:
+        return {}
+
+
+class Run:
+    """The run's saved state (state.json under our own LABGUIDE_STATE_DIR)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+
+    def record(self, step_id: str) -> dict[str, object] | None:
+        for path in self.state_dir.glob("runs/*/state.json"):
+            try:
+                steps = json.loads(path.read_text())["steps"]
+            except (OSError, ValueError, KeyError):
+                continue
+            if step_id in steps:
+                return dict(steps[step_id])
+        return None
+
+
+def answer_modals(screen: str) -> bool:
+    if "Run it now?" in screen or "Write it?" in screen:
+        tmux("send-keys", "-t", SESSION, "y")
+        return True
+    return False
+
+
+def run_step(run: Run, step_id: str, log: list[str]) -> dict[str, object]:
+    """Press the run key once for the current step (step_id), answer its modals, wait."""
+    before = (run.record(step_id) or {}).get("finished_at", 0)
+    tmux("send-keys", "-t", SESSION, "r")
+    deadline = time.monotonic() + STEP_TIMEOUT
+    while time.monotonic() < deadline:
+        screen = capture()
+        answer_modals(screen)
+        rec = run.record(step_id)
+        if rec and rec.get("finished_at", 0) != before:
+            log.append(f"{step_id}: {rec['status']} {rec.get('message', '')}")
+            if rec["status"] not in ("passed", "warned", "skipped"):
+                raise AssertionError(f"{step_id} {rec['status']}: {rec.get('message')}\n"
+                                     + screen)
+            return rec
+        time.sleep(0.2)  # polling a real terminal; not a timing assertion
+    raise AssertionError(f"{step_id} did not finish within {STEP_TIMEOUT:g} s\n" + capture())
+
+
+def wait_screen(text: str, timeout: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = capture()
+        if text in screen:
+            return screen
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} never appeared on the screen:\n{screen}")
+
+
+def test_tui_runs_the_chapter_through_failover_and_the_vip_moves(tmp_path: Path) -> None:
+    if not INVENTORY.is_file():
+        pytest.skip("the sandbox lab is not up: run `labguide lab up` (as root) first")
+    if subprocess.run(["which", "tmux"], capture_output=True).returncode != 0:
+        pytest.skip("tmux is not installed")
+    hosts = {h["name"] for h in lab_state().get("hosts", [])  # type: ignore[attr-defined]
+             if h.get("running")}
+    chapter = load_chapter(find_chapter("l4lb-ha"))
+    ids = [s.id for s in chapter.steps]
+    failover = [s.id for s in chapter.steps if s.section == FAILOVER]
+    assert failover, f"the chapter has no section {FAILOVER}"
+    start = failover[0] if "l4lb-2" in hosts else ids[0]
+    todo = ids[ids.index(start): ids.index(failover[-1]) + 1]
+
+    state_dir = tmp_path / "state"
+    env = (f"LABGUIDE_STATE_DIR={shlex.quote(str(state_dir))} "
+           f"LABGUIDE_CONFIG_DIR={shlex.quote(str(tmp_path / 'config'))} TERM=xterm-256color")
+    command = (f"cd {shlex.quote(str(ROOT))} && env {env} {shlex.quote(sys.executable)} -m "
+               f"labguide run l4lb-ha --from {start}; echo LGT-EXIT=$?; sleep 300")
+    tmux("new-session", "-d", "-s", SESSION, "-x", "160", "-y", "50", command)
+    log: list[str] = []
+    try:
+        wait_screen("Steps", timeout=30)
+        run = Run(state_dir)
+        for step_id in todo:
+            rec = run_step(run, step_id, log)
+            if step_id == "failover-vip-on-l4lb2":
+                screen = wait_screen(VIP_LINE + "l4lb-2")
+                assert "+140 l4lb-2" in screen, screen
+            if step_id == "failback-vip-on-l4lb1":
+                screen = wait_screen(VIP_LINE + "l4lb-1")
+            assert rec
+        screen = capture()
+        # the timeline: l4lb-1 dropped it, l4lb-2 took it (with the gap), then back to l4lb-1
+        assert "-140 l4lb-1" in screen and "+140 l4lb-2" in screen and "gap" in screen, screen
+        assert screen.rfind("+140 l4lb-1") > screen.find("+140 l4lb-2"), screen
+        tmux("send-keys", "-t", SESSION, "q")
+        wait_screen("LGT-EXIT=0", timeout=30)
+    finally:
+        print("\n".join(log))
+        tmux("kill-server")
