@@ -141,7 +141,7 @@ def env_ok() -> bool:
 
 sys.path.insert(0, str(ROOT / "bench"))
 
-from probe_targets import Nginx  # noqa: E402
+from probe_targets import Nginx as Nginx  # noqa: E402
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from textual.pilot import Pilot
 from textual.screen import Screen
@@ -27,7 +28,7 @@ class Expect:
         if self.match(event) and not self.found.done():
             self.found.set_result(event)
 
-    async def wait(self, pilot: Pilot[object], timeout: float = WAIT) -> Event:
+    async def wait(self, pilot: Pilot[Any], timeout: float = WAIT) -> Event:
         try:
             event = await asyncio.wait_for(asyncio.shield(self.found), timeout)
         finally:
@@ -36,14 +37,14 @@ class Expect:
         return event
 
 
-async def until_event(engine: Engine, pilot: Pilot[object],
+async def until_event(engine: Engine, pilot: Pilot[Any],
                       match: Callable[[Event], bool], timeout: float = WAIT) -> Event:
     """Wait until the engine's bus carries an event that matches, then let the app catch up."""
     return await Expect(engine, match).wait(pilot, timeout)
 
 
-async def until_screen(pilot: Pilot[object], kind: type[Screen[object]],
-                       rounds: int = 400) -> Screen[object]:
+async def until_screen(pilot: Pilot[Any], kind: type[Screen[Any]],
+                       rounds: int = 400) -> Screen[Any]:
     """Process messages until a screen of `kind` is on top (bounded)."""
     for _ in range(rounds):
         if isinstance(pilot.app.screen, kind):
@@ -52,7 +53,7 @@ async def until_screen(pilot: Pilot[object], kind: type[Screen[object]],
     raise AssertionError(f"no {kind.__name__} appeared; top screen is {pilot.app.screen!r}")
 
 
-async def settle(pilot: Pilot[object]) -> None:
+async def settle(pilot: Pilot[Any]) -> None:
     """Wait for every worker of the app, then for the messages they posted."""
     for worker in list(pilot.app.workers):
         try:

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from textual.message import Message
 
+from labguide.engine import Engine
 from labguide.errors import LabguideError
 from labguide.events import Output, StepFinished, StepStarted, StepStatus
-from labguide.tui.app import make_app
+from labguide.tui.app import LabguideApp, make_app
 from labguide.tui.keymap import TuiSettings, load_settings
 from labguide.tui.launch import launch
 from labguide.tui.messages import OutputBatch, StepEvent
@@ -24,12 +25,16 @@ from tests.tui.conftest import app_for, make_engine
 from tests.tui.helpers import Expect, settle, until_screen
 
 
-def log_text(app: object) -> str:
-    pane = app.query_one(OutputPane)  # type: ignore[attr-defined]
+def status(app: LabguideApp, step_id: str) -> StepStatus:
+    return app.infos[step_id].status
+
+
+def log_text(app: LabguideApp) -> str:
+    pane = app.query_one(OutputPane)
     return "\n".join(pane.lines)
 
 
-async def test_run_step_streams_output_per_host_and_advances(mini_engine) -> None:
+async def test_run_step_streams_output_per_host_and_advances(mini_engine: Engine) -> None:
     seen: list[Message] = []
     app = app_for(mini_engine)
     async with app.run_test(size=(100, 30), message_hook=seen.append) as pilot:
@@ -42,12 +47,11 @@ async def test_run_step_streams_output_per_host_and_advances(mini_engine) -> Non
         lines = list(app.infos["hello"].output)
         assert any(line.startswith("lb-1 │ hello world from") for line in lines)
         assert any(line.startswith("lb-2 │ hello world from") for line in lines)
-        started = [m for m in seen if isinstance(m, StepEvent)
-                   and isinstance(m.event, StepStarted)]
-        finished = [m for m in seen if isinstance(m, StepEvent)
-                    and isinstance(m.event, StepFinished)]
-        assert [m.event.step_id for m in started] == ["hello"]
-        assert finished[0].event.status == StepStatus.PASSED
+        events = [m.event for m in seen if isinstance(m, StepEvent)]
+        started = [e for e in events if isinstance(e, StepStarted)]
+        finished = [e for e in events if isinstance(e, StepFinished)]
+        assert [e.step_id for e in started] == ["hello"]
+        assert finished[0].status == StepStatus.PASSED
         batches = [m for m in seen if isinstance(m, OutputBatch)]
         assert batches and sum(len(b.lines) for b in batches) >= 4  # batched, not per line
         label = app.query_one(StepTree).nodes["hello"].label
@@ -55,25 +59,25 @@ async def test_run_step_streams_output_per_host_and_advances(mini_engine) -> Non
         await pilot.press("q")
 
 
-async def test_disruptive_step_asks_before_running(mini_engine) -> None:
+async def test_disruptive_step_asks_before_running(mini_engine: Engine) -> None:
     app = app_for(mini_engine, start="stop-it")
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("r")
         await until_screen(pilot, ConfirmScreen)
         await pilot.press("n")
         await settle(pilot)
-        assert app.infos["stop-it"].status == StepStatus.PENDING
+        assert status(app, "stop-it") == StepStatus.PENDING
         assert "stop-it" not in mini_engine.results
         await pilot.press("r")
         await until_screen(pilot, ConfirmScreen)
         await pilot.press("y")
         await settle(pilot)
-        assert app.infos["stop-it"].status == StepStatus.PASSED
+        assert status(app, "stop-it") == StepStatus.PASSED
         assert app.current == "fails"
         await pilot.press("q")
 
 
-async def test_file_step_shows_the_diff_then_writes(mini_engine, tmp_path: Path) -> None:
+async def test_file_step_shows_the_diff_then_writes(mini_engine: Engine, tmp_path: Path) -> None:
     app = app_for(mini_engine, start="write-conf")
     target = tmp_path / "lgt-tui-conf" / "app.conf"
     async with app.run_test(size=(100, 30)) as pilot:
@@ -90,7 +94,7 @@ async def test_file_step_shows_the_diff_then_writes(mini_engine, tmp_path: Path)
 
 
 async def test_failed_step_shows_output_exit_status_and_hint_then_retry(
-        mini_engine, tmp_path: Path) -> None:
+        mini_engine: Engine, tmp_path: Path) -> None:
     app = app_for(mini_engine, start="fails")
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("r")
@@ -117,7 +121,7 @@ async def test_failed_step_shows_output_exit_status_and_hint_then_retry(
 
 
 @pytest.mark.parametrize("key", ["ctrl+c", "escape"])
-async def test_cancel_stops_the_running_command_not_the_app(mini_engine, key: str) -> None:
+async def test_cancel_stops_the_running_command_not_the_app(mini_engine: Engine, key: str) -> None:
     app = app_for(mini_engine, start="slow")
     async with app.run_test(size=(100, 30)) as pilot:
         started = Expect(mini_engine, lambda e: isinstance(e, Output) and e.line == "started")
@@ -133,7 +137,7 @@ async def test_cancel_stops_the_running_command_not_the_app(mini_engine, key: st
         await pilot.press("q")
 
 
-async def test_skip_back_and_jump(mini_engine) -> None:
+async def test_skip_back_and_jump(mini_engine: Engine) -> None:
     app = app_for(mini_engine)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("s")
@@ -155,7 +159,7 @@ async def test_skip_back_and_jump(mini_engine) -> None:
         await pilot.press("q")
 
 
-async def test_back_and_rerun_a_passed_step(mini_engine) -> None:
+async def test_back_and_rerun_a_passed_step(mini_engine: Engine) -> None:
     app = app_for(mini_engine)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("r")
@@ -171,7 +175,7 @@ async def test_back_and_rerun_a_passed_step(mini_engine) -> None:
         await pilot.press("q")
 
 
-async def test_run_rest_of_section_with_the_diff_modal(mini_engine) -> None:
+async def test_run_rest_of_section_with_the_diff_modal(mini_engine: Engine) -> None:
     app = app_for(mini_engine)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("R")
@@ -206,7 +210,8 @@ async def test_quit_and_start_again_resumes(mini_chapter: Path, sshd: Sshd,
         await pilot2.press("q")
 
 
-async def test_keys_are_remapped_from_the_settings_file(mini_engine, tmp_path: Path) -> None:
+async def test_keys_are_remapped_from_the_settings_file(mini_engine: Engine,
+                                                         tmp_path: Path) -> None:
     conf = tmp_path / "config" / "tui.toml"
     conf.parent.mkdir(parents=True)
     conf.write_text('stream_rate = 20\n[keymap]\nrun_step = "x"\n')
@@ -216,10 +221,10 @@ async def test_keys_are_remapped_from_the_settings_file(mini_engine, tmp_path: P
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("r")
         await settle(pilot)
-        assert app.infos["hello"].status == StepStatus.PENDING
+        assert status(app, "hello") == StepStatus.PENDING
         await pilot.press("x")
         await settle(pilot)
-        assert app.infos["hello"].status == StepStatus.PASSED
+        assert status(app, "hello") == StepStatus.PASSED
         await pilot.press("q")
 
 
@@ -231,7 +236,7 @@ def test_bad_settings_are_located_errors(tmp_path: Path) -> None:
     assert err.value.location is not None and err.value.location.file == conf
 
 
-async def test_theme_follows_textual_themes(mini_engine) -> None:
+async def test_theme_follows_textual_themes(mini_engine: Engine) -> None:
     with pytest.raises(LabguideError, match="unknown theme"):
         make_app(mini_engine, theme="no-such-theme", settings=TuiSettings(), watch=False)
     app = make_app(mini_engine, theme="nord", settings=TuiSettings(), watch=False)
@@ -240,7 +245,8 @@ async def test_theme_follows_textual_themes(mini_engine) -> None:
         await pilot.press("q")
 
 
-def test_launch_without_a_terminal_suggests_plain(mini_engine, capsys) -> None:
+def test_launch_without_a_terminal_suggests_plain(
+        mini_engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
     assert launch(mini_engine) == 2
     err = capsys.readouterr().err
     assert "not a TTY" in err and "--plain" in err

@@ -114,7 +114,7 @@ class FailurePanel(Static):
             self.update(self.describe(plan.bound(step_id), info, keys))
 
     @staticmethod
-    def describe(bound: BoundStep, info: StepInfo, keys: dict[str, str]) -> RenderableType:
+    def describe(bound: BoundStep, info: StepInfo, keys: dict[str, str]) -> Group:
         lines: list[RenderableType] = []
         title = {StepStatus.FAILED: "failed", StepStatus.CANCELLED: "was cancelled",
                  StepStatus.WARNED: "passed with a warning"}[info.status]
