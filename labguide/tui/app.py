@@ -41,6 +41,8 @@ from labguide.tui.widgets.stream_pane import StreamPane
 from labguide.tui.widgets.vip_pane import VipPane
 
 STOPPED = (StepStatus.FAILED, StepStatus.CANCELLED)
+#: After this long without prober batches, a load step is taken to run real k6.
+MIRROR_AFTER = 1.5
 
 
 class LabguideApp(App[int]):
@@ -70,6 +72,7 @@ class LabguideApp(App[int]):
                                     rate=self.settings.stream_rate)
         self.watcher: object | None = None
         self._closed = False
+        self._builtin_load: set[str] = set()
         self.title = self.plan.chapter.title
         self.sub_title = f"labguide run {self.plan.chapter.id}"
         if self.settings.keymap:
@@ -170,9 +173,27 @@ class LabguideApp(App[int]):
                 self.run_worker(self.stream.stop(), group="stream", exclusive=True,
                                 description="stop the stream for a load step")
                 self.query_one(StreamPane).start(f"load step {step_id}", step.rate)
+                self.set_timer(MIRROR_AFTER, lambda sid=step_id: self.mirror_load(sid))
         if isinstance(event, StepFinished):
             self.query_one(VipPane).refresh_view()  # a created host now exists
+            if self.plan.bound(step_id).step.kind == "load" and event.detail:
+                self.query_one(StreamPane).show_result(step_id, event.detail)
         self.refresh_step(step_id)
+
+    def mirror_load(self, step_id: str) -> None:
+        """A load step ran real k6 on its host (no prober batches came): let the stream pane
+        probe the same URL from here at the step's rate for the rest of its duration."""
+        pane = self.query_one(StreamPane)
+        step = self.plan.bound(step_id).step
+        if (self.infos[step_id].status != StepStatus.RUNNING or pane.model.sent
+                or step_id in self._builtin_load or self.stream.running
+                or self.plan.url is None):
+            return
+        pane.start(f"load step {step_id} (k6 on {step.hosts[0]}; seen from here)", step.rate)
+        self.stream.rate = step.rate
+        self.run_worker(self._start_stream(max(step.duration - MIRROR_AFTER, 1.0)),
+                        group="stream", exclusive=True, exit_on_error=False,
+                        description=f"mirror load step {step_id}")
 
     def on_output_batch(self, message: OutputBatch) -> None:
         pane = self.query_one(OutputPane)
@@ -183,6 +204,8 @@ class LabguideApp(App[int]):
                 continue
             line = output_line(out)
             info.output.append(line)
+            if out.stream == "info" and out.line.startswith("k6 is not on"):
+                self._builtin_load.add(out.step_id)  # labguide's prober feeds the pane
             if out.step_id == pane.step_id:
                 shown.append(line)
         pane.add(shown)
@@ -223,6 +246,7 @@ class LabguideApp(App[int]):
         for step_id in ids:
             self.set_current(step_id)
             bound = self.plan.bound(step_id)
+            await self.wait_other_sections(bound)
             if not await self.confirm(bound):
                 self.notify(f"{step_id} was not run", timeout=4)
                 return
@@ -232,6 +256,15 @@ class LabguideApp(App[int]):
             nxt = self.step_after(step_id)
             if nxt is not None:
                 self.set_current(nxt)
+
+    async def wait_other_sections(self, bound: BoundStep) -> None:
+        """Background load steps of an earlier section end before this one starts (as in
+        the plain runner), so that one test's numbers never include the next one's faults."""
+        others = [s for s in self.engine.background
+                  if self.plan.bound(s).step.section != bound.step.section]
+        if others:
+            self.notify(f"waiting for {', '.join(others)} to finish first", timeout=5)
+            await self.engine.wait_background()
 
     def action_run_step(self) -> None:
         self.start_steps([self.current])
@@ -313,9 +346,9 @@ class LabguideApp(App[int]):
         self.run_worker(self._start_stream(), group="stream", exclusive=True,
                         exit_on_error=False, description="start the stream")
 
-    async def _start_stream(self) -> None:
+    async def _start_stream(self, duration: float | None = None) -> None:
         try:
-            await self.stream.start()
+            await self.stream.start(duration)
         except LabguideError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             self.query_one(StreamPane).set_target(self.stream.rate, False)

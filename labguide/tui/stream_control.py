@@ -25,11 +25,12 @@ class StreamControl:
     def running(self) -> bool:
         return self.prober is not None and self.prober.running and self.prober.summary is None
 
-    async def start(self) -> None:
+    async def start(self, duration: float | None = None) -> None:
         if self.url is None:
             raise LabguideError("the chapter names no URL to stream (front matter watch.url)")
         await self.stop()
-        self.prober = Prober(self.url, self.rate, duration=self.max_duration,
+        self.prober = Prober(self.url, self.rate, duration=min(duration or self.max_duration,
+                                                               self.max_duration),
                              publish=self.publish)
         await self.prober.start()
 

@@ -5,7 +5,9 @@ ProbeSummary). Pure: no Textual, no clock; the pane renders it.
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from labguide.events import Event
 from labguide.probes.events import (
@@ -40,6 +42,8 @@ class StreamModel:
     outages: list[OutageWindow] = field(default_factory=list)
     current: CurrentOutage | None = None
     summary: ProbeSummary | None = None
+    #: a finished load step's result lines (k6's numbers when it ran real k6)
+    result: list[str] = field(default_factory=list)
 
     def reset(self, source: str, rate: float) -> None:
         fresh = StreamModel(source=source, running=True, target_rate=rate)
@@ -109,4 +113,20 @@ def k6_summary(s: ProbeSummary) -> list[str]:
     ]
     for o in s.outages:
         lines.append(f"outage.........: {o.duration or 0:.3f} s, {o.lost} lost")
+    return lines
+
+
+def result_lines(detail: Mapping[str, Any]) -> list[str]:
+    """A load step's result detail (k6's parsed summary or the prober's) as k6-like lines."""
+    lines = []
+    reqs, failed = detail.get("http_reqs"), detail.get("http_req_failed")
+    if reqs is not None:
+        lines.append(f"http_reqs......: {reqs} {float(detail.get('rate', 0)):.1f}/s")
+    if failed is not None and reqs:
+        lines.append(f"http_req_failed: {100 * int(failed) / int(reqs):.2f}% ({failed})")
+    dur = detail.get("http_req_duration")
+    if isinstance(dur, Mapping):
+        lines.append("http_req_dur...: " + " ".join(
+            f"{k}={v:.2f}ms" if isinstance(v, float) else f"{k}={v}"
+            for k, v in dur.items() if k in ("avg", "med", "p90", "p95", "max")))
     return lines

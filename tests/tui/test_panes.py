@@ -149,4 +149,6 @@ async def test_load_step_drives_the_stream_and_ends_with_a_summary(
         assert rec.detail["tool"] == "labguide-probe" and rec.detail["http_reqs"] >= 350
         text = plain(pane.stats(), 90)
         assert "summary (k6 style)" in text and "http_reqs" in text
+        assert "step result: load-it [labguide-probe]" in text
+        assert "load-it" in app._builtin_load  # no second prober was started beside it
         await pilot.press("q")

@@ -15,7 +15,7 @@ from textual.containers import Vertical
 from textual.widgets import Log, Sparkline, Static
 
 from labguide.events import Event
-from labguide.tui.stream_model import StreamModel, k6_summary
+from labguide.tui.stream_model import StreamModel, k6_summary, result_lines
 from labguide.tui.timefmt import clock_ms, duration
 
 OUTAGE_ROWS = 4
@@ -63,6 +63,11 @@ class StreamPane(Vertical):
             lines.extend(self.model.apply(event))
         if lines:
             self.query_one("#stream-log", Log).write_lines(lines)
+        self.refresh_view()
+
+    def show_result(self, step_id: str, detail: dict[str, object]) -> None:
+        """A load step's result (k6's or the prober's numbers), as its summary lines."""
+        self.model.result = [f"{step_id} [{detail.get('tool', '?')}]", *result_lines(detail)]
         self.refresh_view()
 
     def set_target(self, rate: float, running: bool) -> None:
@@ -129,4 +134,7 @@ class StreamPane(Vertical):
         if m.summary is not None:
             parts.append(Text("summary (k6 style)", style="bold underline"))
             parts.extend(Text(line) for line in k6_summary(m.summary))
+        if m.result:
+            parts.append(Text(f"step result: {m.result[0]}", style="bold underline"))
+            parts.extend(Text(line) for line in m.result[1:])
         return Group(*parts)
