@@ -223,13 +223,17 @@ async def test_check_on_a_stopped_or_unreachable_l4lb2(lab_plan: Plan) -> None:
     from labguide.transports.proxmox import wait_for_ssh
 
     await wait_for_ssh("198.18.16.134", 22, 120)
-    # l4lb-2 unreachable (its link down): exit 2, l4lb-2 named
-    await host_cmd("ip", "-n", "lg-l4lb-2", "link", "set", "eth0", "down")
+    # l4lb-2 unreachable (its cable pulled: the bridge side of its veth down; inside the
+    # VM nothing changes, as with a real cable): exit 2, l4lb-2 named
+    from labguide.sandbox.topology import veth_name
+
+    cable = veth_name(501)
+    await host_cmd("ip", "link", "set", cable, "down")
     try:
         report = await check_report(p)
         assert report["exit_code"] == 2 and report["unreachable"] == ["l4lb-2"]
     finally:
-        await host_cmd("ip", "-n", "lg-l4lb-2", "link", "set", "eth0", "up")
+        await host_cmd("ip", "link", "set", cable, "up")
     await until(lambda: _holds(p, "198.18.16.141", ["l4lb-2"]), 30)
     report = await check_report(p)
     assert report["exit_code"] == 0, failing(report)
