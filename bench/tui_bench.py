@@ -32,7 +32,8 @@ DEV = "lgt-tui-d0"
 
 
 def tmux(*args: str) -> None:
-    subprocess.run(["tmux", "-L", SOCKET, *args], check=False, capture_output=True)
+    subprocess.run(["tmux", "-L", SOCKET, "-f", "/dev/null", *args], check=False,
+                   capture_output=True)
 
 
 def run_in_tmux(argv: list[str], out: Path, timeout: float) -> dict[str, object]:

@@ -33,8 +33,8 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 
 def tmux(*args: str) -> str:
-    out = subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True,
-                         timeout=20)
+    out = subprocess.run(["tmux", "-L", SOCKET, "-f", "/dev/null", *args],
+                         capture_output=True, text=True, timeout=20)
     return out.stdout
 
 
