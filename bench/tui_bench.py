@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,13 +45,21 @@ def run_in_tmux(argv: list[str], out: Path, timeout: float) -> dict[str, object]
     try:
         while time.monotonic() < deadline and not out.exists():
             time.sleep(0.5)
-        time.sleep(1.0)
+        quit_by = time.monotonic() + 15  # the app quits by itself and cleans up after it
+        while time.monotonic() < quit_by and subprocess.run(
+                ["tmux", "-L", SOCKET, "has-session", "-t", "bench"],
+                capture_output=True).returncode == 0:
+            time.sleep(0.2)
     finally:
         tmux("kill-server")
-    if not out.exists():
-        err = Path(f"{out}.err")
-        raise SystemExit(f"no result; stderr: {err.read_text() if err.exists() else ''}")
-    return dict(json.loads(out.read_text()))
+    err = Path(f"{out}.err")
+    try:
+        if not out.exists():
+            raise SystemExit(f"no result; stderr: {err.read_text() if err.exists() else ''}")
+        return dict(json.loads(out.read_text()))
+    finally:
+        shutil.rmtree(out.parent, ignore_errors=True)
+        Path(f"/tmp/tmux-{os.getuid()}/{SOCKET}").unlink(missing_ok=True)
 
 
 def loadavg() -> str:

@@ -14,7 +14,6 @@ import asyncio
 import json
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -191,7 +190,7 @@ class VipBench(LabguideApp):
 
 def main() -> None:
     mode, out = sys.argv[1], Path(sys.argv[2])
-    folder = Path(tempfile.mkdtemp(prefix="lgt-tui-bench-"))
+    folder = out.parent  # made and removed by tui_bench.py
     if mode == "stream":
         url, rate, seconds = sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
         StreamBench(engine(url, folder), rate, seconds, out).run()

@@ -3,6 +3,7 @@ the same factory the tests use, runs it and returns the exit code."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from typing import TextIO
@@ -18,7 +19,10 @@ def terminal_problem(stdin: TextIO | None = None, stdout: TextIO | None = None) 
     stdout = stdout or sys.stdout
     if not (stdin.isatty() and stdout.isatty()):
         return "labguide run needs an interactive terminal (stdin and stdout are not a TTY)"
-    size = shutil.get_terminal_size((0, 0))
+    try:  # the terminal itself, not $COLUMNS/$LINES (which may be stale or inherited)
+        size = os.get_terminal_size(stdout.fileno())
+    except (OSError, ValueError):
+        size = shutil.get_terminal_size((0, 0))
     if size.columns < MIN_WIDTH or size.lines < MIN_HEIGHT:
         return (f"the terminal is {size.columns}×{size.lines}; the TUI needs at least "
                 f"{MIN_WIDTH}×{MIN_HEIGHT}")

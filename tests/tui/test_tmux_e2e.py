@@ -122,8 +122,9 @@ def test_tui_runs_the_chapter_through_failover_and_the_vip_moves(tmp_path: Path)
     state_dir = tmp_path / "state"
     env = (f"LABGUIDE_STATE_DIR={shlex.quote(str(state_dir))} "
            f"LABGUIDE_CONFIG_DIR={shlex.quote(str(tmp_path / 'config'))} TERM=xterm-256color")
-    command = (f"cd {shlex.quote(str(ROOT))} && env {env} {shlex.quote(sys.executable)} -m "
-               f"labguide run l4lb-ha --from {start}; echo LGT-EXIT=$?; sleep 300")
+    command = (f"cd {shlex.quote(str(ROOT))} && env -u COLUMNS -u LINES {env} "
+               f"{shlex.quote(sys.executable)} -m labguide run l4lb-ha --from {start}; "
+               "echo LGT-EXIT=$?; sleep 300")
     tmux("new-session", "-d", "-s", SESSION, "-x", "160", "-y", "50", command)
     log: list[str] = []
     try:
