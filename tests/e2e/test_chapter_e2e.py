@@ -235,8 +235,13 @@ async def test_check_on_a_stopped_or_unreachable_l4lb2(lab_plan: Plan) -> None:
     finally:
         await host_cmd("ip", "link", "set", cable, "up")
     await until(lambda: _holds(p, "198.18.16.141", ["l4lb-2"]), 30)
-    report = await check_report(p)
-    assert report["exit_code"] == 0, failing(report)
+    # HAProxy on l4lb-2 marked its backends down while the cable was out; its health
+    # checks bring them back within seconds, and then the whole check passes again
+
+    async def check_passes() -> bool:
+        return bool((await check_report(p))["exit_code"] == 0)
+
+    await until(check_passes, 60)
 
 
 async def sh_node1(plan: Plan, script: str) -> None:
