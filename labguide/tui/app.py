@@ -53,13 +53,12 @@ class LabguideApp(App[int]):
 
     def __init__(self, engine: Engine, *, start: str | None = None,
                  settings: keymap.TuiSettings | None = None, theme: str | None = None,
-                 watch: bool = True, clock: Callable[[], float] = time.time) -> None:
+                 watch: bool = True) -> None:
         super().__init__()
         self.engine = engine
         self.plan = engine.plan
         self.settings = settings or keymap.TuiSettings()
         self.watch_vips = watch
-        self.clock = clock
         self.infos: dict[str, StepInfo] = {
             b.id: StepInfo.from_record(engine.results.get(b.id) or (
                 engine.state.steps.get(b.id) if engine.state else None), engine.status(b.id))
@@ -413,9 +412,8 @@ def skip(engine: Engine, step_id: str) -> None:
 
 
 def make_app(engine: Engine, *, start: str | None = None, theme: str | None = None,
-             settings: keymap.TuiSettings | None = None, watch: bool = True,
-             clock: Callable[[], float] = time.time) -> LabguideApp:
+             settings: keymap.TuiSettings | None = None, watch: bool = True) -> LabguideApp:
     """The one app factory, used by `labguide run` and by the tests."""
     return LabguideApp(engine, start=start, theme=theme,
                        settings=settings if settings is not None else keymap.load_settings(),
-                       watch=watch, clock=clock)
+                       watch=watch)
