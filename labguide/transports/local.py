@@ -9,21 +9,14 @@ import signal
 import time
 from collections.abc import AsyncIterator
 
-from labguide.errors import HostError
-from labguide.transports.base import CommandResult, OutputSink, Transport
-from labguide.transports.shell import (
-    SUDO_HINT,
-    is_sudo_prompt,
-    parse_read_file_output,
-    read_file_script,
-    write_file_script,
-)
+from labguide.transports.base import CommandResult, OutputSink
+from labguide.transports.shell import SUDO_HINT, ShellTransport, is_sudo_prompt
 from labguide.transports.streams import pump_lines
 
 KILL_GRACE = 2.0
 
 
-class LocalTransport(Transport):
+class LocalTransport(ShellTransport):
     """Runs each script as `bash -ec SCRIPT` in a new session; cancelling kills the group."""
 
     async def connect(self) -> None:
@@ -84,29 +77,6 @@ class LocalTransport(Transport):
         if sudo_prompted:
             sink("info", SUDO_HINT)
         return CommandResult(proc.returncode, time.monotonic() - started)
-
-    async def read_file(self, path: str, *, sudo: bool = False) -> bytes | None:
-        lines: list[str] = []
-        errors: list[str] = []
-        result = await self.run(
-            read_file_script(path, sudo),
-            lambda stream, line: (lines if stream == "stdout" else errors).append(line),
-        )
-        if not result.ok:
-            raise HostError(self.host.name, f"cannot read {path}: {' '.join(errors)}")
-        return parse_read_file_output(lines)
-
-    async def write_file(
-        self, path: str, data: bytes, *, mode: int | None = None, sudo: bool = False
-    ) -> None:
-        errors: list[str] = []
-        result = await self.run(
-            write_file_script(path, mode, sudo),
-            lambda stream, line: errors.append(line) if stream == "stderr" else None,
-            input_data=data,
-        )
-        if not result.ok:
-            raise HostError(self.host.name, f"cannot write {path}: {' '.join(errors)}")
 
     async def stream(self, command: str) -> AsyncIterator[str]:
         proc = await asyncio.create_subprocess_exec(

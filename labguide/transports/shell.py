@@ -1,12 +1,16 @@
-"""Shell snippets shared by the transports that run bash (ssh, local): file I/O and sudo hints.
+"""What the transports that run bash (ssh, local) share: file I/O built on `run`, sudo hints.
 
-Pure string building; every value that goes into a command is quoted here.
+Every value that goes into a command is quoted here.
 """
 
 from __future__ import annotations
 
+import abc
 import base64
 import shlex
+
+from labguide.errors import HostError
+from labguide.transports.base import Transport
 
 #: What sudo prints when it would need a password and has no terminal to ask on.
 SUDO_PROMPT_MARKERS = (
@@ -53,3 +57,30 @@ def write_file_script(path: str, mode: int | None, sudo: bool) -> str:
         f"mv -f \"$tmp\" {q}"
     )
     return _as_root(inner, sudo)
+
+
+class ShellTransport(Transport, abc.ABC):
+    """A transport that runs bash: files are read and written by small quoted scripts."""
+
+    async def read_file(self, path: str, *, sudo: bool = False) -> bytes | None:
+        lines: list[str] = []
+        errors: list[str] = []
+        result = await self.run(
+            read_file_script(path, sudo),
+            lambda stream, line: (lines if stream == "stdout" else errors).append(line),
+        )
+        if not result.ok:
+            raise HostError(self.host.name, f"cannot read {path}: {' '.join(errors) or result}")
+        return parse_read_file_output(lines)
+
+    async def write_file(
+        self, path: str, data: bytes, *, mode: int | None = None, sudo: bool = False
+    ) -> None:
+        errors: list[str] = []
+        result = await self.run(
+            write_file_script(path, mode, sudo),
+            lambda stream, line: errors.append(line) if stream == "stderr" else None,
+            input_data=data,
+        )
+        if not result.ok:
+            raise HostError(self.host.name, f"cannot write {path}: {' '.join(errors) or result}")

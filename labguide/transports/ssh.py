@@ -18,14 +18,8 @@ import asyncssh
 
 from labguide.errors import HostError
 from labguide.inventory import Host
-from labguide.transports.base import CommandResult, OutputSink, Transport
-from labguide.transports.shell import (
-    SUDO_HINT,
-    is_sudo_prompt,
-    parse_read_file_output,
-    read_file_script,
-    write_file_script,
-)
+from labguide.transports.base import CommandResult, OutputSink
+from labguide.transports.shell import SUDO_HINT, ShellTransport, is_sudo_prompt
 
 KILL_GRACE = 2.0
 #: A lost host is noticed after about interval × count seconds of silence.
@@ -48,7 +42,7 @@ def kill_group_command(pgid: int, sig: str) -> str:
     )
 
 
-class SshTransport(Transport):
+class SshTransport(ShellTransport):
     def __init__(self, host: Host, *, accept_new_host_keys: bool = False) -> None:
         super().__init__(host)
         self.accept_new_host_keys = accept_new_host_keys
@@ -248,29 +242,6 @@ class SshTransport(Transport):
                 except (TimeoutError, asyncssh.Error, OSError):
                     continue
         proc.close()
-
-    async def read_file(self, path: str, *, sudo: bool = False) -> bytes | None:
-        lines: list[str] = []
-        errors: list[str] = []
-        result = await self.run(
-            read_file_script(path, sudo),
-            lambda stream, line: (lines if stream == "stdout" else errors).append(line),
-        )
-        if not result.ok:
-            raise HostError(self.host.name, f"cannot read {path}: {' '.join(errors) or result}")
-        return parse_read_file_output(lines)
-
-    async def write_file(
-        self, path: str, data: bytes, *, mode: int | None = None, sudo: bool = False
-    ) -> None:
-        errors: list[str] = []
-        result = await self.run(
-            write_file_script(path, mode, sudo),
-            lambda stream, line: errors.append(line) if stream == "stderr" else None,
-            input_data=data,
-        )
-        if not result.ok:
-            raise HostError(self.host.name, f"cannot write {path}: {' '.join(errors) or result}")
 
     async def stream(self, command: str) -> AsyncIterator[str]:
         conn = await self._connection()

@@ -1,0 +1,95 @@
+"""Soak: 5 minutes of the TUI at 1000 requests/s through the sandbox VIP with a failover every
+30 s. Records the TUI process's RSS (start, middle, end), whether the prober's counts add up,
+and the delay from a key press to the screen update.
+
+    sudo .venv/bin/python bench/soak.py [--seconds 300]
+
+Takes the sandbox lab's lock (/tmp/labguide-lab.lock), rebuilds the lab, runs the chapter to
+its end in plain mode, runs bench/soak_app.py in a tmux server of its own, then takes the lab
+down. Prints a Markdown section for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from labguide.sandbox import lab  # noqa: E402
+from labguide.sandbox.paths import LabPaths  # noqa: E402
+
+SOCKET = f"lgt-soak-{os.getpid()}"
+
+
+def main(seconds: float) -> None:
+    with open("/tmp/labguide-lab.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        paths = LabPaths.default()
+        if lab.is_up(paths):
+            lab.down(paths)
+        lab.up(paths)
+        try:
+            with tempfile.TemporaryDirectory(prefix="lgt-soak-") as tmp:
+                env = {**os.environ, "LABGUIDE_STATE_DIR": tmp}
+                chapter = subprocess.run(
+                    [sys.executable, "-m", "labguide", "run", "l4lb-ha", "--plain", "--yes",
+                     "--inventory", str(paths.inventory)], env=env, capture_output=True,
+                    text=True, stdin=subprocess.DEVNULL, timeout=1200)
+                if chapter.returncode != 0:
+                    raise SystemExit(f"the chapter failed:\n{chapter.stdout[-3000:]}")
+                out = Path(tmp) / "soak.json"
+                cmd = (f"cd {ROOT} && {sys.executable} bench/soak_app.py {paths.inventory} "
+                       f"{seconds} {out} 2>{tmp}/soak.err")
+                subprocess.run(["tmux", "-L", SOCKET, "new-session", "-d", "-s", "soak", "-x",
+                                "160", "-y", "50", cmd], check=True)
+                try:
+                    deadline = time.monotonic() + seconds + 120
+                    while not out.exists() and time.monotonic() < deadline:
+                        time.sleep(1)
+                    time.sleep(1)
+                finally:
+                    subprocess.run(["tmux", "-L", SOCKET, "kill-server"], check=False,
+                                   capture_output=True)
+                if not out.exists():
+                    raise SystemExit(Path(f"{tmp}/soak.err").read_text())
+                report(json.loads(out.read_text()), seconds)
+        finally:
+            lab.down(paths)
+
+
+def report(r: dict[str, object], seconds: float) -> None:
+    rss = r["rss_mib"]
+    assert isinstance(rss, list)
+    start, middle, end = rss[1], rss[len(rss) // 2], rss[-1]
+    p = r.get("probe", {})
+    k = r["key_to_screen_ms"]
+    assert isinstance(p, dict) and isinstance(k, dict)
+    print(f"Run of {time.strftime('%Y-%m-%d %H:%M')}, {seconds:g} s, load average "
+          f"{Path('/proc/loadavg').read_text().split()[0]} at the end.\n")
+    print("| | value |\n|---|---|")
+    print(f"| RSS of the TUI process (start / middle / end) | {start[1]} / {middle[1]} / "
+          f"{end[1]} MiB (at {start[0]} s / {middle[0]} s / {end[0]} s) |")
+    print(f"| requests scheduled / sent / ok / failed / dropped | {p.get('scheduled')} / "
+          f"{p.get('sent')} / {p.get('ok')} / {p.get('failed')} / {p.get('dropped')} |")
+    print(f"| counts add up (sent = ok + failed, scheduled = sent + dropped) | "
+          f"{p.get('adds_up')} |")
+    print(f"| achieved rate | {p.get('rate')}/s |")
+    print(f"| failovers | {len(r['failovers'])} ({r['failovers']}) |")  # type: ignore[arg-type]
+    print(f"| outages (s, lost) | {p.get('outages')} |")
+    print(f"| key press → screen update, {k['n']} presses | median {k['med']} ms, p95 "
+          f"{k['p95']} ms, max {k['max']} ms |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=300)
+    main(parser.parse_args().seconds)
