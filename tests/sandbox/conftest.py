@@ -1,14 +1,12 @@
 """Fixtures for the sandbox lab's tests: they need root, systemd-nspawn and debootstrap.
 
 `sandbox_base` makes the cached images, the lab's keys and the bridge (removing the bridge at
-the end only if it made it); `lab` brings the whole lab up if it is not up and takes it down
-at the end only if it brought it up. Both are session-scoped and shared by every test here.
+the end only if it made it); `lab` brings the whole lab up if it is not up (the session takes
+it down at its end: tests/conftest.py). Both are session-scoped.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +15,7 @@ from sandbox_helpers import Base
 from labguide.sandbox import network, sshkeys
 from labguide.sandbox.image import ensure_images
 from labguide.sandbox.paths import LabPaths
+from tests.conftest import lab_up, sandbox_missing
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -26,18 +25,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         items[:] = first + [i for i in items if i not in first]
 
 
-def _missing() -> str | None:
-    if os.geteuid() != 0:
-        return "the sandbox needs root"
-    for tool in ("systemd-nspawn", "debootstrap", "apt-ftparchive", "ssh-keygen"):
-        if shutil.which(tool) is None:
-            return f"{tool} is not installed (scripts/host-packages.txt)"
-    return None
-
-
 @pytest.fixture(scope="session")
 def sandbox_base() -> Iterator[Base]:
-    why = _missing()
+    why = sandbox_missing()
     if why:
         pytest.skip(why)
     paths = LabPaths.default()
@@ -57,14 +47,7 @@ def sandbox_base() -> Iterator[Base]:
 
 
 @pytest.fixture(scope="session")
-def lab(sandbox_base: Base) -> Iterator[LabPaths]:
-    """The lab in its start state (lab up), shared by the session."""
-    from labguide.sandbox import lab as lab_mod
-
-    paths = sandbox_base.paths
-    was_up = lab_mod.is_up(paths)
-    if not was_up:
-        lab_mod.up(paths, say=lambda line: print(f"[lab up] {line}"))
-    yield paths
-    if not was_up:
-        lab_mod.down(paths, say=lambda line: print(f"[lab down] {line}"))
+def lab(sandbox_base: Base) -> LabPaths:
+    """The lab, up (brought up if it is not; the session takes it down at its end)."""
+    lab_up()
+    return sandbox_base.paths
