@@ -115,6 +115,18 @@ class Engine:
                 return b.id
         return None
 
+    def skip(self, step_id: str, reason: str = "skipped") -> StepRecord:
+        """Record a step as skipped by the user (saved, in the transcript, on the bus)."""
+        bound = self.plan.bound(step_id)
+        rec = StepRecord(status=StepStatus.SKIPPED, finished_at=time.time(), message=reason)
+        self.results[step_id] = rec
+        if self.state is not None and self.mode == "run":
+            self.state.cursor = step_id
+            self.state.record(step_id, rec)
+        self._log("step_finished", step=step_id, status="skipped", duration=0, message=reason)
+        self.bus.publish(StepFinished(bound.id, StepStatus.SKIPPED, 0.0, reason))
+        return rec
+
     # -- events ---------------------------------------------------------------------------
 
     def _log(self, event: str, **data: Any) -> None:
