@@ -105,9 +105,9 @@ def wait_screen(text: str, timeout: float = 10.0) -> str:
     raise AssertionError(f"{text!r} never appeared on the screen:\n{screen}")
 
 
-def test_tui_runs_the_chapter_through_failover_and_the_vip_moves(tmp_path: Path) -> None:
-    if not INVENTORY.is_file():
-        pytest.skip("the sandbox lab is not up: run `labguide lab up` (as root) first")
+def test_tui_runs_the_chapter_through_failover_and_the_vip_moves(
+        tmp_path: Path, sandbox_lab: Path) -> None:
+    assert INVENTORY.is_file()
     if subprocess.run(["which", "tmux"], capture_output=True).returncode != 0:
         pytest.skip("tmux is not installed")
     hosts = {h["name"] for h in lab_state().get("hosts", [])  # type: ignore[attr-defined]
