@@ -226,8 +226,11 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"labguide: {exc}", err=True)
         sys.exit(2)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("\nlabguide: interrupted; the run's results are saved: run the same command "
-                   "again to resume", err=True)
+        args = sys.argv[1:] if argv is None else argv
+        resumable = bool(args) and args[0] == "run" and "--check" not in args
+        click.echo("\nlabguide: interrupted" + ("; the run's results are saved: run the same "
+                                                "command again to resume" if resumable else ""),
+                   err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()

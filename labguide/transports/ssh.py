@@ -81,9 +81,10 @@ class SshTransport(ShellTransport):
             extra["known_hosts"] = known_hosts
         if host.identity_file:
             extra["client_keys"] = [str(host.identity_file)]
+        if host.user:  # otherwise asyncssh uses the local user name, as ssh does
+            extra["username"] = host.user
         try:
             options = asyncssh.SSHClientConnectionOptions(
-                username=host.user,
                 connect_timeout=host.connect_timeout,
                 keepalive_interval=KEEPALIVE_INTERVAL,
                 keepalive_count_max=KEEPALIVE_COUNT,

@@ -183,3 +183,13 @@ async def test_local_transport_cancel_kills_group(tmp_path: Path) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert await gone(child)
+
+
+async def test_a_host_without_user_logs_in_as_the_local_user(sshd: Sshd) -> None:
+    import getpass
+
+    assert getpass.getuser() == sshd.user  # the test sshd lets this machine's user in
+    async with SshTransport(sshd.host(user=None)) as t:
+        out = Lines()
+        assert (await t.run("id -un", out)).ok
+        assert out.of("stdout") == [sshd.user]
