@@ -19,7 +19,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 mapfile -t host_pkgs < <(grep -v '^\s*#' scripts/host-packages.txt | grep -v '^\s*$')
-pkgs=(python3-venv python3-dev openssh-server openssh-client tmux curl haproxy keepalived
+pkgs=(python3-venv python3-dev openssh-server openssh-client tmux curl sudo haproxy keepalived
       nginx-light iptables "${host_pkgs[@]}")
 missing=()
 for p in "${pkgs[@]}"; do
