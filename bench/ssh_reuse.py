@@ -73,7 +73,7 @@ async def main(n: int) -> None:
             proc.wait()
             subprocess.run(["userdel", USER], check=False)
     ma, mb = statistics.median(a), statistics.median(b)
-    print(f"| method | commands | median per command | mean |")
+    print("| method | commands | median per command | mean |")
     print("|---|---|---|---|")
     print(f"| asyncssh, one reused connection | {n} | {ma * 1000:.2f} ms | "
           f"{statistics.mean(a) * 1000:.2f} ms |")
