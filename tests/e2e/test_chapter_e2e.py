@@ -141,8 +141,21 @@ async def test_the_whole_chapter_runs(lab_plan: Plan, tmp_path: Path) -> None:
 
 
 async def test_check_passes_on_the_finished_lab(lab_plan: Plan) -> None:
-    report = await check_report(lab_plan)
+    from labguide.check import render_junit, render_table
+
+    raw = await collect(lab_plan)
+    texts = []
+    for render in (lambda out: render_json(raw, out), lambda out: render_junit(raw, lab_plan, out),
+                   lambda out: render_table(raw, lab_plan, out)):
+        out = io.StringIO()
+        render(out)
+        texts.append(out.getvalue())
+    report = json.loads(texts[0])
     assert report["exit_code"] == 0, failing(report)
+    host = lab_plan.host("node1")
+    assert host.proxmox is not None and host.proxmox.token_secret_file is not None
+    secret = host.proxmox.token_secret_file.read_text().strip()
+    assert not [t for t in texts if secret in t], "the token secret leaked into a report"
 
 
 async def test_check_names_each_broken_state(lab_plan: Plan) -> None:
