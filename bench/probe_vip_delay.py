@@ -30,6 +30,30 @@ from labguide.probes.vip_parse import parse_address_line  # noqa: E402
 from labguide.probes.vip_watch import VipWatcher  # noqa: E402
 
 
+def match_delays(reference: list[tuple[str, bool, float]], events: list[Event], began: float
+                 ) -> tuple[list[tuple[str, bool, float, float | None]], list[float], int,
+                            list[tuple[str, bool, float]]]:
+    """Pair each watcher event with the kernel change it reports (same host, same direction,
+    nearest in time); returns (events seen, delays in ms, unmatched events, missed changes)."""
+    seen = [(e.host, isinstance(e, VipReleased), e.t, e.host_t) for e in events
+            if isinstance(e, VipAcquired | VipReleased) and e.t > began]
+    delays: list[float] = []
+    unmatched = 0
+    pool = list(reference)
+    for host, deleted, t, host_t in seen:
+        near = [r for r in pool if r[0] == host and r[1] == deleted and abs(r[2] - t) < 2.0]
+        if not near:
+            unmatched += 1
+            continue
+        match = min(near, key=lambda r: abs(r[2] - t))
+        pool.remove(match)
+        # The kernel's moment is estimated by the earliest in-host stamp of the change: the
+        # reference monitor's, or the watcher's own `ip -ts` (both read the host's clock).
+        kernel_t = min(match[2], host_t if host_t is not None else match[2])
+        delays.append((t - kernel_t) * 1000)
+    return seen, delays, unmatched, pool
+
+
 async def main(moves: int) -> None:
     with keepalived_pair() as lab:
         names = {"a": lab.ns("a"), "b": lab.ns("b")}
@@ -66,22 +90,7 @@ async def main(moves: int) -> None:
                 change = parse_address_line(line)
                 if change and change.address == VIP and change.host_t and change.host_t > began:
                     reference.append((host, change.deleted, change.host_t))
-    seen = [(e.host, isinstance(e, VipReleased), e.t, e.host_t) for e in events
-            if isinstance(e, VipAcquired | VipReleased) and e.t > began]
-    delays = []
-    unmatched = 0
-    pool = list(reference)
-    for host, deleted, t, host_t in seen:
-        near = [r for r in pool if r[0] == host and r[1] == deleted and abs(r[2] - t) < 2.0]
-        if not near:
-            unmatched += 1
-            continue
-        match = min(near, key=lambda r: abs(r[2] - t))
-        pool.remove(match)
-        # The kernel's moment is estimated by the earliest in-host stamp of the change: the
-        # reference monitor's, or the watcher's own `ip -ts` (both read the host's clock).
-        kernel_t = min(match[2], host_t if host_t is not None else match[2])
-        delays.append((t - kernel_t) * 1000)
+    seen, delays, unmatched, pool = match_delays(reference, events, began)
     delays.sort()
     print(f"VIP changes in the kernels: {len(reference)}, watcher events: {len(seen)}, "
           f"matched: {len(delays)}, unmatched: {unmatched}, missed: {len(pool)}")

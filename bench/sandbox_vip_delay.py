@@ -26,10 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from labguide.events import Event  # noqa: E402
 from labguide.inventory import load_inventory  # noqa: E402
-from labguide.probes.events import VipAcquired, VipReleased  # noqa: E402
 from labguide.probes.vip_parse import parse_address_line  # noqa: E402
 from labguide.probes.vip_watch import VipWatcher  # noqa: E402
 from labguide.transports import make_transport  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from probe_vip_delay import match_delays  # noqa: E402
 
 INVENTORY = Path("/var/lib/labguide/lab/inventory.toml")
 LBS = ("l4lb-1", "l4lb-2")
@@ -86,20 +88,7 @@ async def main(moves: int) -> None:
             change = parse_address_line(line)
             if change and change.address == vip and change.host_t and change.host_t > began:
                 reference.append((host, change.deleted, change.host_t))
-    seen = [(e.host, isinstance(e, VipReleased), e.t, e.host_t) for e in events
-            if isinstance(e, VipAcquired | VipReleased) and e.t > began]
-    delays: list[float] = []
-    unmatched = 0
-    pool = list(reference)
-    for host, deleted, t, host_t in seen:
-        near = [r for r in pool if r[0] == host and r[1] == deleted and abs(r[2] - t) < 2.0]
-        if not near:
-            unmatched += 1
-            continue
-        match = min(near, key=lambda r: abs(r[2] - t))
-        pool.remove(match)
-        kernel_t = min(match[2], host_t if host_t is not None else match[2])
-        delays.append((t - kernel_t) * 1000)
+    seen, delays, unmatched, pool = match_delays(reference, events, began)
     delays.sort()
     result = {"moves_each_way": moves, "kernel_changes": len(reference),
               "watcher_events": len(seen), "matched": len(delays), "unmatched": unmatched,

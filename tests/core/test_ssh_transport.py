@@ -96,20 +96,26 @@ async def test_timeout_kills_the_remote_command(sshd: Sshd, tmp_path: Path) -> N
         assert await gone(int(pidfile.read_text()))
 
 
-async def test_cancel_ends_the_remote_process_group(sshd: Sshd, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["ssh", "local"])
+async def test_cancel_ends_the_command_s_process_group(kind: str, sshd: Sshd,
+                                                       tmp_path: Path) -> None:
+    from labguide.inventory import Host
+
     pidfile = tmp_path / "child.pid"
-    async with SshTransport(sshd.host()) as t:
-        task = asyncio.create_task(
-            t.run(f"sleep 300 & echo $! > {pidfile}; wait", Lines()))
-        for _ in range(100):
-            if pidfile.exists() and pidfile.read_text().strip():
-                break
-            await asyncio.sleep(0.05)
-        child = int(pidfile.read_text())
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        assert await gone(child), "the background child must be gone too"
+    t = (SshTransport(sshd.host()) if kind == "ssh"
+         else LocalTransport(Host(name="local", address="127.0.0.1", transport="local")))
+    await t.connect()
+    task = asyncio.create_task(t.run(f"sleep 300 & echo $! > {pidfile}; wait", Lines()))
+    for _ in range(100):
+        if pidfile.exists() and pidfile.read_text().strip():
+            break
+        await asyncio.sleep(0.05)
+    child = int(pidfile.read_text())
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await gone(child), "the background child must be gone too"
+    await t.close()
 
 
 async def test_host_key_mismatch_is_refused(sshd: Sshd, tmp_path: Path) -> None:
@@ -166,23 +172,6 @@ async def test_stream_yields_lines_and_stops(sshd: Sshd, tmp_path: Path) -> None
         await stream.aclose()
         assert got == ["1", "2", "3"]
         assert await gone(int(pidfile.read_text()))
-
-
-async def test_local_transport_cancel_kills_group(tmp_path: Path) -> None:
-    from labguide.inventory import Host
-
-    pidfile = tmp_path / "pid"
-    t = LocalTransport(Host(name="local", address="127.0.0.1", transport="local"))
-    task = asyncio.create_task(t.run(f"sleep 300 & echo $! > {pidfile}; wait", Lines()))
-    for _ in range(100):
-        if pidfile.exists() and pidfile.read_text().strip():
-            break
-        await asyncio.sleep(0.05)
-    child = int(pidfile.read_text())
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert await gone(child)
 
 
 async def test_a_host_without_user_logs_in_as_the_local_user(sshd: Sshd) -> None:
