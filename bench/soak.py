@@ -87,6 +87,8 @@ def report(r: dict[str, object], seconds: float) -> None:
     print(f"| outages (s, lost) | {p.get('outages')} |")
     print(f"| key press → screen update, {k['n']} presses | median {k['med']} ms, p95 "
           f"{k['p95']} ms, max {k['max']} ms |")
+    per_minute = [f"{t:g} s: {m} MiB" for t, m in rss if int(t) % 60 < 5]
+    print(f"\nRSS once a minute: {', '.join(per_minute)}")
 
 
 if __name__ == "__main__":
