@@ -61,6 +61,11 @@ def far_sshd(sshd: Sshd, tmp_path: Path) -> Iterator[Sshd]:
         if proc is not None:
             proc.terminate()
             proc.wait(5)
+        # sshd's per-connection children outlive the listener (the cut connection's one
+        # would wait for a TCP timeout): end every process left in our namespace
+        pids = subprocess.run(["ip", "netns", "pids", NS], capture_output=True, text=True)
+        for pid in pids.stdout.split():
+            subprocess.run(["kill", "-9", pid], check=False)
         subprocess.run(["ip", "netns", "del", NS], check=False)
         subprocess.run(["ip", "link", "del", VETH_HOST], check=False, capture_output=True)
 
