@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from probe_netns_lab import sh
+from probe_netns_lab import remove_namespaces, sh
 from probe_targets import Nginx, wait_port_in
 
 NET = "10.213.8"
@@ -165,11 +165,7 @@ vrrp_instance VI_1 {{
             self._stop(name, signal.SIGTERM)
         for web in self.webs:
             web.cleanup()
-        for ns in reversed(self.made):
-            for pid in sh("ip", "netns", "pids", ns, check=False).split():
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pid), signal.SIGKILL)
-            sh("ip", "netns", "del", ns, check=False)
+        remove_namespaces(self.made)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -30,6 +30,21 @@ from labguide.probes.vip_parse import parse_address_line  # noqa: E402
 from labguide.probes.vip_watch import VipWatcher  # noqa: E402
 
 
+def kernel_changes(refs: dict[str, subprocess.Popen[str]], vip: str, began: float
+                   ) -> list[tuple[str, bool, float]]:
+    """Stop each host's reference `ip -ts monitor` and list its changes of vip after began:
+    (host, deleted, the host's own timestamp)."""
+    reference: list[tuple[str, bool, float]] = []
+    for host, proc in refs.items():
+        proc.terminate()
+        out, _ = proc.communicate(timeout=5)
+        for line in out.splitlines():
+            change = parse_address_line(line)
+            if change and change.address == vip and change.host_t and change.host_t > began:
+                reference.append((host, change.deleted, change.host_t))
+    return reference
+
+
 def match_delays(reference: list[tuple[str, bool, float]], events: list[Event], began: float
                  ) -> tuple[list[tuple[str, bool, float, float | None]], list[float], int,
                             list[tuple[str, bool, float]]]:
@@ -82,14 +97,7 @@ async def main(moves: int) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        reference: list[tuple[str, bool, float]] = []
-        for host, proc in refs.items():
-            proc.terminate()
-            out, _ = proc.communicate(timeout=5)
-            for line in out.splitlines():
-                change = parse_address_line(line)
-                if change and change.address == VIP and change.host_t and change.host_t > began:
-                    reference.append((host, change.deleted, change.host_t))
+        reference = kernel_changes(refs, VIP, began)
     seen, delays, unmatched, pool = match_delays(reference, events, began)
     delays.sort()
     print(f"VIP changes in the kernels: {len(reference)}, watcher events: {len(seen)}, "

@@ -26,12 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from labguide.events import Event  # noqa: E402
 from labguide.inventory import load_inventory  # noqa: E402
-from labguide.probes.vip_parse import parse_address_line  # noqa: E402
 from labguide.probes.vip_watch import VipWatcher  # noqa: E402
 from labguide.transports import make_transport  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from probe_vip_delay import match_delays  # noqa: E402
+from probe_vip_delay import kernel_changes, match_delays  # noqa: E402
 
 INVENTORY = Path("/var/lib/labguide/lab/inventory.toml")
 LBS = ("l4lb-1", "l4lb-2")
@@ -80,14 +79,7 @@ async def main(moves: int) -> None:
             await task
         for transport in (*watch_t.values(), mover):
             await transport.close()
-    reference: list[tuple[str, bool, float]] = []
-    for host, proc in refs.items():
-        proc.terminate()
-        out, _ = proc.communicate(timeout=5)
-        for line in out.splitlines():
-            change = parse_address_line(line)
-            if change and change.address == vip and change.host_t and change.host_t > began:
-                reference.append((host, change.deleted, change.host_t))
+    reference = kernel_changes(refs, vip, began)
     seen, delays, unmatched, pool = match_delays(reference, events, began)
     delays.sort()
     result = {"moves_each_way": moves, "kernel_changes": len(reference),
