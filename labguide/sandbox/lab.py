@@ -102,20 +102,14 @@ def _provision_disk(m: NspawnMachines, paths: LabPaths, vm: VmSpec) -> None:
 
 
 async def _wait_ssh(ip: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, 22), 2)
-            banner = await asyncio.wait_for(reader.readline(), 2)
-            writer.close()
-            if banner.startswith(b"SSH-"):
-                return
-        except (OSError, asyncio.TimeoutError):
-            pass
-        if time.monotonic() > deadline:
-            raise LabguideError(f"no SSH answer from {ip} after {timeout:.0f} s",
-                                Location(host=ip))
-        await asyncio.sleep(0.05)
+    """Until sshd on ip:22 sends its banner (the transports' own liveness check)."""
+    from labguide.transports.proxmox import wait_for_ssh
+
+    try:
+        await wait_for_ssh(ip, 22, timeout)
+    except TimeoutError:
+        raise LabguideError(f"no SSH answer from {ip} after {timeout:.0f} s",
+                            Location(host=ip)) from None
 
 
 def up(paths: LabPaths | None = None, say: Say = _quiet) -> Path:
