@@ -47,20 +47,22 @@ def main(seconds: float) -> None:
                 if chapter.returncode != 0:
                     raise SystemExit(f"the chapter failed:\n{chapter.stdout[-3000:]}")
                 out = Path(tmp) / "soak.json"
+                # stderr stays on the tmux terminal: Textual draws the screen there
                 cmd = (f"cd {ROOT} && {sys.executable} bench/soak_app.py {paths.inventory} "
-                       f"{seconds} {out} 2>{tmp}/soak.err")
+                       f"{seconds} {out}")
                 subprocess.run(["tmux", "-L", SOCKET, "new-session", "-d", "-s", "soak", "-x",
                                 "160", "-y", "50", cmd], check=True)
                 try:
                     deadline = time.monotonic() + seconds + 120
-                    while not out.exists() and time.monotonic() < deadline:
+                    err = out.with_suffix(".err")
+                    while not (out.exists() or err.exists()) and time.monotonic() < deadline:
                         time.sleep(1)
                     time.sleep(1)
                 finally:
                     subprocess.run(["tmux", "-L", SOCKET, "kill-server"], check=False,
                                    capture_output=True)
                 if not out.exists():
-                    raise SystemExit(Path(f"{tmp}/soak.err").read_text())
+                    raise SystemExit(err.read_text() if err.exists() else "soak_app timed out")
                 report(json.loads(out.read_text()), seconds)
         finally:
             lab.down(paths)
@@ -84,7 +86,8 @@ def report(r: dict[str, object], seconds: float) -> None:
           f"{p.get('adds_up')} |")
     print(f"| achieved rate | {p.get('rate')}/s |")
     print(f"| failovers | {len(r['failovers'])} ({r['failovers']}) |")  # type: ignore[arg-type]
-    print(f"| outages (s, lost) | {p.get('outages')} |")
+    print(f"| outages (at s, lasting s, lost) | {p.get('outages')} |")
+    print(f"| failures by cause | {p.get('by_cause')} |")
     print(f"| key press → screen update, {k['n']} presses | median {k['med']} ms, p95 "
           f"{k['p95']} ms, max {k['max']} ms |")
     per_minute = [f"{t:g} s: {m} MiB" for t, m in rss if int(t) % 60 < 5]

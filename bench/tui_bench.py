@@ -40,10 +40,11 @@ def tmux(*args: str) -> None:
 def run_in_tmux(argv: list[str], out: Path, timeout: float) -> dict[str, object]:
     cmd = " ".join(f"'{a}'" for a in argv)
     tmux("new-session", "-d", "-s", "bench", "-x", "160", "-y", "50",
-         f"cd '{ROOT}' && {cmd} 2>'{out}.err'")
+         f"cd '{ROOT}' && {cmd}")  # stderr stays on the terminal: Textual draws there
     deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline and not out.exists():
+        err = Path(f"{out}.err")
+        while time.monotonic() < deadline and not (out.exists() or err.exists()):
             time.sleep(0.5)
         quit_by = time.monotonic() + 15  # the app quits by itself and cleans up after it
         while time.monotonic() < quit_by and subprocess.run(
@@ -52,7 +53,6 @@ def run_in_tmux(argv: list[str], out: Path, timeout: float) -> dict[str, object]
             time.sleep(0.2)
     finally:
         tmux("kill-server")
-    err = Path(f"{out}.err")
     try:
         if not out.exists():
             raise SystemExit(f"no result; stderr: {err.read_text() if err.exists() else ''}")

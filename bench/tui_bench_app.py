@@ -15,6 +15,7 @@ import json
 import resource
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -200,4 +201,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BaseException:  # stderr is the terminal Textual draws on: keep the error apart
+        Path(f"{sys.argv[2]}.err").write_text(traceback.format_exc())
+        raise

@@ -19,6 +19,7 @@ from labguide.errors import LabguideError
 from labguide.events import StepFinished, StepStarted, StepStatus
 from labguide.plan import BoundStep
 from labguide.tui import keymap
+from labguide.tui import textual_fixes as _textual_fixes  # noqa: F401  (a leak, patched)
 from labguide.tui.messages import (
     CurrentStepChanged,
     OutputBatch,
@@ -140,10 +141,11 @@ class LabguideApp(App[int]):
     def set_current(self, step_id: str) -> None:
         self.current = step_id
         info = self.infos[step_id]
-        self.query_one(StepTree).set_current(step_id, self.infos)
-        self.query_one(StepView).show(step_id, info)
-        self.query_one(FailurePanel).show_for(self.plan, step_id, info, self.keys)
-        self.query_one(OutputPane).show(step_id, info.output)
+        with self.batch_update():  # one screen update for the four panes
+            self.query_one(StepTree).set_current(step_id, self.infos)
+            self.query_one(StepView).show(step_id, info)
+            self.query_one(FailurePanel).show_for(self.plan, step_id, info, self.keys)
+            self.query_one(OutputPane).show(step_id, info.output)
         self.post_message(CurrentStepChanged(step_id))
 
     @property

@@ -1,4 +1,4 @@
-"""A fix for a memory leak in Textual, applied once when the TUI is imported.
+"""A fix for a memory leak in Textual, applied when the app module (tui/app.py) is imported.
 
 Textual's `StylesCache.get_inner_outer` is an instance method under `functools.lru_cache(1024)`,
 so the cache's keys hold `self`: every widget's `StylesCache`, with the rendered lines it

@@ -78,3 +78,30 @@ async def test_stepping_through_the_chapter_keeps_widget_count(tmp_path: Path) -
         alive = live_styles_caches()
         await pilot.press("q")
     assert alive <= widgets + 10, f"{alive} StylesCache objects alive for {widgets} widgets"
+
+
+async def test_the_step_view_keeps_a_few_step_texts(tmp_path: Path) -> None:
+    """Walking the whole chapter keeps at most KEPT_STEPS texts mounted, only the current
+    one shown; coming back to a kept step reuses its widget."""
+    from textual.widgets import Markdown
+
+    from labguide.tui.widgets.step_view import KEPT_STEPS, StepView
+
+    app = app_for(l4lb_engine(tmp_path / "run"))
+    async with app.run_test(size=(160, 50)) as pilot:
+        view = app.query_one(StepView)
+        await pilot.pause()
+        first = view.text
+        await pilot.press("n")
+        await pilot.press("b")
+        await pilot.pause()
+        assert view.text is first
+        for _ in range(len(app.plan.steps)):
+            await pilot.press("n")
+        await pilot.pause()
+        texts = list(view.query(Markdown).results())
+        assert len(texts) <= KEPT_STEPS
+        assert [t for t in texts if t.display] == [view.text]
+        assert view.step_id == app.plan.steps[-1].id
+        assert first not in texts
+        await pilot.press("q")

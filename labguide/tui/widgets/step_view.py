@@ -3,6 +3,8 @@ variables bound, and, when it failed, what went wrong and what to do."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,6 +19,10 @@ from labguide.tui.timefmt import duration
 KIND_VERB = {"run": "run", "check": "check", "wait": "wait until", "file": "write file",
              "qm": "Proxmox", "load": "load test"}
 FENCE_LANG = {"qm": "sh", "file": ""}
+#: step texts kept mounted (hidden when not current): going back and forth between nearby
+#: steps shows widgets that exist instead of building new ones (a third of the time per key,
+#: and no stream of new widgets for Textual's caches to fill up on)
+KEPT_STEPS = 8
 
 
 def badges(bound: BoundStep) -> Text:
@@ -66,13 +72,12 @@ class StepView(VerticalScroll):
         self.plan = plan
         self.step_id: str | None = None
         self.border_title = "Step"
+        self._texts: OrderedDict[str, Markdown] = OrderedDict()
 
     def compose(self) -> ComposeResult:
         yield Static(id="step-head")
-        yield Markdown(id="step-md")
 
     def show(self, step_id: str, info: StepInfo) -> None:
-        bound = self.plan.bound(step_id)
         changed = step_id != self.step_id
         self.step_id = step_id
         self.show_status(info)
@@ -80,8 +85,39 @@ class StepView(VerticalScroll):
             section = self.plan.chapter.section_of(step_id)
             n = self.plan.index(step_id) + 1
             self.border_title = f"Step {n}/{len(self.plan.steps)} · {section.title}"
-            self.query_one("#step-md", Markdown).update(step_markdown(bound))
+            self._show_text(step_id)
             self.scroll_home(animate=False)
+
+    def _show_text(self, step_id: str) -> None:
+        self._text_for(step_id)
+        for kept, widget in self._texts.items():
+            widget.display = kept == step_id
+        n = self.plan.index(step_id)
+        if n + 1 < len(self.plan.steps):  # most often the next key shows the next step
+            self.call_after_refresh(self._text_for, self.plan.steps[n + 1].id)
+
+    def _text_for(self, step_id: str) -> Markdown:
+        """The step's Markdown widget, made (hidden) and mounted if it is not kept yet."""
+        widget = self._texts.get(step_id)
+        if widget is not None:
+            self._texts.move_to_end(step_id)
+            return widget
+        widget = Markdown(step_markdown(self.plan.bound(step_id)), classes="step-text")
+        widget.display = False
+        self._texts[step_id] = widget
+        self.mount(widget)
+        while len(self._texts) > KEPT_STEPS:
+            evicted, oldest = self._texts.popitem(last=False)
+            if evicted == self.step_id:  # never the one on screen
+                self._texts[evicted] = oldest
+                continue
+            oldest.remove()
+        return widget
+
+    @property
+    def text(self) -> Markdown | None:
+        """The current step's Markdown widget."""
+        return self._texts.get(self.step_id) if self.step_id else None
 
     def show_status(self, info: StepInfo) -> None:
         if self.step_id is None:
