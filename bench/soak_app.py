@@ -43,6 +43,22 @@ def census(at: float) -> dict[str, Any]:
             "types": dict(types.most_common(60))}
 
 
+def holders(new: list[object], depth: int = 7) -> list[list[str]]:
+    """For a few of the NEW objects, the chain of what refers to them (leak hunting)."""
+    import types as pytypes
+
+    chains = []
+    for obj in new[len(new) // 2:len(new) // 2 + 2]:
+        chain, level = [], [obj]
+        for _ in range(depth):
+            up = [r for o in level for r in gc.get_referrers(o)
+                  if not isinstance(r, pytypes.FrameType) and r is not new and r is not level]
+            chain.append(" | ".join(f"{type(r).__qualname__} {repr(r)[:90]}" for r in up[:3]))
+            level = up[:2]
+        chains.append(chain)
+    return chains
+
+
 def rss_mib() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -61,6 +77,7 @@ class SoakApp(LabguideApp):
         self.failovers: list[tuple[float, str]] = []
         self.t0_epoch = time.time()
         self.trace: list[dict[str, Any]] = []
+        self.old_ids: set[int] = set()
         self._paint_wanted = False
         self._painted = asyncio.Event()
         engine.bus.subscribe(self._on_event)
@@ -75,8 +92,7 @@ class SoakApp(LabguideApp):
             self._paint_wanted = False
             self._painted.set()
 
-    def on_mount(self) -> None:  # type: ignore[override]
-        super().on_mount()
+    def on_mount(self) -> None:  # type: ignore[override]  (Textual calls the base's too)
         self.run_worker(self._soak(), group="bench")
 
     async def _press(self, key: str) -> float:
@@ -122,9 +138,18 @@ class SoakApp(LabguideApp):
                 next_failover += FAILOVER_EVERY
             if TRACE and now >= next_census:
                 self.trace.append(census(now - t0))
+                if len(self.trace) == 2:
+                    self.old_ids = {id(o) for o in gc.get_objects()}
                 next_census += 60.0
             await asyncio.sleep(0.2)
         if TRACE:
+            gc.collect()
+            new = {}
+            for o in gc.get_objects():
+                name = type(o).__qualname__
+                if name in ("PseudoClasses", "Strip") and id(o) not in self.old_ids:
+                    new.setdefault(name, []).append(o)
+            self.trace.append({name: holders(objs) for name, objs in new.items()})
             Path(TRACE).write_text(json.dumps(self.trace, indent=1))
         if stopped:
             await transport.run("sudo systemctl start keepalived", lambda s, line: None,

@@ -83,8 +83,7 @@ class StreamBench(LabguideApp):
         elif type(event).__name__ == "ProbeBatch":
             self.batches += 1
 
-    def on_mount(self) -> None:  # type: ignore[override]
-        super().on_mount()
+    def on_mount(self) -> None:  # type: ignore[override]  (Textual calls the base's too)
         self.set_timer(3.0, self._go)  # let the UI settle
 
     def _go(self) -> None:
@@ -132,8 +131,7 @@ class VipBench(LabguideApp):
             self._waiting_paint = False
             self.paint_t.append(time.time())
 
-    def on_mount(self) -> None:  # type: ignore[override]
-        super().on_mount()
+    def on_mount(self) -> None:  # type: ignore[override]  (Textual calls the base's too)
         pane = self.query_one(VipPane)
         original = pane.refresh_view
 

@@ -102,6 +102,10 @@ class LabguideApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self._unsubscribe is not None:
+            # Textual calls on_mount of every class in the MRO: a subclass that also calls
+            # super().on_mount() must not subscribe twice (every event would count twice)
+            return
         tree = self.query_one(StepTree)
         tree.build(self.infos)
         self._unsubscribe = self.engine.bus.subscribe(self.relay)

@@ -46,3 +46,22 @@ async def test_the_vip_watcher_runs_on_the_engines_connections(mini_engine: Engi
         assert any(w.group == "vip-watch" for w in app.workers)
         await pilot.press("q")
     assert not any(w.group == "vip-watch" and w.is_running for w in app.workers)
+
+
+async def test_a_subclass_calling_super_on_mount_subscribes_once(mini_engine: Engine) -> None:
+    """Textual calls on_mount of every class in the MRO; a subclass that also calls
+    super().on_mount() (as the benchmarks once did) must not get every event twice."""
+    from labguide.tui.app import LabguideApp
+    from labguide.tui.relay import EventRelay
+
+    class Sub(LabguideApp):
+        def on_mount(self) -> None:  # type: ignore[override]
+            super().on_mount()
+
+    app = Sub(mini_engine, watch=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        relays = [f for f in mini_engine.bus._listeners  # noqa: SLF001
+                  if isinstance(f, EventRelay)]
+        assert len(relays) == 1
+        await pilot.press("q")
