@@ -152,3 +152,28 @@ async def test_load_step_drives_the_stream_and_ends_with_a_summary(
         assert "step result: load-it [labguide-probe]" in text
         assert "load-it" in app._builtin_load  # no second prober was started beside it
         await pilot.press("q")
+
+
+async def test_vip_pane_tells_a_handover_from_a_split_brain(tmp_path: Path) -> None:
+    """Failback: the preempting l4lb-1 adds the VIP 1 ms before l4lb-2 drops it. The
+    timeline calls that an overlap; two holders that last are a split."""
+    engine = l4lb_engine(tmp_path / "run")
+    app = app_for(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(VipPane)
+        bus = engine.bus
+        app.infos["create-l4lb-2"].status = StepStatus.PASSED
+        bus.publish(VipAcquired(VIP, "l4lb-2", "eth0", t=T0 + 1))
+        bus.publish(VipAcquired(VIP, "l4lb-1", "eth0", t=T0 + 5))
+        bus.publish(VipReleased(VIP, "l4lb-2", t=T0 + 5.001))
+        await pilot.pause()
+        text = plain(pane.render_model())
+        assert "overlap 1 ms" in text and "SPLIT" not in text
+        bus.publish(VipAcquired(VIP, "l4lb-2", "eth0", t=T0 + 9))
+        await pilot.pause()
+        assert "SPLIT BRAIN: l4lb-1 + l4lb-2" in plain(pane.render_model())
+        bus.publish(VipReleased(VIP, "l4lb-2", t=T0 + 12))
+        await pilot.pause()
+        text = plain(pane.render_model())
+        assert "overlap 1 ms" in text and text.count("SPLIT") == 1  # the 3 s one
+        await pilot.press("q")

@@ -11,13 +11,16 @@ from rich.text import Text
 from textual.widgets import Static
 
 from labguide.events import Event
-from labguide.probes.vip_state import VipState
+from labguide.probes.vip_state import OwnershipChange, VipState
 from labguide.tui.timefmt import clock_ms, duration
 from labguide.tui.vip_model import fold, new_state
 
 STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red",
                "STOPPED": "dim", "UNKNOWN": "dim", "INIT": "yellow", "RUNNING": "dim"}
 TIMELINE_ROWS = 6
+#: two holders for less than this is a handover (a preempting master adds the VIP a moment
+#: before the old one drops it), not a split brain; VRRP adverts come once a second
+OVERLAP_OK = 0.5
 
 
 class VipPane(Static):
@@ -112,8 +115,9 @@ class VipPane(Static):
         timeline.add_column(no_wrap=True)
         timeline.add_column(no_wrap=True)
         short = self.size.width and self.size.width < 44
-        changes = list(m.timeline)[-TIMELINE_ROWS:]
-        for c in changes:
+        everything = list(m.timeline)
+        changes = everything[-TIMELINE_ROWS:]
+        for n, c in enumerate(changes, start=len(everything) - len(changes)):
             sign = "+" if c.acquired else "-"
             what = Text(f"{sign}{c.vip.rsplit('.', 1)[-1]} {c.host}",
                         style="green" if c.acquired else "yellow")
@@ -123,7 +127,11 @@ class VipPane(Static):
             if c.reason and c.reason != "removed":
                 note.append(f"({c.reason})", style="dim")
             if len(c.holders) >= 2:
-                note.append("SPLIT", style="bold red")
+                overlap = overlap_of(everything, n)
+                if overlap is not None and overlap < OVERLAP_OK:
+                    note.append(f"overlap {duration(overlap)}", style="dim")
+                else:
+                    note.append("SPLIT", style="bold red")
             stamp = clock_ms(c.t)
             timeline.add_row(stamp[3:] if short else stamp, what, note)
         if not changes:
@@ -131,3 +139,13 @@ class VipPane(Static):
         parts.append(Text("timeline", style="dim underline"))
         parts.append(timeline)
         return Group(*parts)
+
+
+def overlap_of(timeline: Sequence[OwnershipChange], n: int) -> float | None:
+    """How long the VIP of timeline[n] (taken while another host held it) stayed held by
+    two or more; None while that is still the case."""
+    first = timeline[n]
+    for later in timeline[n + 1:]:
+        if later.vip == first.vip and len(later.holders) < 2:
+            return later.t - first.t
+    return None
