@@ -85,11 +85,28 @@ def report(r: dict[str, object], seconds: float) -> None:
     print(f"| counts add up (sent = ok + failed, scheduled = sent + dropped) | "
           f"{p.get('adds_up')} |")
     print(f"| achieved rate | {p.get('rate')}/s |")
-    print(f"| failovers | {len(r['failovers'])} ({r['failovers']}) |")  # type: ignore[arg-type]
-    print(f"| outages (at s, lasting s, lost) | {p.get('outages')} |")
+    print(f"| failovers | {len(r['failovers'])} (keepalived on l4lb-1 stopped, then started, "
+          "every 30 s) |")  # type: ignore[arg-type]
+    outages = p.get("outages", [])
+    assert isinstance(outages, list)
+    big = [o for o in outages if o[2] >= 50]
+    small = [o for o in outages if o[2] < 50]
+    stops = [t for t, what in r["failovers"] if what.startswith("stop")]  # type: ignore[union-attr]
+    near_stop = [o for o in small if any(0 <= o[0] - t < 1.0 for t in stops)]
+    if big:
+        print(f"| outages of 50+ requests | {len(big)}: {min(o[1] for o in big):.2f}–"
+              f"{max(o[1] for o in big):.2f} s, {min(o[2] for o in big)}–"
+              f"{max(o[2] for o in big)} lost each, at {[o[0] for o in big]} s |")
+    print(f"| short gaps (under 50 lost) | {len(small)}, {sum(o[2] for o in small)} lost; "
+          f"{len(near_stop)} of them within 1 s after a keepalived stop |")
     print(f"| failures by cause | {p.get('by_cause')} |")
     print(f"| key press → screen update, {k['n']} presses | median {k['med']} ms, p95 "
           f"{k['p95']} ms, max {k['max']} ms |")
+    after = next((m for t, m in rss if t >= 60), start[1])
+    minutes = (end[0] - 60) / 60
+    if minutes > 0:
+        print(f"| RSS from minute 1 to the end | {after} → {end[1]} MiB "
+              f"({(end[1] - after) / minutes:+.2f} MiB/min) |")
     per_minute = [f"{t:g} s: {m} MiB" for t, m in rss if int(t) % 60 < 5]
     print(f"\nRSS once a minute: {', '.join(per_minute)}")
 

@@ -43,6 +43,14 @@ def census(at: float) -> dict[str, Any]:
             "types": dict(types.most_common(60))}
 
 
+def describe(obj: object) -> str:
+    if isinstance(obj, dict):
+        return f"dict({len(obj)}) keys {[str(k)[:30] for k in list(obj)[:3]]}"
+    if isinstance(obj, (list, tuple, set)):
+        return f"{type(obj).__name__}({len(obj)})"
+    return f"{type(obj).__qualname__} {object.__repr__(obj)[:60]}"
+
+
 def holders(new: list[object], depth: int = 7) -> list[list[str]]:
     """For a few of the NEW objects, the chain of what refers to them (leak hunting)."""
     import types as pytypes
@@ -53,7 +61,7 @@ def holders(new: list[object], depth: int = 7) -> list[list[str]]:
         for _ in range(depth):
             up = [r for o in level for r in gc.get_referrers(o)
                   if not isinstance(r, pytypes.FrameType) and r is not new and r is not level]
-            chain.append(" | ".join(f"{type(r).__qualname__} {repr(r)[:90]}" for r in up[:3]))
+            chain.append(" | ".join(describe(r) for r in up[:3]))
             level = up[:2]
         chains.append(chain)
     return chains
