@@ -44,7 +44,7 @@ async def main(minutes: float) -> None:
                     print(samples[-1], flush=True)
                 await app.stream.stop()
     finally:
-        web.stop()
+        web.cleanup()  # stops it and removes its folder
 
 
 if __name__ == "__main__":
