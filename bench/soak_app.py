@@ -21,6 +21,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tui_bench_app import rss_mib  # noqa: E402  (bench/ is the script's folder)
+
 from labguide.chapter import find_chapter, load_chapter  # noqa: E402
 from labguide.engine import Engine  # noqa: E402
 from labguide.events import Event  # noqa: E402
@@ -65,13 +67,6 @@ def holders(new: list[object], depth: int = 7) -> list[list[str]]:
             level = up[:2]
         chains.append(chain)
     return chains
-
-
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 class SoakApp(LabguideApp):

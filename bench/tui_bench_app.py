@@ -63,6 +63,13 @@ def engine(url: str, folder: Path) -> Engine:
     return Engine(bind(load_chapter(path), inv, {"URL": url}))
 
 
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def cpu_self() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime

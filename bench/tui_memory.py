@@ -16,17 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from probe_targets import Nginx  # noqa: E402
-from tui_bench_app import engine  # noqa: E402
+from tui_bench_app import engine, rss_mib  # noqa: E402
 
 from labguide.tui.app import LabguideApp  # noqa: E402
 from labguide.tui.keymap import TuiSettings  # noqa: E402
-
-
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 async def main(minutes: float) -> None:
