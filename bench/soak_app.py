@@ -45,30 +45,6 @@ def census(at: float) -> dict[str, Any]:
             "types": dict(types.most_common(60))}
 
 
-def describe(obj: object) -> str:
-    if isinstance(obj, dict):
-        return f"dict({len(obj)}) keys {[str(k)[:30] for k in list(obj)[:3]]}"
-    if isinstance(obj, (list, tuple, set)):
-        return f"{type(obj).__name__}({len(obj)})"
-    return f"{type(obj).__qualname__} {object.__repr__(obj)[:60]}"
-
-
-def holders(new: list[object], depth: int = 7) -> list[list[str]]:
-    """For a few of the NEW objects, the chain of what refers to them (leak hunting)."""
-    import types as pytypes
-
-    chains = []
-    for obj in new[len(new) // 2:len(new) // 2 + 2]:
-        chain, level = [], [obj]
-        for _ in range(depth):
-            up = [r for o in level for r in gc.get_referrers(o)
-                  if not isinstance(r, pytypes.FrameType) and r is not new and r is not level]
-            chain.append(" | ".join(describe(r) for r in up[:3]))
-            level = up[:2]
-        chains.append(chain)
-    return chains
-
-
 class SoakApp(LabguideApp):
     def __init__(self, engine: Engine, seconds: float, out: Path) -> None:
         super().__init__(engine, settings=TuiSettings(stream_rate=1000), watch=True)
@@ -80,7 +56,6 @@ class SoakApp(LabguideApp):
         self.failovers: list[tuple[float, str]] = []
         self.t0_epoch = time.time()
         self.trace: list[dict[str, Any]] = []
-        self.old_ids: set[int] = set()
         self._paint_wanted = False
         self._painted = asyncio.Event()
         engine.bus.subscribe(self._on_event)
@@ -141,18 +116,9 @@ class SoakApp(LabguideApp):
                 next_failover += FAILOVER_EVERY
             if TRACE and now >= next_census:
                 self.trace.append(census(now - t0))
-                if len(self.trace) == 2:
-                    self.old_ids = {id(o) for o in gc.get_objects()}
                 next_census += 60.0
             await asyncio.sleep(0.2)
         if TRACE:
-            gc.collect()
-            new = {}
-            for o in gc.get_objects():
-                name = type(o).__qualname__
-                if name in ("PseudoClasses", "Strip") and id(o) not in self.old_ids:
-                    new.setdefault(name, []).append(o)
-            self.trace.append({name: holders(objs) for name, objs in new.items()})
             Path(TRACE).write_text(json.dumps(self.trace, indent=1))
         if stopped:
             await transport.run("sudo systemctl start keepalived", lambda s, line: None,
