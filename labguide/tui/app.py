@@ -88,17 +88,26 @@ class LabguideApp(App[int]):
     # -- layout ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # The app keeps its panes rather than calling query_one for each event: Textual's
+        # query_one cache is keyed on a counter that every mount below the screen bumps, so
+        # each step change would add an entry per selector (1,024 kept) for nothing.
+        self.step_tree = StepTree(self.plan, id="steps")
+        self.step_view = StepView(self.plan, id="step")
+        self.failure_panel = FailurePanel(id="failure")
+        self.output_pane = OutputPane(id="output")
+        self.vip_pane = VipPane(self.plan.vips, self.plan.chapter.watch.candidates,
+                                absent=self.not_created, id="vip")
+        self.stream_pane = StreamPane(self.plan.url, id="stream")
         yield Header(icon="≡")
         with Horizontal(id="main"):
-            yield StepTree(self.plan, id="steps")
+            yield self.step_tree
             with Vertical(id="center"):
-                yield StepView(self.plan, id="step")
-                yield FailurePanel(id="failure")
-                yield OutputPane(id="output")
+                yield self.step_view
+                yield self.failure_panel
+                yield self.output_pane
             with Vertical(id="live"):
-                yield VipPane(self.plan.vips, self.plan.chapter.watch.candidates,
-                              absent=self.not_created, id="vip")
-                yield StreamPane(self.plan.url, id="stream")
+                yield self.vip_pane
+                yield self.stream_pane
         yield Footer()
 
     def on_mount(self) -> None:
@@ -106,11 +115,10 @@ class LabguideApp(App[int]):
             # Textual calls on_mount of every class in the MRO: a subclass that also calls
             # super().on_mount() must not subscribe twice (every event would count twice)
             return
-        tree = self.query_one(StepTree)
-        tree.build(self.infos)
+        self.step_tree.build(self.infos)
         self._unsubscribe = self.engine.bus.subscribe(self.relay)
         self.set_current(self.current)
-        self.query_one(StreamPane).set_target(self.stream.rate, False)
+        self.stream_pane.set_target(self.stream.rate, False)
         if self.watch_vips:
             self.start_watcher()
 
@@ -146,10 +154,10 @@ class LabguideApp(App[int]):
         self.current = step_id
         info = self.infos[step_id]
         with self.batch_update():  # one screen update for the four panes
-            self.query_one(StepTree).set_current(step_id, self.infos)
-            self.query_one(StepView).show(step_id, info)
-            self.query_one(FailurePanel).show_for(self.plan, step_id, info, self.keys)
-            self.query_one(OutputPane).show(step_id, info.output)
+            self.step_tree.set_current(step_id, self.infos)
+            self.step_view.show(step_id, info)
+            self.failure_panel.show_for(self.plan, step_id, info, self.keys)
+            self.output_pane.show(step_id, info.output)
         self.post_message(CurrentStepChanged(step_id))
 
     @property
@@ -158,10 +166,10 @@ class LabguideApp(App[int]):
 
     def refresh_step(self, step_id: str) -> None:
         info = self.infos[step_id]
-        self.query_one(StepTree).update_step(step_id, info)
+        self.step_tree.update_step(step_id, info)
         if step_id == self.current:
-            self.query_one(StepView).show_status(info)
-            self.query_one(FailurePanel).show_for(self.plan, step_id, info, self.keys)
+            self.step_view.show_status(info)
+            self.failure_panel.show_for(self.plan, step_id, info, self.keys)
 
     # -- events from the engine and the probes ---------------------------------------------
 
@@ -173,23 +181,23 @@ class LabguideApp(App[int]):
         self.infos[step_id].apply(event)
         if isinstance(event, StepStarted):
             if step_id == self.current:
-                self.query_one(OutputPane).show(step_id, [])
+                self.output_pane.show(step_id, [])
             step = self.plan.bound(step_id).step
             if step.kind == "load":
                 self.run_worker(self.stream.stop(), group="stream", exclusive=True,
                                 description="stop the stream for a load step")
-                self.query_one(StreamPane).start(f"load step {step_id}", step.rate)
+                self.stream_pane.start(f"load step {step_id}", step.rate)
                 self.set_timer(MIRROR_AFTER, lambda sid=step_id: self.mirror_load(sid))
         if isinstance(event, StepFinished):
-            self.query_one(VipPane).refresh_view()  # a created host now exists
+            self.vip_pane.refresh_view()  # a created host now exists
             if self.plan.bound(step_id).step.kind == "load" and event.detail:
-                self.query_one(StreamPane).show_result(step_id, event.detail)
+                self.stream_pane.show_result(step_id, event.detail)
         self.refresh_step(step_id)
 
     def mirror_load(self, step_id: str) -> None:
         """A load step ran real k6 on its host (no prober batches came): let the stream pane
         sample the same URL from here, lightly, for the rest of its duration."""
-        pane = self.query_one(StreamPane)
+        pane = self.stream_pane
         step = self.plan.bound(step_id).step
         if (self.infos[step_id].status != StepStatus.RUNNING or pane.model.sent
                 or step_id in self._builtin_load or self.stream.running
@@ -204,7 +212,7 @@ class LabguideApp(App[int]):
                         description=f"mirror load step {step_id}")
 
     def on_output_batch(self, message: OutputBatch) -> None:
-        pane = self.query_one(OutputPane)
+        pane = self.output_pane
         shown: list[str] = []
         for out in message.lines:
             info = self.infos.get(out.step_id)
@@ -219,10 +227,10 @@ class LabguideApp(App[int]):
         pane.add(shown)
 
     def on_vip_events(self, message: VipEvents) -> None:
-        self.query_one(VipPane).feed(message.events)
+        self.vip_pane.feed(message.events)
 
     def on_probe_events(self, message: ProbeEvents) -> None:
-        self.query_one(StreamPane).feed(message.events)
+        self.stream_pane.feed(message.events)
 
     # -- the flow --------------------------------------------------------------------------
 
@@ -341,7 +349,7 @@ class LabguideApp(App[int]):
     # -- the stream pane's own prober ---------------------------------------------------------
 
     def action_toggle_stream(self) -> None:
-        pane = self.query_one(StreamPane)
+        pane = self.stream_pane
         if any(self.plan.bound(s).step.kind == "load" for s in self.engine.background):
             self.notify("a load step drives the stream now", severity="warning")
             return
@@ -359,13 +367,13 @@ class LabguideApp(App[int]):
             await self.stream.start(duration)
         except LabguideError as exc:
             self.notify(str(exc), severity="error", timeout=8)
-            self.query_one(StreamPane).set_target(self.stream.rate, False)
+            self.stream_pane.set_target(self.stream.rate, False)
 
     def action_rate_up(self) -> None:
-        self.query_one(StreamPane).set_target(self.stream.change_rate(True), self.stream.running)
+        self.stream_pane.set_target(self.stream.change_rate(True), self.stream.running)
 
     def action_rate_down(self) -> None:
-        self.query_one(StreamPane).set_target(self.stream.change_rate(False),
+        self.stream_pane.set_target(self.stream.change_rate(False),
                                               self.stream.running)
 
     # -- the VIP watcher -----------------------------------------------------------------------

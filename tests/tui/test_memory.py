@@ -105,3 +105,37 @@ async def test_the_step_view_keeps_a_few_step_texts(tmp_path: Path) -> None:
         assert view.step_id == app.plan.steps[-1].id
         assert first not in texts
         await pilot.press("q")
+
+
+def cache_fill(app: App[int]) -> dict[str, int]:
+    """Entries in each Textual cache of a live widget (the app's own and its widgets')."""
+    from textual.cache import LRUCache
+
+    fill: dict[str, int] = {}
+    for node in [app.screen, *app.screen.query("*")]:
+        for attr, value in vars(node).items():
+            if isinstance(value, LRUCache):
+                fill[f"{type(node).__name__}#{node.id}.{attr}"] = len(value)
+    return fill
+
+
+async def test_step_changes_do_not_fill_textuals_caches(tmp_path: Path) -> None:
+    """A step change must not leave dead cache entries behind: before, every n/b added to the
+    step tree's line cache and to the screen's and step view's query_one caches (1,024 each),
+    and the process grew for ~15 minutes until they were full. The fill after 220 step
+    changes must be what it is after 20 (the tree's: at most one entry per line)."""
+    app = app_for(l4lb_engine(tmp_path / "run"))
+    async with app.run_test(size=(160, 50)) as pilot:
+        tree = app.step_tree
+        for rounds in (10, 100):
+            for _ in range(rounds):
+                await pilot.press("n")
+                await pilot.press("b")
+            await pilot.pause()
+            if rounds == 10:
+                early = cache_fill(app)
+        late = cache_fill(app)
+        await pilot.press("q")
+    assert late.pop("StepTree#steps._line_cache") <= tree.line_count + 2
+    grew = {k: (early.get(k, 0), n) for k, n in late.items() if n > early.get(k, 0) + 4}
+    assert not grew, f"caches that grew with step changes (after 20, after 220): {grew}"

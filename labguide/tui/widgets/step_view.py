@@ -73,9 +73,12 @@ class StepView(VerticalScroll):
         self.step_id: str | None = None
         self.border_title = "Step"
         self._texts: OrderedDict[str, Markdown] = OrderedDict()
+        # held, not queried: showing a step changes `display` here, which invalidates
+        # Textual's query_one cache, so each query would add a dead entry
+        self._head = Static(id="step-head")
 
     def compose(self) -> ComposeResult:
-        yield Static(id="step-head")
+        yield self._head
 
     def show(self, step_id: str, info: StepInfo) -> None:
         changed = step_id != self.step_id
@@ -131,7 +134,7 @@ class StepView(VerticalScroll):
             head.append(f" in {duration(info.duration)}", style="dim")
         head.append("\n")
         head.append_text(badges(bound))
-        self.query_one("#step-head", Static).update(head)
+        self._head.update(head)
 
 
 class FailurePanel(Static):

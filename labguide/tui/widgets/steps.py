@@ -26,6 +26,7 @@ class StepTree(Tree[str]):
         self.guide_depth = 2
         self.nodes: dict[str, TreeNode[str]] = {}
         self.current: str | None = None
+        self.line_count = 0
         self.border_title = "Steps"
 
     def build(self, infos: Mapping[str, StepInfo]) -> None:
@@ -36,6 +37,8 @@ class StepTree(Tree[str]):
             for step in sec.steps:
                 self.nodes[step.id] = node.add_leaf(self.label(step.id, infos[step.id]),
                                                     data=step.id)
+        self.line_count = len(self.nodes) + sum(1 for sec in self.plan.chapter.sections
+                                                if sec.steps)
 
     def label(self, step_id: str, info: StepInfo) -> Text:
         mark, style = MARKS[info.status]
@@ -65,3 +68,13 @@ class StepTree(Tree[str]):
         node = self.nodes.get(step_id)
         if node is not None:
             self.move_cursor(node)
+        self._drop_dead_lines()
+
+    def _drop_dead_lines(self) -> None:
+        """Tree caches rendered lines (up to 1,024) under keys that hold each node's update
+        counter, so every label change leaves a dead entry behind: with a step change every
+        few seconds the cache took ~15 minutes to fill and the app's memory rose until then.
+        Live entries are at most one per line; past that, start afresh (one re-render of the
+        visible lines, ≈ 4 ms, every few step changes instead of each)."""
+        if len(self._line_cache) > self.line_count:
+            self._line_cache.clear()
