@@ -41,7 +41,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_sshd(folder: Path, user: str = "root") -> tuple[Sshd, subprocess.Popen[bytes]]:
+def start_sshd(folder: Path, user: str = "root",
+               settings: str = "") -> tuple[Sshd, subprocess.Popen[bytes]]:
+    """`settings`: sshd_config lines that replace the defaults' lines of the same keyword."""
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "hostkey")],
@@ -52,12 +54,14 @@ def start_sshd(folder: Path, user: str = "root") -> tuple[Sshd, subprocess.Popen
     port = _free_port()
     pub = (folder / "hostkey.pub").read_text().split()
     (folder / "known_hosts").write_text(f"[127.0.0.1]:{port} {pub[0]} {pub[1]}\n")
+    config = (f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'hostkey'}\n"
+              f"AuthorizedKeysFile {folder / 'authorized_keys'}\nPidFile {folder / 'sshd.pid'}\n"
+              "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+              "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nMaxSessions 50\n"
+              "MaxStartups 50:30:100\nLogLevel ERROR\n").splitlines(keepends=True)
+    replaced = {line.split()[0].lower() for line in settings.splitlines() if line.strip()}
     (folder / "sshd_config").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'hostkey'}\n"
-        f"AuthorizedKeysFile {folder / 'authorized_keys'}\nPidFile {folder / 'sshd.pid'}\n"
-        "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
-        "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nMaxSessions 50\n"
-        "MaxStartups 50:30:100\nLogLevel ERROR\n")
+        settings + "".join(line for line in config if line.split()[0].lower() not in replaced))
     Path("/run/sshd").mkdir(exist_ok=True)
     proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(folder / "sshd_config")],
                             stderr=open(folder / "sshd.log", "wb"))  # noqa: SIM115

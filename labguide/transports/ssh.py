@@ -27,6 +27,13 @@ KEEPALIVE_INTERVAL = 3.0
 KEEPALIVE_COUNT = 3
 #: How long a failed connection attempt is remembered (seconds).
 FAILURE_MEMORY = 2.0
+#: Pauses before the 2nd and 3rd attempt when sshd accepts and then drops the connection
+#: before the login (MaxStartups sheds unauthenticated connections this way, and a booting
+#: host's sshd can be restarted under us). Refused and timed-out connections are not retried.
+DROPPED_RETRY_PAUSES = (0.3, 1.0)
+#: What such a drop looks like from asyncssh.
+DROPPED = (asyncssh.ConnectionLost, ConnectionResetError, ConnectionAbortedError,
+           BrokenPipeError)
 
 
 def wrap(script: str) -> str:
@@ -51,6 +58,8 @@ class SshTransport(ShellTransport):
         self._failure: tuple[float, HostError] | None = None
         #: Host keys accepted on first contact during this session (shown and recorded).
         self.accepted_keys: list[str] = []
+        #: Connections sshd dropped before the login that were tried again.
+        self.dropped_connects = 0
 
     # -- connection -------------------------------------------------------------------
 
@@ -98,7 +107,7 @@ class SshTransport(ShellTransport):
                             f"{getattr(exc, 'strerror', None) or exc}",
                             hint="check identity_file and known_hosts in the inventory") from None
         try:
-            return await asyncssh.connect(host.address, host.port, options=options)
+            return await self._connect_retrying_drops(options)
         except asyncssh.HostKeyNotVerifiable as exc:
             return await self._host_key_problem(exc, options)
         except asyncssh.PermissionDenied:
@@ -110,6 +119,18 @@ class SshTransport(ShellTransport):
         except (OSError, asyncssh.Error, TimeoutError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise HostError(host.name, f"cannot connect to {host.target}: {reason}") from None
+
+    async def _connect_retrying_drops(
+        self, options: asyncssh.SSHClientConnectionOptions
+    ) -> asyncssh.SSHClientConnection:
+        host = self.host
+        for pause in DROPPED_RETRY_PAUSES:
+            try:
+                return await asyncssh.connect(host.address, host.port, options=options)
+            except DROPPED:
+                self.dropped_connects += 1
+                await asyncio.sleep(pause)
+        return await asyncssh.connect(host.address, host.port, options=options)
 
     async def _host_key_problem(
         self, exc: asyncssh.HostKeyNotVerifiable, options: asyncssh.SSHClientConnectionOptions

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from labguide.errors import HostError
 from labguide.transports.local import LocalTransport
 from labguide.transports.ssh import SshTransport
-from tests.conftest import Sshd
+from tests.conftest import Sshd, start_sshd
 
 
 def alive(pid: int) -> bool:
@@ -182,3 +184,53 @@ async def test_a_host_without_user_logs_in_as_the_local_user(sshd: Sshd) -> None
         out = Lines()
         assert (await t.run("id -un", out)).ok
         assert out.of("stdout") == [sshd.user]
+
+
+@pytest.fixture
+def busy_sshd(tmp_path: Path) -> Iterator[Sshd]:
+    """A real sshd that drops every new connection while one is still unauthenticated
+    (MaxStartups 1:100:1), as a loaded sshd sheds logins."""
+    info, proc = start_sshd(tmp_path / "busy", settings="MaxStartups 1:100:1\n")
+    yield info
+    proc.terminate()
+    proc.wait(5)
+
+
+def hold_the_only_slot(sshd: Sshd) -> socket.socket:
+    """An unauthenticated connection, counted by sshd once its banner has come."""
+    deadline = time.monotonic() + 5
+    while True:  # the fixture's own readiness probe may still hold the slot for a moment
+        hog = socket.create_connection(("127.0.0.1", sshd.port), timeout=5)
+        if hog.recv(64).startswith(b"SSH-"):
+            return hog
+        hog.close()
+        assert time.monotonic() < deadline, "sshd kept refusing the first connection"
+        time.sleep(0.05)
+
+
+async def test_a_connection_sshd_drops_before_login_is_tried_again(busy_sshd: Sshd) -> None:
+    """sshd accepts, then closes (it is shedding unauthenticated connections): the transport
+    tries again after a short pause instead of failing the step ("Connection lost")."""
+    hog = hold_the_only_slot(busy_sshd)
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.5, hog.close)
+    try:
+        async with SshTransport(busy_sshd.host()) as t:
+            out = Lines()
+            assert (await t.run("echo in", out)).ok
+            assert out.of("stdout") == ["in"]
+            assert t.dropped_connects >= 1, "the first attempt should have been dropped"
+    finally:
+        hog.close()
+
+
+async def test_a_host_that_keeps_dropping_fails_with_the_reason(busy_sshd: Sshd) -> None:
+    hog = hold_the_only_slot(busy_sshd)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(HostError) as err:
+            await SshTransport(busy_sshd.host("busy")).connect()
+        assert err.value.host == "busy" and "cannot connect" in err.value.message
+        assert time.monotonic() - t0 < 5, "three attempts, then the error"
+    finally:
+        hog.close()
