@@ -88,6 +88,7 @@ class SoakApp(LabguideApp):
 
     async def _soak(self) -> None:
         await asyncio.sleep(3.0)  # the watcher primes, the UI settles
+        self.stream.max_duration = self.seconds + 60  # it stops itself after 15 min otherwise
         self.action_toggle_stream()
         lb = self.plan.chapter.watch.candidates[0]
         transport = self.engine.pool.get(lb)
