@@ -61,6 +61,7 @@ class VipState:
         self._holders: dict[str, dict[str, str]] = {v: {} for v in self.vips}  # vip→host→if
         self._empty_since: dict[str, float | None] = {v: None for v in self.vips}
         self._split: dict[str, bool] = {v: False for v in self.vips}
+        self._split_since: dict[str, float | None] = {v: None for v in self.vips}
         self._reachable: dict[str, bool | None] = {h: None for h in hosts}
         self._errors: dict[str, str | None] = {}
         self._instances: dict[str, dict[str, InstanceState]] = {}
@@ -79,6 +80,10 @@ class VipState:
 
     def split_brain(self, vip: str) -> bool:
         return len(self._holders[normalize_ip(vip)]) >= 2
+
+    def split_since(self, vip: str) -> float | None:
+        """When the VIP got its second holder (event time), None while it has at most one."""
+        return self._split_since[normalize_ip(vip)]
 
     def interface(self, vip: str, host: str) -> str | None:
         return self._holders[normalize_ip(vip)].get(host)
@@ -155,6 +160,7 @@ class VipState:
         if now == self._split[vip]:
             return []
         self._split[vip] = now
+        self._split_since[vip] = t if now else None
         return [SplitBrain(vip, self.holders(vip), now, t=t)]
 
     def prime(self, host: str, held: Iterable[tuple[str, str]], t: float) -> list[Event]:

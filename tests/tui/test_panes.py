@@ -177,3 +177,39 @@ async def test_vip_pane_tells_a_handover_from_a_split_brain(tmp_path: Path) -> N
         text = plain(pane.render_model())
         assert "overlap 1 ms" in text and text.count("SPLIT") == 1  # the 3 s one
         await pilot.press("q")
+
+
+async def test_the_live_alarm_waits_out_a_handover(tmp_path: Path) -> None:
+    """As it happens (events stamped now): a second holder is first a "handover", with no
+    alarm; the alarm comes only if both still hold the VIP OVERLAP_OK later, by itself (no
+    further event), and never for a failback's overlap of a few milliseconds."""
+    import asyncio
+
+    from labguide.events import now
+    from labguide.tui.widgets.vip_pane import OVERLAP_OK
+
+    engine = l4lb_engine(tmp_path / "run")
+    app = app_for(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(VipPane)
+        bus = engine.bus
+        app.infos["create-l4lb-2"].status = StepStatus.PASSED
+        bus.publish(VipAcquired(VIP, "l4lb-2", "eth0", t=now()))
+        bus.publish(VipAcquired(VIP, "l4lb-1", "eth0", t=now()))
+        await pilot.pause()
+        assert "handover: l4lb-1 + l4lb-2" in plain(pane.render_model())
+        assert not pane.has_class("-split") and pane.split_vips == ()
+        bus.publish(VipReleased(VIP, "l4lb-2", t=now()))
+        await asyncio.sleep(OVERLAP_OK + 0.2)
+        await pilot.pause()
+        assert not pane.has_class("-split")
+        assert "SPLIT BRAIN" not in plain(pane.render_model())
+        # both hold it and stay: the alarm comes by itself
+        bus.publish(VipAcquired(VIP, "l4lb-2", "eth0", t=now()))
+        await pilot.pause()
+        assert not pane.has_class("-split")
+        await asyncio.sleep(OVERLAP_OK + 0.2)
+        await pilot.pause()
+        assert pane.has_class("-split") and pane.split_vips == (VIP,)
+        assert "SPLIT BRAIN: l4lb-1 + l4lb-2" in plain(pane.render_model())
+        await pilot.press("q")

@@ -1,5 +1,6 @@
 """The VIP pane: who holds each VIP, keepalived's state per candidate host, and a timeline
-of ownership changes with the failover gap. Two holders at once is shown as an alarm."""
+of ownership changes with the failover gap. Two holders for OVERLAP_OK or longer is shown as
+an alarm; a shorter overlap is a handover."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from labguide.events import Event
+from labguide.events import Event, now
 from labguide.probes.vip_state import OwnershipChange, VipState
 from labguide.tui.timefmt import clock_ms, duration
 from labguide.tui.vip_model import fold, new_state
@@ -50,13 +51,24 @@ class VipPane(Static):
         if any([fold(self.model, e) for e in events]):
             self.refresh_view()
 
+    def _two_holders_for(self, vip: str) -> float | None:
+        since = self.model.split_since(vip)
+        return None if since is None else now() - since
+
     @property
     def split_vips(self) -> tuple[str, ...]:
-        return tuple(v for v in self.model.vips if self.model.split_brain(v))
+        """VIPs held by two hosts for OVERLAP_OK or longer: the alarm. A shorter overlap is a
+        handover (every failback has one of about a millisecond) and is shown as such."""
+        return tuple(v for v in self.model.vips
+                     if (held := self._two_holders_for(v)) is not None and held >= OVERLAP_OK)
 
     def refresh_view(self) -> None:
         self.set_class(bool(self.split_vips), "-split")
         self.update(self.render_model())
+        pending = [OVERLAP_OK - held for v in self.model.vips
+                   if (held := self._two_holders_for(v)) is not None and held < OVERLAP_OK]
+        if pending:  # look again when the overlap becomes a split brain, if it lasts
+            self.set_timer(max(min(pending), 0.0) + 0.01, self.refresh_view)
 
     def host_label(self, host: str) -> Text:
         reach = self.model.reachable(host)
@@ -96,8 +108,10 @@ class VipPane(Static):
         vips.add_column()
         for vip in m.vips:
             holders = m.holders(vip)
-            if len(holders) >= 2:
+            if len(holders) >= 2 and vip in self.split_vips:
                 who = Text(f"SPLIT BRAIN: {' + '.join(holders)}", style="bold reverse red")
+            elif len(holders) >= 2:
+                who = Text(f"handover: {' + '.join(holders)}", style="bold yellow")
             elif holders:
                 who = Text(f"● {holders[0]}", style="bold green")
             else:
