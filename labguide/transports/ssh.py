@@ -130,7 +130,18 @@ class SshTransport(ShellTransport):
             except DROPPED:
                 self.dropped_connects += 1
                 await asyncio.sleep(pause)
-        return await asyncssh.connect(host.address, host.port, options=options)
+        try:
+            return await asyncssh.connect(host.address, host.port, options=options)
+        except DROPPED as exc:
+            self.dropped_connects += 1
+            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+            raise HostError(
+                host.name,
+                f"cannot connect to {host.target}: {reason} "
+                f"({len(DROPPED_RETRY_PAUSES) + 1} attempts; sshd closed each before the login)",
+                hint="sshd may be overloaded (MaxStartups) or restarting; "
+                     "its log on the host says which",
+            ) from None
 
     async def _host_key_problem(
         self, exc: asyncssh.HostKeyNotVerifiable, options: asyncssh.SSHClientConnectionOptions

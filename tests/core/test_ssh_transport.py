@@ -231,6 +231,7 @@ async def test_a_host_that_keeps_dropping_fails_with_the_reason(busy_sshd: Sshd)
         with pytest.raises(HostError) as err:
             await SshTransport(busy_sshd.host("busy")).connect()
         assert err.value.host == "busy" and "cannot connect" in err.value.message
+        assert "3 attempts" in err.value.message and "MaxStartups" in (err.value.hint or "")
         assert time.monotonic() - t0 < 5, "three attempts, then the error"
     finally:
         hog.close()
