@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -16,6 +17,12 @@ import pytest
 from labguide.inventory import Host
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+
+# A shell without job control starts `cmd &` with SIGINT ignored, and every child inherits
+# that: the tests that press Ctrl-C on labguide (SIGINT to its process group) would then go
+# unheard. Python only turns SIGINT into KeyboardInterrupt if it starts with the default.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @dataclass(frozen=True)
