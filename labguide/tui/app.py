@@ -373,8 +373,7 @@ class LabguideApp(App[int]):
         self.stream_pane.set_target(self.stream.change_rate(True), self.stream.running)
 
     def action_rate_down(self) -> None:
-        self.stream_pane.set_target(self.stream.change_rate(False),
-                                              self.stream.running)
+        self.stream_pane.set_target(self.stream.change_rate(False), self.stream.running)
 
     # -- the VIP watcher -----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual.timer import Timer
 from textual.widgets import Static
 
 from labguide.events import Event, now
@@ -39,6 +40,7 @@ class VipPane(Static):
         self.candidates = tuple(candidates)
         self.model: VipState = new_state(self.vips, self.candidates)
         self._absent = absent or (lambda host: False)
+        self._recheck: Timer | None = None
         self.border_title = "VIPs"
 
     def on_mount(self) -> None:
@@ -67,8 +69,12 @@ class VipPane(Static):
         self.update(self.render_model())
         pending = [OVERLAP_OK - held for v in self.model.vips
                    if (held := self._two_holders_for(v)) is not None and held < OVERLAP_OK]
-        if pending:  # look again when the overlap becomes a split brain, if it lasts
-            self.set_timer(max(min(pending), 0.0) + 0.01, self.refresh_view)
+        if pending and self._recheck is None:  # look again when it would become a split
+            self._recheck = self.set_timer(max(min(pending), 0.0) + 0.01, self._rechecked)
+
+    def _rechecked(self) -> None:
+        self._recheck = None
+        self.refresh_view()
 
     def host_label(self, host: str) -> Text:
         reach = self.model.reachable(host)
