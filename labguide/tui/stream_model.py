@@ -20,6 +20,11 @@ from labguide.probes.events import (
 from labguide.tui.timefmt import clock_ms
 
 HISTORY = 120  # batches kept for the sparklines (~12 s at 100 ms a batch)
+#: outages kept for the pane (it shows the last few); all are counted. A failover every 30 s
+#: at 1000/s makes ~30 short gaps a minute, and the stream may run for an hour.
+OUTAGES_KEPT = 20
+#: outage lines in the k6-style summary (the rest are counted on one line)
+SUMMARY_OUTAGES = 5
 
 
 @dataclass
@@ -39,7 +44,9 @@ class StreamModel:
     by_cause: Counter[str] = field(default_factory=Counter)
     latency_med: float = 0.0
     latency_p95: float = 0.0
-    outages: list[OutageWindow] = field(default_factory=list)
+    outages: deque[OutageWindow] = field(default_factory=lambda: deque(maxlen=OUTAGES_KEPT))
+    outage_count: int = 0
+    outage_lost: int = 0
     current: CurrentOutage | None = None
     summary: ProbeSummary | None = None
     #: a finished load step's result lines (k6's numbers when it ran real k6)
@@ -76,6 +83,8 @@ class StreamModel:
             return [answer_line(a) for a in event.recent]
         if isinstance(event, OutageWindow):
             self.outages.append(event)
+            self.outage_count += 1
+            self.outage_lost += event.lost
             self.current = None
             return []
         if isinstance(event, ProbeSummary):
@@ -85,7 +94,9 @@ class StreamModel:
             self.sent, self.failed, self.dropped = (event.http_reqs, event.http_req_failed,
                                                     event.dropped)
             self.ok = event.ok
-            self.outages = list(event.outages)
+            self.outages = deque(event.outages, maxlen=OUTAGES_KEPT)
+            self.outage_count = len(event.outages)
+            self.outage_lost = sum(o.lost for o in event.outages)
             return []
         return []
 
@@ -111,7 +122,12 @@ def k6_summary(s: ProbeSummary) -> list[str]:
         f"http_reqs......: {s.http_reqs} {s.rate:.1f}/s (target {s.target_rate:g}/s)",
         f"dropped_iter...: {s.dropped}   late: {s.late}",
     ]
-    for o in s.outages:
+    shown = s.outages[-SUMMARY_OUTAGES:]
+    if len(s.outages) > len(shown):
+        earlier = s.outages[:-SUMMARY_OUTAGES]
+        lines.append(f"outages........: {len(s.outages)}, {sum(o.lost for o in s.outages)} "
+                     f"lost; {len(earlier)} earlier ones not listed")
+    for o in shown:
         lines.append(f"outage.........: {o.duration or 0:.3f} s, {o.lost} lost")
     return lines
 

@@ -48,3 +48,31 @@ def test_formatting() -> None:
                           "http_req_duration": {"avg": "1ms", "med": "0.9ms"}})
     assert lines[0].startswith("http_reqs......: 30000 999.9/s")
     assert "1.61% (483)" in lines[1] and "med=0.9ms" in lines[2]
+
+
+def test_the_stream_model_keeps_a_few_outages_and_counts_all() -> None:
+    """A failover every 30 s at 1000/s makes ~30 short gaps a minute (the soak counted 904 in
+    30 minutes): the pane keeps the last OUTAGES_KEPT, counts all, and the k6-style summary
+    lists SUMMARY_OUTAGES of them, not a line each."""
+    from labguide.probes.events import ProbeSummary
+    from labguide.tui.stream_model import OUTAGES_KEPT, SUMMARY_OUTAGES, k6_summary
+
+    m = StreamModel()
+    m.reset("interactive", 1000)
+    windows = [OutageWindow(start=float(n), end=n + 0.25, lost=n % 7 + 1) for n in range(1000)]
+    for w in windows:
+        m.apply(w)
+    assert len(m.outages) == OUTAGES_KEPT and m.outages[-1] is windows[-1]
+    assert m.outage_count == 1000 and m.outage_lost == sum(w.lost for w in windows)
+    summary = ProbeSummary(
+        url="http://x/hostname", engine="aiohttp", target_rate=1000, duration=1000,
+        scheduled=10**6, http_reqs=10**6, rate=1000.0, http_req_failed=m.outage_lost,
+        checks_passed=10**6 - m.outage_lost, dropped=0, late=0,
+        http_req_duration=LatencySummary(10), lateness_ms=LatencySummary(), by_cause={},
+        by_status={}, by_backend={}, outages=tuple(windows), cpu_seconds=1.0,
+        max_in_flight=10)
+    m.apply(summary)
+    assert len(m.outages) == OUTAGES_KEPT and m.outage_count == 1000
+    lines = k6_summary(summary)
+    assert sum(line.startswith("outage.........") for line in lines) == SUMMARY_OUTAGES
+    assert f"1000, {m.outage_lost} lost; 995 earlier ones not listed" in "\n".join(lines)

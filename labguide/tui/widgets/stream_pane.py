@@ -126,7 +126,10 @@ class StreamPane(Vertical):
         if m.current is not None:
             parts.append(Text(f"OUTAGE since {clock_ms(m.current.start)}: "
                               f"{m.current.lost} lost so far", style="bold reverse red"))
-        for o in m.outages[-OUTAGE_ROWS:]:
+        if m.outage_count > OUTAGE_ROWS:
+            parts.append(Text(f"{m.outage_count} outages, {m.outage_lost} lost; the last "
+                              f"{OUTAGE_ROWS}:", style="yellow"))
+        for o in list(m.outages)[-OUTAGE_ROWS:]:
             start = clock_ms(o.start) if o.start is not None else "start"
             cause = ", ".join(f"{k}={v}" for k, v in o.causes.items())
             parts.append(Text(f"outage {start} {duration(o.duration) or 'open'}, "
