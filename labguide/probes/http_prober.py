@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from labguide.errors import LabguideError
 from labguide.events import Event
-from labguide.probes.events import OutageWindow, ProbeBatch, ProbeSummary
+from labguide.probes.events import ProbeBatch, ProbeSummary
 from labguide.probes.http_protocol import ENGINES, WorkerConfig, decode
 
 
@@ -71,7 +71,6 @@ class Prober:
         self.summary: ProbeSummary | None = None
         #: The latest batch, for whoever polls instead of subscribing.
         self.latest: ProbeBatch | None = None
-        self.outages: list[OutageWindow] = []
 
     @property
     def running(self) -> bool:
@@ -106,9 +105,7 @@ class Prober:
                 continue
             if isinstance(event, ProbeBatch):
                 self.latest = event
-            elif isinstance(event, OutageWindow):
-                self.outages.append(event)
-            elif isinstance(event, ProbeSummary):
+            elif isinstance(event, ProbeSummary):  # it carries every outage window
                 self.summary = event
             self._publish(event)
 
