@@ -129,6 +129,10 @@ def test_tui_runs_the_chapter_through_failover_and_the_vip_moves(
     log: list[str] = []
     try:
         wait_screen("Steps", timeout=30)
+        if start == failover[0]:
+            # the start state (l4lb-1 holds the VIP) must be on the pane before the first
+            # failover step runs: otherwise a watcher still connecting misses the release
+            wait_screen(VIP_LINE + "l4lb-1", timeout=30)
         run = Run(state_dir)
         for step_id in todo:
             rec = run_step(run, step_id, log)
