@@ -124,24 +124,24 @@ class SshTransport(ShellTransport):
         self, options: asyncssh.SSHClientConnectionOptions
     ) -> asyncssh.SSHClientConnection:
         host = self.host
-        for pause in DROPPED_RETRY_PAUSES:
+        attempts = len(DROPPED_RETRY_PAUSES) + 1
+        for pause in (*DROPPED_RETRY_PAUSES, None):
             try:
                 return await asyncssh.connect(host.address, host.port, options=options)
-            except DROPPED:
+            except DROPPED as exc:
                 self.dropped_connects += 1
-                await asyncio.sleep(pause)
-        try:
-            return await asyncssh.connect(host.address, host.port, options=options)
-        except DROPPED as exc:
-            self.dropped_connects += 1
-            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-            raise HostError(
-                host.name,
-                f"cannot connect to {host.target}: {reason} "
-                f"({len(DROPPED_RETRY_PAUSES) + 1} attempts; sshd closed each before the login)",
-                hint="sshd may be overloaded (MaxStartups) or restarting; "
-                     "its log on the host says which",
-            ) from None
+                if pause is not None:
+                    await asyncio.sleep(pause)
+                    continue
+                reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+                raise HostError(
+                    host.name,
+                    f"cannot connect to {host.target}: {reason} "
+                    f"({attempts} attempts; sshd closed each before the login)",
+                    hint="sshd may be overloaded (MaxStartups) or restarting; "
+                         "its log on the host says which",
+                ) from None
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _host_key_problem(
         self, exc: asyncssh.HostKeyNotVerifiable, options: asyncssh.SSHClientConnectionOptions

@@ -124,9 +124,8 @@ def k6_summary(s: ProbeSummary) -> list[str]:
     ]
     shown = s.outages[-SUMMARY_OUTAGES:]
     if len(s.outages) > len(shown):
-        earlier = s.outages[:-SUMMARY_OUTAGES]
         lines.append(f"outages........: {len(s.outages)}, {sum(o.lost for o in s.outages)} "
-                     f"lost; {len(earlier)} earlier ones not listed")
+                     f"lost; {len(s.outages) - len(shown)} earlier ones not listed")
     for o in shown:
         lines.append(f"outage.........: {o.duration or 0:.3f} s, {o.lost} lost")
     return lines

@@ -4,11 +4,14 @@ VIP events as the watcher publishes them, and a real prober against nginx on loo
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from rich.console import Console, RenderableType
+from textual.pilot import Pilot
 
-from labguide.events import StepStatus
+from labguide.events import EventBus, StepStatus
 from labguide.probes.events import (
     HostReachability,
     ProbeBatch,
@@ -154,15 +157,20 @@ async def test_load_step_drives_the_stream_and_ends_with_a_summary(
         await pilot.press("q")
 
 
-async def test_vip_pane_tells_a_handover_from_a_split_brain(tmp_path: Path) -> None:
-    """Failback: the preempting l4lb-1 adds the VIP 1 ms before l4lb-2 drops it. The
-    timeline calls that an overlap; two holders that last are a split."""
+@asynccontextmanager
+async def vip_pane_app(tmp_path: Path) -> AsyncIterator[tuple[Pilot[int], VipPane, EventBus]]:
+    """The l4lb-ha app at 100×30 with l4lb-2 created: its pilot, VIP pane and event bus."""
     engine = l4lb_engine(tmp_path / "run")
     app = app_for(engine)
     async with app.run_test(size=(100, 30)) as pilot:
-        pane = app.query_one(VipPane)
-        bus = engine.bus
         app.infos["create-l4lb-2"].status = StepStatus.PASSED
+        yield pilot, app.query_one(VipPane), engine.bus
+
+
+async def test_vip_pane_tells_a_handover_from_a_split_brain(tmp_path: Path) -> None:
+    """Failback: the preempting l4lb-1 adds the VIP 1 ms before l4lb-2 drops it. The
+    timeline calls that an overlap; two holders that last are a split."""
+    async with vip_pane_app(tmp_path) as (pilot, pane, bus):
         bus.publish(VipAcquired(VIP, "l4lb-2", "eth0", t=T0 + 1))
         bus.publish(VipAcquired(VIP, "l4lb-1", "eth0", t=T0 + 5))
         bus.publish(VipReleased(VIP, "l4lb-2", t=T0 + 5.001))
@@ -188,12 +196,7 @@ async def test_the_live_alarm_waits_out_a_handover(tmp_path: Path) -> None:
     from labguide.events import now
     from labguide.tui.widgets.vip_pane import OVERLAP_OK
 
-    engine = l4lb_engine(tmp_path / "run")
-    app = app_for(engine)
-    async with app.run_test(size=(100, 30)) as pilot:
-        pane = app.query_one(VipPane)
-        bus = engine.bus
-        app.infos["create-l4lb-2"].status = StepStatus.PASSED
+    async with vip_pane_app(tmp_path) as (pilot, pane, bus):
         bus.publish(VipAcquired(VIP, "l4lb-2", "eth0", t=now()))
         bus.publish(VipAcquired(VIP, "l4lb-1", "eth0", t=now()))
         await pilot.pause()

@@ -108,13 +108,14 @@ class VipPane(Static):
 
     def render_model(self) -> RenderableType:
         m = self.model
+        split = self.split_vips  # one clock reading for the whole render
         parts: list[RenderableType] = []
         vips = Table.grid(padding=(0, 1))
         vips.add_column(no_wrap=True)
         vips.add_column()
         for vip in m.vips:
             holders = m.holders(vip)
-            if len(holders) >= 2 and vip in self.split_vips:
+            if len(holders) >= 2 and vip in split:
                 who = Text(f"SPLIT BRAIN: {' + '.join(holders)}", style="bold reverse red")
             elif len(holders) >= 2:
                 who = Text(f"handover: {' + '.join(holders)}", style="bold yellow")
