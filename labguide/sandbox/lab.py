@@ -146,6 +146,8 @@ def up(paths: LabPaths | None = None, say: Say = _quiet) -> Path:
                 node1.start_vms_via_api(paths, [vm.vmid for vm in todo])
         with _phase(say, "wait for sshd, nginx and HAProxy"):
             _run(_wait_all_ssh())
+        with _phase(say, "log in to each VM (host keys checked)"):
+            _run(_check_logins(paths, say))
         inv = write_inventory(paths, prox)
     say(f"lab up in {time.monotonic() - t_start:.1f} s; inventory: {inv}")
     return inv
@@ -173,6 +175,36 @@ async def _wait_http(ip: str, timeout: float = 30.0) -> None:
 async def _wait_all_ssh() -> None:
     await asyncio.gather(*(_wait_ssh(vm.ip) for vm in START_VMS))
     await asyncio.gather(*(_wait_http(vm.ip) for vm in START_VMS if vm.role in ("web", "lb")))
+
+
+async def _check_login(paths: LabPaths, vm: VmSpec, say: Say) -> None:
+    """Log in as the chapter does and ask the guest's systemd how its boot went: a banner
+    alone does not show that logins work (a guest that keeps /run/nologin sends one)."""
+    import asyncssh
+
+    try:
+        async with asyncio.timeout(60):
+            async with asyncssh.connect(
+                vm.ip, username="ubuntu", client_keys=[str(paths.identity_file)],
+                known_hosts=str(paths.known_hosts), connect_timeout=10,
+            ) as conn:
+                res = await conn.run("systemctl is-system-running --wait; "
+                                     "systemctl --failed --no-legend --plain", check=False)
+    except (OSError, asyncssh.Error, TimeoutError) as exc:
+        raise LabguideError(
+            f"cannot log in to {vm.name} ({vm.ip}) as ubuntu: {str(exc) or type(exc).__name__}",
+            Location(host=vm.name),
+            hint=f"the guest's journal: nsenter -t $(cat {paths.vm_run(vm.vmid)}/leader.pid) "
+                 "-a journalctl -b --no-pager",
+        ) from None
+    state, *failed = str(res.stdout).strip().splitlines() or ["unknown"]
+    if state.strip() != "running":
+        units = ", ".join(line.split()[0] for line in failed if line.split()) or "none listed"
+        say(f"warning: {vm.name} booted {state.strip()}; failed units: {units}")
+
+
+async def _check_logins(paths: LabPaths, say: Say) -> None:
+    await asyncio.gather(*(_check_login(paths, vm, say) for vm in START_VMS))
 
 
 def down(paths: LabPaths | None = None, say: Say = _quiet, purge: bool = False) -> None:

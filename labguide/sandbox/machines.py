@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from labguide.errors import LabguideError, Location
-from labguide.sandbox import network, sshkeys
+from labguide.sandbox import cgroups, network, sshkeys
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.topology import BRIDGE, TEMPLATE_VMID, machine_name, netns_name, veth_name
 from labguide.sandbox.vmrecord import (
@@ -215,6 +215,7 @@ class NspawnMachines:
         unmount(rec.root)
         network.delete_vm_net(rec.netns, rec.veth)
         shutil.rmtree(f"/run/systemd/nspawn/propagate/{rec.machine}", ignore_errors=True)
+        cgroups.remove_recorded(run_dir / cgroups.RECORD)
         for f in ("ready", "leader.pid", "nspawn.pid", "notify.sock", "supervisor.pid"):
             (run_dir / f).unlink(missing_ok=True)
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from labguide.sandbox import network, sshkeys
+from labguide.sandbox import cgroups, network, sshkeys
 from labguide.sandbox.topology import HOST_ADDRESSES, REPO_MOUNT
 from labguide.sandbox.vmrecord import VmRecord, read_pid, write_pid
 
@@ -27,9 +27,12 @@ def log(msg: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {msg}", flush=True)
 
 
-def nspawn_argv(rec: VmRecord) -> list[str]:
+def nspawn_argv(rec: VmRecord, keep_unit: bool) -> list[str]:
+    """`keep_unit`: stay in the supervisor's own cgroup (cgroups.py) instead of asking the
+    host's systemd for a scope."""
     return [
-        "systemd-nspawn", "-q", "-b", "-D", rec.root, "--register=no", "--keep-unit",
+        "systemd-nspawn", "-q", "-b", "-D", rec.root, "--register=no",
+        *(["--keep-unit"] if keep_unit else []),
         f"--machine={rec.machine}", f"--hostname={rec.name}",
         f"--network-namespace-path=/run/netns/{rec.netns}",
         "--capability=CAP_NET_ADMIN,CAP_NET_RAW,CAP_NET_BROADCAST",
@@ -73,6 +76,7 @@ class Supervisor:
         self.proc: subprocess.Popen[bytes] | None = None
         self.ready = run_dir / "ready"
         self.leader = run_dir / "leader.pid"
+        self.cgroups: list[Path] = []
 
     def _on_term(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
@@ -115,6 +119,10 @@ class Supervisor:
         threading.Thread(target=self._listen, args=(sock,), daemon=True).start()
         try:
             rec = self.rec
+            keep_unit = not cgroups.host_has_systemd()
+            if keep_unit:
+                self.cgroups = cgroups.enter_own(f"labguide-vm{rec.vmid}",
+                                                 self.run_dir / cgroups.RECORD)
             network.setup_vm_net(rec.netns, rec.veth, rec.vmid, rec.ip_cidr)
             mount_root(rec)
             prepare_guest(rec)
@@ -125,7 +133,8 @@ class Supervisor:
                 boots += 1
                 log(f"boot #{boots} of {rec.name} (vmid {rec.vmid})")
                 env = {**os.environ, "NOTIFY_SOCKET": str(notify)}
-                self.proc = subprocess.Popen(nspawn_argv(rec), env=env, stdin=subprocess.DEVNULL)
+                self.proc = subprocess.Popen(nspawn_argv(rec, keep_unit), env=env,
+                                             stdin=subprocess.DEVNULL)
                 write_pid(self.run_dir / "nspawn.pid", self.proc.pid)
                 rc = self.proc.wait()
                 log(f"nspawn exited with status {rc}")
@@ -147,6 +156,9 @@ class Supervisor:
         unmount(rec.root)
         network.delete_vm_net(rec.netns, rec.veth)
         shutil.rmtree(f"/run/systemd/nspawn/propagate/{rec.machine}", ignore_errors=True)
+        cgroups.leave(self.cgroups)
+        for d in cgroups.remove_recorded(self.run_dir / cgroups.RECORD):
+            log(f"cgroup {d} is still busy; `labguide lab down` removes it")
         (self.run_dir / "supervisor.pid").unlink(missing_ok=True)
         log("torn down")
 

@@ -138,7 +138,8 @@ class SshTransport(ShellTransport):
                     host.name,
                     f"cannot connect to {host.target}: {reason} "
                     f"({attempts} attempts; sshd closed each before the login)",
-                    hint="sshd may be overloaded (MaxStartups) or restarting; "
+                    hint="sshd may be overloaded (MaxStartups), restarting, or refusing "
+                         "logins (PAM: /run/nologin stays while a boot has not finished); "
                          "its log on the host says which",
                 ) from None
         raise AssertionError("unreachable: the last attempt returns or raises")

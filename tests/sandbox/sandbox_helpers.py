@@ -73,7 +73,18 @@ def leftovers(paths: LabPaths) -> list[str]:
         if ("labguide.sandbox.supervisor" in cmd or "--machine=lg-" in cmd
                 or ("labguide.sandbox.pve" in cmd and str(paths.state) in cmd)):
             found.append(f"process {pid}: {cmd[:80]}")
+    found += [f"cgroup {d}" for d in vm_cgroups()]
     for p in (paths.run, paths.state):
         if p.exists():
             found.append(f"files {p}")
     return found
+
+
+def vm_cgroups(vmid: int | None = None) -> list[str]:
+    """The per-VM control groups (labguide-vm<id>) that exist in this process's hierarchies."""
+    from labguide.sandbox.cgroups import hierarchies
+
+    name = "labguide-vm" + ("" if vmid is None else str(vmid))
+    return [str(d) for base, _ in hierarchies() if base.exists()
+            for d in base.iterdir() if d.is_dir() and (d.name == name or
+                                                       (vmid is None and d.name.startswith(name)))]

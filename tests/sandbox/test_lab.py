@@ -20,6 +20,7 @@ from labguide.sandbox import network, preflight
 from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.topology import BRIDGE, START_VMS, netns_name
+from labguide.sandbox.vmrecord import read_pid
 
 pytestmark = pytest.mark.sandbox
 IPS = {vm.name: vm.ip for vm in START_VMS}
@@ -42,6 +43,30 @@ async def test_web_through_l4lb1_from_client(lab: LabPaths) -> None:
             assert (await conn.run("systemctl is-active keepalived")).exit_status != 0
         assert (await sh(conn, "cat /proc/sys/net/ipv4/ip_nonlocal_bind")).strip() == "1"
         await sh(conn, "sudo -n true")
+
+
+async def test_each_guest_boots_clean_in_a_cgroup_of_its_own(lab: LabPaths) -> None:
+    """Guests must not share a cgroup tree: side by side, their systemd instances raced on the
+    same unit directories (units failed with 219/CGROUP at boot, one lab in four under load),
+    and a guest whose systemd-user-sessions failed kept /run/nologin and refused every login."""
+    m = NspawnMachines(lab)
+    vmids = m.running_vmids()
+    trees = {}
+    for vmid in vmids:
+        leader = read_pid(lab.vm_run(vmid) / "leader.pid")
+        for line in Path(f"/proc/{leader}/cgroup").read_text().splitlines():
+            if line.startswith("0::"):
+                tree = line[3:].split("/payload", 1)[0]
+                assert tree not in ("", "/"), f"VM {vmid} boots in the root cgroup"
+                trees[vmid] = tree
+    assert len(set(trees.values())) == len(vmids) >= 4, trees
+    for vmid in vmids:
+        rec = m.record(vmid)
+        assert rec is not None
+        async with await connect(lab, rec.ip_cidr.split("/")[0]) as conn:
+            state = await conn.run("systemctl is-system-running --wait; "
+                                   "systemctl --failed --no-legend --plain", check=False)
+            assert str(state.stdout).strip() == "running", f"{rec.name}: {state.stdout}"
 
 
 def test_status_json(lab: LabPaths) -> None:
@@ -133,3 +158,24 @@ def test_clear_errors(lab: LabPaths, monkeypatch: pytest.MonkeyPatch) -> None:
         assert dummy in str(err.value)
     finally:
         subprocess.run(["ip", "link", "del", dummy], check=True)
+
+
+async def test_a_guest_that_refuses_logins_is_named(lab: LabPaths) -> None:
+    """`lab up` logs in to every guest: one that answers with a banner but refuses logins
+    (here /run/nologin, as a guest whose boot failed half-way keeps it) stops it, by name."""
+    vm = next(v for v in START_VMS if v.name == "web-2")
+    async with await connect(lab, vm.ip) as conn:
+        await sh(conn, "echo 'still booting' | sudo tee /run/nologin >/dev/null")
+    try:
+        with pytest.raises(LabguideError) as err:
+            await lab_mod._check_login(lab, vm, lambda _: None)
+        assert err.value.location is not None and err.value.location.host == "web-2"
+        assert "cannot log in to web-2 (198.18.16.152)" in str(err.value)
+        assert "journalctl" in str(err.value.hint)
+    finally:
+        leader = read_pid(lab.vm_run(vm.vmid) / "leader.pid")
+        subprocess.run(["nsenter", "-t", str(leader), "-a", "rm", "-f", "/run/nologin"],
+                       check=True)
+    warnings: list[str] = []
+    await lab_mod._check_login(lab, vm, warnings.append)
+    assert warnings == []

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import asyncssh
 import pytest
-from sandbox_helpers import Base, connect, sh
+from sandbox_helpers import Base, connect, sh, vm_cgroups
 
+from labguide.sandbox import cgroups
 from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.vmrecord import read_pid
 
@@ -33,6 +34,7 @@ def _leftovers(m: NspawnMachines, vmid: int, name: str) -> list[str]:
         found.append("mount")
     if m.is_running(vmid):
         found.append("supervisor")
+    found += vm_cgroups(vmid)
     return found
 
 
@@ -122,6 +124,7 @@ async def test_hard_stop_and_crash_cleanup(machines: NspawnMachines) -> None:
     nspawn = read_pid(run_dir / "nspawn.pid")
     sup = read_pid(run_dir / "supervisor.pid")
     assert nspawn and sup
+    assert vm_cgroups(VMID) or cgroups.host_has_systemd()  # the supervisor's own cgroups
     os.kill(sup, signal.SIGKILL)
     await asyncio.sleep(0.2)
     assert Path(f"/proc/{nspawn}").exists()
