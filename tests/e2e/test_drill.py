@@ -42,7 +42,6 @@ from labguide.state import RunState, Transcript
 LABGUIDE = [sys.executable, "-m", "labguide"]
 VIP, VIP2 = "198.18.16.140", "198.18.16.141"
 LBS = ("l4lb-1", "l4lb-2")
-OUT = Path("/tmp/lgt-drill")
 
 
 # --------------------------------------------------------------- no lab needed
@@ -233,10 +232,10 @@ async def test_check_leaves_the_lab_byte_for_byte_unchanged(finished_plan: Plan)
 
 @pytest.mark.sandbox
 @pytest.mark.slow
-async def test_drill_moves_each_vip_loses_nothing_and_restores(finished_plan: Plan) -> None:
+async def test_drill_moves_each_vip_loses_nothing_and_restores(finished_plan: Plan,
+                                                              tmp_path: Path) -> None:
     res = cli(finished_plan, "check", "l4lb-ha", "--drill", "--yes", "--format", "json")
-    OUT.mkdir(exist_ok=True)
-    (OUT / "drill-test.json").write_text(res.stdout)
+    (tmp_path / "drill-test.json").write_text(res.stdout)  # kept by pytest for a post-mortem
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     data = json.loads(res.stdout)
     assert data["exit_code"] == 0
