@@ -16,11 +16,11 @@ from typing import Any, Literal
 from markdown_it import MarkdownIt
 
 from labguide.errors import LabguideError, Location
+from labguide.shellsubst import VAR_REF
 
 Kind = Literal["run", "check", "wait", "file", "qm", "load"]
 KINDS: tuple[str, ...] = ("run", "check", "wait", "file", "qm", "load")
 SHELL_LANGS = ("sh", "bash", "shell")
-VAR_REF = re.compile(r"\$(\$?)\{([^}]*)\}")
 VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 STEP_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 FRONT_MATTER_FENCE = "+++"

@@ -154,7 +154,7 @@ def render_table(report: CheckReport, plan: Plan, out: TextIO) -> None:
                 if h.get("exit_status") == 0 and step.expect:
                     reason = "output did not match"
                 out.write(f"        host {host}: {reason}\n")
-                out.write(f"          command: {first_line(report.redact(r.step.script))}\n")
+                out.write(f"          command: {first_line(report.redact(r.step.shown))}\n")
                 out.write(f"          expected: {r.step.message or 'exit status 0'}"
                           + (f" (output matching {step.expect!r})" if step.expect else "") + "\n")
                 for line in found or ["(no output)"]:
@@ -187,7 +187,7 @@ def render_json(report: CheckReport, out: TextIO) -> None:
         "checks": [{
             "id": r.step.id, "section": r.step.step.section, "hosts": list(r.step.step.hosts),
             "status": r.status.value, "message": r.message, "expected": r.step.message,
-            "command": redact(r.step.script), "hint": r.step.hint, "duration": round(r.duration, 3),
+            "command": redact(r.step.shown), "hint": r.step.hint, "duration": round(r.duration, 3),
             "results": {h: {k: v for k, v in d.items()} for h, d in r.hosts.items()},
         } for r in report.results],
     }
@@ -217,7 +217,7 @@ def render_junit(report: CheckReport, plan: Plan, out: TextIO) -> None:
                 + " | ".join(d.get("tail", [])[-3:]) for h, d in r.hosts.items())
             if r.status == StepStatus.FAILED:
                 el = ET.SubElement(case, "failure", message=r.message or "failed")
-                el.text = f"command: {report.redact(r.step.script)}\n{detail}\nhint: {r.step.hint}"
+                el.text = f"command: {report.redact(r.step.shown)}\n{detail}\nhint: {r.step.hint}"
             elif r.status == StepStatus.SKIPPED:
                 ET.SubElement(case, "skipped", message=r.message)
             elif r.status == StepStatus.WARNED:

@@ -181,7 +181,7 @@ class Engine:
         started = time.monotonic()
         self.bus.publish(StepStarted(step.id, step.hosts))
         self._log("step_started", step=step.id, kind=step.kind, hosts=list(step.hosts),
-                  script=self.redact(bound.script), path=bound.path)
+                  script=self.redact(bound.shown), path=bound.path)
         outcomes: dict[str, HostOutcome] = {h: HostOutcome() for h in step.hosts}
         try:
             status, message, detail = await self._dispatch(bound, outcomes)

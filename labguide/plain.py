@@ -54,7 +54,7 @@ def print_dry_run(plan: Plan, out: TextIO = sys.stdout) -> None:
             out.write(f"  # {bound.message}\n")
         for host in step.hosts:
             out.write(f"  @{host}\n")
-            for line in bound.script.rstrip("\n").splitlines():
+            for line in bound.shown.rstrip("\n").splitlines():
                 out.write(f"    {'' if step.kind == 'file' else '$ '}{line}\n")
 
 
@@ -83,7 +83,7 @@ class PlainPrinter:
                 self._w(f"\n== {self.plan.chapter.section_of(step.id).title}", bold=True)
             self._w(f"\n-- {describe(bound)}", fg="cyan")
             if step.kind != "file":
-                for line in bound.script.rstrip("\n").splitlines():
+                for line in bound.shown.rstrip("\n").splitlines():
                     self._w(f"   $ {line}", dim=True)
         elif isinstance(event, Output):
             self._w(f"{event.host:>{self._width}} | {event.line}",

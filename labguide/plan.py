@@ -6,13 +6,14 @@ Pure: no I/O beyond what the inventory already read. All problems are reported a
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from labguide.chapter import VAR_NAME, VAR_REF, Chapter, Step, check_qm
+from labguide.chapter import VAR_NAME, Chapter, Step, check_qm
 from labguide.errors import ErrorGroup, LabguideError, Location
 from labguide.inventory import Host, Inventory
+from labguide.redact import MASK
+from labguide.shellsubst import VAR_REF, UnsafePlacement, substitute_shell
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,8 @@ class BoundStep:
     """A step with the lab's values put in: what is shown is exactly what runs."""
 
     step: Step
-    script: str
+    script: str  # what runs (or is written): the real values
+    shown: str  # what every front-end shows: the same, with secret values masked
     path: str | None
     url: str | None
     message: str
@@ -86,15 +88,15 @@ def parse_sets(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
 
 
 def substitute(text: str, values: Mapping[str, str], *, quote: bool) -> str:
-    """Put values into ${NAME}; shell-quoted when the text is a shell script."""
+    """Put values into ${NAME}; when the text is a shell script, each value is escaped for
+    where it stands (shellsubst.py), so it stays one literal string."""
+    if quote:
+        return substitute_shell(text, values)
 
     def repl(m: re.Match[str]) -> str:
         if m.group(1):
             return "${" + m.group(2) + "}"
-        if m.group(2) not in values:
-            return m.group(0)  # shell syntax such as ${a%% *}
-        value: str = values[m.group(2)]
-        return shlex.quote(value) if quote else value
+        return values.get(m.group(2), m.group(0))  # unknown: shell syntax such as ${a%% *}
 
     return VAR_REF.sub(repl, text)
 
@@ -130,11 +132,23 @@ def bind(
                 Location(file=inventory.path, host=h)))
     if errors:
         raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+    secrets = inventory.secrets if inventory is not None else frozenset()
+    # what is shown: the same text with each secret value replaced by the mask, then escaped
+    # exactly as the real one (a masked quoted value cannot be found in the real text)
+    shown_values = {k: MASK if v in secrets else v for k, v in values.items()}
     bound = []
     for step in chapter.steps:
         shell = step.kind in ("run", "check", "wait", "qm", "load") and step.lang != "keepalived"
+        try:
+            script = substitute(step.body, values, quote=shell)
+            shown = substitute(step.body, shown_values, quote=shell)
+        except UnsafePlacement as exc:
+            errors.append(LabguideError(f"step {step.id}: {exc}",
+                                        Location(file=step.file, line=step.line),
+                                        hint="change the value, or the here-document's end word"))
+            continue
         if step.lang == "qm":
-            check_qm(substitute(step.body, values, quote=True), step.file, step.line)
+            check_qm(script, step.file, step.line)
         elif inventory is not None:
             for h in step.hosts:
                 if inventory.hosts[h].transport == "proxmox":
@@ -143,15 +157,15 @@ def bind(
                         Location(file=step.file, line=step.line)))
         bound.append(BoundStep(
             step=step,
-            script=substitute(step.body, values, quote=shell),
+            script=script,
+            shown=shown,
             path=substitute(step.path, values, quote=False) if step.path else None,
             url=substitute(step.url, values, quote=False) if step.url else None,
-            message=substitute(step.message, values, quote=False),
-            hint=substitute(step.hint, values, quote=False),
+            message=substitute(step.message, shown_values, quote=False),
+            hint=substitute(step.hint, shown_values, quote=False),
         ))
     if errors:
         raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
-    secrets = inventory.secrets if inventory is not None else frozenset()
     return Plan(
         chapter=chapter, inventory=inventory, values=values, steps=tuple(bound),
         vips=tuple(substitute(v, values, quote=False) for v in chapter.watch.vips),

@@ -82,6 +82,7 @@ NAME = "world"
 
 ```sh {on="a" id="first"}
 echo hello ${NAME}
+echo "quoted: ${NAME}"
 ```
 
 ```sh {on="a" id="slow" disruptive}
@@ -117,9 +118,11 @@ def test_variable_injection_runs_nothing_extra(tmp_path: Path, sshd: Sshd) -> No
     chapter, inv = write_lab(tmp_path, sshd)
     pwned = tmp_path / "pwned"
     env = {"LABGUIDE_STATE_DIR": str(tmp_path / "state")}
+    evil = f"x; touch {pwned} $(touch {pwned}) `touch {pwned}`"
     res = run("run", str(chapter), "--plain", "--inventory", str(inv), "--from", "first",
-              "--set", f"NAME=x; touch {pwned}", env=env)
-    assert f"a | hello x; touch {pwned}" in res.stdout
+              "--set", f"NAME={evil}", env=env)
+    assert f"a | hello {evil}" in res.stdout
+    assert f"a | quoted: {evil}" in res.stdout  # inside double quotes too
     assert not pwned.exists()
 
 

@@ -38,7 +38,7 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Static(Text(f"{self.bound.id} {what}", style="bold"))
             yield Static(badges(self.bound))
             with VerticalScroll():
-                yield Static(Syntax(self.bound.script.rstrip("\n"), "bash",
+                yield Static(Syntax(self.bound.shown.rstrip("\n"), "bash",
                                     theme="ansi_dark", word_wrap=True))
             yield Static(Text(self.question or "Run it now?  y / enter: yes   n / escape: no",
                               style="bold yellow"))

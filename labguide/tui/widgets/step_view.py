@@ -46,8 +46,8 @@ def badges(bound: BoundStep) -> Text:
 def step_markdown(bound: BoundStep) -> str:
     step = bound.step
     lang = FENCE_LANG.get(step.kind, step.lang if step.lang not in ("conf", "qm") else "")
-    fence = "````" if "```" in bound.script else "```"
-    body = bound.script.rstrip("\n")
+    fence = "````" if "```" in bound.shown else "```"
+    body = bound.shown.rstrip("\n")
     prose = step.prose.strip()
     expected = bound.message and step.kind in ("check", "wait")
     parts = [prose] if prose else []

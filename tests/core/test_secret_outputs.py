@@ -1,0 +1,126 @@
+"""A secret from the inventory, used in a step's command, message and hint, never shows: not in
+the plain output, the dry run, the --check reports (table, JSON, JUnit), the state and
+transcripts, nor on any TUI screen (step view, confirmation, output, failure panel)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from labguide.chapter import load_chapter
+from labguide.engine import Engine
+from labguide.inventory import load_inventory
+from labguide.plan import bind
+from labguide.redact import MASK
+from labguide.state import RunState, Transcript
+from labguide.tui.app import make_app
+from labguide.tui.keymap import TuiSettings
+from tests.conftest import Sshd
+
+SECRET = "Tok3n-7f2c9e1b-do-not-show"
+CHAPTER = """+++
+id = "sec"
+title = "Secrets stay hidden"
+hosts = ["a"]
+[vars]
+TOKEN = "placeholder"
++++
+
+## Use the token
+
+```sh {on="a" id="use" disruptive title="log in with ${TOKEN}" hint="the token: ${TOKEN}"}
+echo "token=${TOKEN}" ${TOKEN}
+```
+
+```sh {on="a" check id="verify" message="the token ${TOKEN} works" hint="export T=${TOKEN}"}
+echo "checking ${TOKEN}" >&2; exit 1
+```
+"""
+
+
+def write_lab(tmp_path: Path, sshd: Sshd) -> tuple[Path, Path]:
+    chapter = tmp_path / "sec.md"
+    chapter.write_text(CHAPTER)
+    inv = tmp_path / "inv.toml"
+    inv.write_text(f'[vars]\nTOKEN = {{ env = "LGT_SECRET_TOKEN", secret = true }}\n\n'
+                   f'[hosts.a]\naddress = "127.0.0.1"\nport = {sshd.port}\nuser = "root"\n'
+                   f'identity_file = "{sshd.identity}"\nknown_hosts = "{sshd.known_hosts}"\n')
+    return chapter, inv
+
+
+def labguide(*args: str, state: Path) -> str:
+    res = subprocess.run([sys.executable, "-m", "labguide", *args], capture_output=True,
+                         text=True, timeout=120, stdin=subprocess.DEVNULL,
+                         env={**os.environ, "LGT_SECRET_TOKEN": SECRET,
+                              "LABGUIDE_STATE_DIR": str(state)})
+    assert "Traceback" not in res.stderr, res.stderr
+    return res.stdout + res.stderr
+
+
+def test_every_command_line_output_and_file_masks_the_secret(tmp_path: Path,
+                                                               sshd: Sshd) -> None:
+    chapter, inv = write_lab(tmp_path, sshd)
+    state = tmp_path / "state"
+    outputs = {
+        "plain run": labguide("run", str(chapter), "--plain", "--yes", "--inventory", str(inv),
+                              state=state),
+        "dry run": labguide("run", str(chapter), "--dry-run", "--inventory", str(inv),
+                            state=state),
+    }
+    for fmt in ("table", "json", "junit"):
+        outputs[f"--check {fmt}"] = labguide("run", str(chapter), "--check", "--format", fmt,
+                                             "--inventory", str(inv), state=state)
+    assert "token=" in outputs["plain run"] and "checking" in outputs["plain run"]
+    assert "export T=" in outputs["--check json"]
+    for name, text in outputs.items():
+        assert SECRET not in text, name
+        assert MASK in text or "\\u2022" * 6 in text, name  # it was there, masked
+    files = [p for p in state.rglob("*") if p.is_file()]
+    assert files
+    for f in files:
+        assert SECRET not in f.read_text(errors="replace"), f
+
+
+async def test_no_tui_screen_shows_the_secret(tmp_path: Path, sshd: Sshd,
+                                              monkeypatch: object) -> None:
+    chapter, inv = write_lab(tmp_path, sshd)
+    os.environ["LGT_SECRET_TOKEN"] = SECRET
+    try:
+        plan = bind(load_chapter(chapter), load_inventory(inv))
+    finally:
+        del os.environ["LGT_SECRET_TOKEN"]
+    assert SECRET in plan.bound("use").script  # what runs has the real value
+    folder = tmp_path / "run"
+    folder.mkdir()
+    engine = Engine(plan, state=RunState.load(folder / "state.json", "sec"),
+                    transcript=Transcript(folder / "t.jsonl"))
+    app = make_app(engine, settings=TuiSettings(), watch=False)
+    screens: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        screens.append(app.export_screenshot())  # the step view of "use"
+        await pilot.press("r")  # disruptive: the confirmation shows the command
+        await pilot.pause()
+        screens.append(app.export_screenshot())
+        await pilot.press("y")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if engine.results.get("use") is not None and app.current == "verify":
+                break
+        screens.append(app.export_screenshot())  # output of "use", step view of "verify"
+        await pilot.press("r")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if engine.results.get("verify") is not None:
+                break
+        await pilot.pause(0.2)
+        screens.append(app.export_screenshot())  # the failure panel with the hint
+        await pilot.press("q")
+    await engine.close()
+    assert engine.results["use"].status.value == "passed"
+    assert engine.results["verify"].status.value == "failed"
+    for n, svg in enumerate(screens):
+        text = svg.replace("&#160;", " ")
+        assert SECRET not in text, n
+    assert any(MASK in s for s in screens)

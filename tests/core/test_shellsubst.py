@@ -1,0 +1,99 @@
+"""Values put into shell scripts stay one literal string wherever they stand, checked by
+running the result in a real bash: the value comes out byte for byte and nothing else runs."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from labguide.chapter import parse_chapter
+from labguide.errors import LabguideError
+from labguide.plan import bind
+from labguide.shellsubst import UnsafePlacement, substitute_shell
+
+#: Where a value can land in a script, each printing it (once) into its own file.
+PLACES = {
+    "bare": "printf %s ${X}",
+    "double-quoted": 'printf %s "${X}"',
+    "inside a double-quoted word": 'printf %s "<${X}>"',
+    "single-quoted": "printf %s '${X}'",
+    "ansi-c": "printf %s $'${X}'",
+    "command substitution": 'v="$(printf %s ${X}; echo .)"; printf %s "${v%.}"',
+    "quoted, in a command substitution": 'v="$(printf %s "${X}"; echo .)"; printf %s "${v%.}"',
+    "backticks": 'v=`printf %s ${X}; echo .`; printf %s "${v%.}"',
+    "here-document": "v=$(cat <<EOF\n${X}\nEOF\n); printf %s \"$v\"",
+    "quoted here-document": "v=$(cat <<'EOF'\n${X}\nEOF\n); printf %s \"$v\"",
+    "tab-stripped here-document": "v=$(cat <<-EOF\n\t${X}\n\tEOF\n); printf %s \"$v\"",
+    "comment": "# ${X}\nprintf %s ok",
+}
+EXPECTED = {"inside a double-quoted word": "<{}>", "comment": "ok"}
+EVIL = ["; touch pwned", "$(touch pwned)", "`touch pwned`", "'", '"', "\\", "$", "\n",
+        "&& touch pwned", "| touch pwned", ")", "(", "'$(touch pwned)'", '"$(touch pwned)"',
+        "$'\\x41'", "${IFS}", "*", "~", "-n", "EOF\ntouch pwned", "\t", "#", "!", "<<EOF"]
+
+values = st.lists(st.one_of(
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+            max_size=6),
+    st.sampled_from(EVIL)), max_size=5).map("".join)
+
+
+def run_everywhere(value: str) -> tuple[dict[str, str], list[str]]:
+    """Each place's output and the files the scripts left (only out-* are expected)."""
+    with tempfile.TemporaryDirectory() as d:
+        parts = []
+        for n, (place, template) in enumerate(PLACES.items()):
+            if "here-document" in place and "\n" in value:
+                continue  # tested on their own: some are refused
+            parts.append(f"{{\n{substitute_shell(template, {'X': value})}\n}} > out-{n}")
+        subprocess.run(["bash", "-c", "\n".join(parts)], cwd=d, capture_output=True,
+                       timeout=10, check=False)
+        got = {}
+        for n, place in enumerate(PLACES):
+            f = Path(d, f"out-{n}")
+            if f.exists():
+                got[place] = f.read_bytes().decode("utf-8", "surrogateescape")
+        return got, sorted(p.name for p in Path(d).iterdir() if not p.name.startswith("out-"))
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values)
+def test_a_value_stays_one_literal_string_everywhere(value: str) -> None:
+    got, extra = run_everywhere(value)
+    assert extra == []  # nothing ran that the value spelled out
+    for place, out in got.items():
+        want = EXPECTED.get(place, "{}").format(value) if place != "comment" else "ok"
+        if "here-document" in place:
+            want = value  # a here-document adds a newline and $( ) takes it off again
+        if place == "tab-stripped here-document":
+            want = value.lstrip("\t")  # <<- strips leading tabs: the author asked for that
+        assert out == want, (place, value, out)
+
+
+@pytest.mark.parametrize("value", ["; touch pwned", "$(touch pwned)", "`touch pwned`"])
+def test_the_known_escapes_in_every_place(value: str) -> None:
+    got, extra = run_everywhere(value)
+    assert extra == [] and len(got) == len(PLACES)
+
+
+def test_a_value_that_would_end_a_here_document_is_refused() -> None:
+    with pytest.raises(UnsafePlacement):
+        substitute_shell("cat <<EOF\n${X}\nEOF\n", {"X": "EOF"})
+    with pytest.raises(UnsafePlacement):
+        substitute_shell("cat <<'EOF'\n${X}\nEOF\n", {"X": "a\nb"})
+    # ...and the chapter gets a located error from bind()
+    chapter = parse_chapter('+++\nid = "h"\ntitle = "h"\nhosts = ["a"]\n[vars]\nX = "x"\n+++\n\n'
+                            '```sh {on="a" id="here"}\ncat <<EOF\n${X}\nEOF\n```\n',
+                            Path("/ch/h.md"))
+    with pytest.raises(LabguideError) as err:
+        bind(chapter, None, {"X": "EOF"})
+    assert str(err.value).startswith("/ch/h.md:9: step here: a value would end")
+
+
+def test_literal_and_unknown_references_are_left_alone() -> None:
+    text = 'echo $${X} ${a%% *} "${X}"'
+    assert substitute_shell(text, {"X": "v"}) == 'echo ${X} ${a%% *} "v"'
