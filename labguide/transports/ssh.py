@@ -163,15 +163,21 @@ class SshTransport(ShellTransport):
                 f"{fingerprint}); refusing to connect: this can be an impostor or a rebuilt host",
                 hint=f"if the change is expected: ssh-keygen -R {_known_name(host)} -f {path}",
             ) from None
-        if not self.accept_new_host_keys or key is None or host.known_hosts is None:
+        if key is None:
+            raise HostError(host.name, f"unknown host key for {host.address}, and the host "
+                            "did not show its key again to be fingerprinted") from None
+        if not self.accept_new_host_keys:
             raise HostError(
                 host.name,
                 f"unknown host key for {host.address}: {fingerprint} is not in {path}",
                 hint="compare it with the host's own key (ssh-keygen -lf /etc/ssh/"
                 "ssh_host_ed25519_key.pub), then rerun with --accept-new-host-keys",
             ) from None
+        # accepted into the file that was checked: the inventory's, or ~/.ssh/known_hosts as
+        # OpenSSH's StrictHostKeyChecking=accept-new does
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         line = f"{_known_name(host)} {key.export_public_key().decode().strip()}\n"
-        with open(host.known_hosts, "a", encoding="ascii") as fh:
+        with open(path, "a", encoding="ascii") as fh:
             fh.write(line)
         self.accepted_keys.append(f"{host.name}: {fingerprint}")
         return await asyncssh.connect(host.address, host.port, options=options)

@@ -185,3 +185,25 @@ def test_ctrl_c_cancels_the_step_and_the_remote_command(tmp_path: Path, sshd: Ss
     folder = next((state_dir / "runs").iterdir())
     state = json.loads((folder / "state.json").read_text())
     assert state["steps"]["slow"]["status"] == "cancelled"
+
+
+def test_first_contact_shows_the_fingerprint_and_records_the_accepted_key(
+        tmp_path: Path, sshd: Sshd) -> None:
+    chapter, inv = write_lab(tmp_path, sshd)
+    inv.write_text("\n".join(line for line in inv.read_text().splitlines()
+                             if not line.startswith("known_hosts")) + "\n")
+    env = {"LABGUIDE_STATE_DIR": str(tmp_path / "state"), "HOME": str(tmp_path / "home")}
+    res = run("run", str(chapter), "--plain", "--inventory", str(inv), env=env)
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    out = res.stdout + res.stderr
+    assert "unknown host key for 127.0.0.1: SHA256:" in out and "--accept-new-host-keys" in out
+    fingerprint = out.split("unknown host key for 127.0.0.1: ", 1)[1].split(" ", 1)[0]
+    res = run("run", str(chapter), "--plain", "--inventory", str(inv),
+              "--accept-new-host-keys", env=env)  # stops before the disruptive step
+    assert "a | hello world" in res.stdout, res.stdout + res.stderr
+    assert f"accepted and recorded a new host key: a: {fingerprint}" in res.stdout
+    records = [json.loads(line) for f in (tmp_path / "state").rglob("*.jsonl")
+               for line in f.read_text().splitlines()]
+    assert {"event": "host_key_accepted", "host": "a", "fingerprint": f"a: {fingerprint}"}.items() \
+        <= next(r for r in records if r["event"] == "host_key_accepted").items()
+    assert (tmp_path / "home/.ssh/known_hosts").exists()

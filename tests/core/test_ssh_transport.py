@@ -146,6 +146,24 @@ async def test_unknown_host_key_refused_unless_accepted(sshd: Sshd, tmp_path: Pa
         assert (await strict.run("true", Lines())).ok
 
 
+async def test_accept_new_without_a_known_hosts_file_uses_the_users_own(
+        sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No known_hosts in the inventory: checked against ~/.ssh/known_hosts, and accepted into
+    it (as OpenSSH's accept-new does), not refused again with advice that cannot work."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(HostError) as err:
+        await SshTransport(sshd.host(known_hosts=None)).connect()
+    fingerprint = err.value.message.split(": ", 1)[1].split(" ")[0]
+    assert fingerprint.startswith("SHA256:") and str(tmp_path / ".ssh/known_hosts") in str(
+        err.value)
+    async with SshTransport(sshd.host(known_hosts=None), accept_new_host_keys=True) as t:
+        assert (await t.run("true", Lines())).ok
+        assert t.accepted_keys == [f"box: {fingerprint}"]
+    assert f"[127.0.0.1]:{sshd.port} ssh-" in (tmp_path / ".ssh/known_hosts").read_text()
+    async with SshTransport(sshd.host(known_hosts=None)) as strict:
+        assert (await strict.run("true", Lines())).ok
+
+
 async def test_connection_refused_names_the_host(sshd: Sshd) -> None:
     with pytest.raises(HostError) as err:
         await SshTransport(sshd.host("gone", port=1)).connect()
