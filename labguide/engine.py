@@ -77,6 +77,10 @@ class TransportPool:
                 await transport.close()
 
 
+#: Printed by a host; differs after each boot (see Engine._boot_marker).
+BOOT_MARKER = "cat /proc/sys/kernel/random/boot_id; cut -d' ' -f22 /proc/1/stat"
+
+
 class Engine:
     def __init__(
         self,
@@ -316,6 +320,7 @@ class Engine:
         """Run a command that reboots the host: the connection drops, then wait for it back."""
         step = bound.step
         t0 = time.monotonic()
+        before = await self._boot_marker(host)
         await self._exec(bound, host, outcome, bound.script, min(step.timeout, 60))
         if outcome.exit_status not in (None, 0, 255, -1) and outcome.reason is None:
             return StepStatus.FAILED, f"reboot failed with exit status {outcome.exit_status}"
@@ -324,12 +329,24 @@ class Engine:
             await transport.close()
         await asyncio.sleep(1.0)
         status, msg = await self._wait_reachable(bound, host, outcome, step.timeout - 1,
-                                                 since=t0)
+                                                 since=t0, old_boot=before)
         return status, msg
 
+    async def _boot_marker(self, host: str) -> str | None:
+        """What changes when `host` boots: the kernel's boot id (a VM) and its PID 1's start
+        time (a container shares the kernel). None if the host cannot say."""
+        lines: list[str] = []
+        try:
+            result = await self.pool.get(host).run(BOOT_MARKER, lambda s, line: lines.append(
+                line) if s == "stdout" else None, timeout=10)
+        except (HostError, TimeoutError, OSError):
+            return None
+        return " ".join(lines).strip() or None if result.ok else None
+
     async def _wait_reachable(self, bound: BoundStep, host: str, outcome: HostOutcome,
-                              timeout: float, since: float | None = None
-                              ) -> tuple[StepStatus, str]:
+                              timeout: float, since: float | None = None,
+                              old_boot: str | None = None) -> tuple[StepStatus, str]:
+        """Until `host` runs a command again (and, after a reboot, from a new boot)."""
         t0 = since or time.monotonic()
         deadline = time.monotonic() + max(timeout, 1.0)
         transport = self.pool.get(host)
@@ -341,8 +358,11 @@ class Engine:
             try:
                 async with asyncio.timeout(max(deadline - time.monotonic(), 0.1)):
                     await transport.connect()
-                result = await transport.run("true", lambda s, line: None, timeout=10)
-                if result.ok:
+                now = await self._boot_marker(host) if old_boot else None
+                if old_boot and now == old_boot:
+                    last_error = "it still runs the boot from before the reboot"
+                elif old_boot and now is not None or (await transport.run(
+                        "true", lambda s, line: None, timeout=10)).ok:
                     away = time.monotonic() - t0
                     self._emit_line(bound.id, host, "info",
                                     f"{host} answers again after {away:.1f} s", outcome)
