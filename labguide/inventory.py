@@ -151,9 +151,9 @@ def parse_inventory(text: str, path: Path, env: Mapping[str, str] | None = None)
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
-        raise LabguideError(
-            f"not valid TOML: {exc}", Location(file=path, line=int(m.group(1)) if m else None)
-        ) from None
+        # "at end of document" has no line number: the last line is where it ends
+        line = int(m.group(1)) if m else max(1, len(text.splitlines()))
+        raise LabguideError(f"not valid TOML: {exc}", Location(file=path, line=line)) from None
     errors: list[LabguideError] = []
     base = path.parent
 

@@ -1,4 +1,6 @@
-"""Generated malformed chapters and inventories: the only exception ever raised is LabguideError."""
+"""Generated malformed chapters and inventories: the only exception ever raised is a
+LabguideError that names the file and a line, key or host (each error of a group too), and
+the command line prints it as one `labguide: FILE:LINE: …` line, without a traceback."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from labguide.chapter import Chapter, parse_chapter
-from labguide.errors import LabguideError
+from labguide.errors import ErrorGroup, LabguideError
 from labguide.inventory import parse_inventory
 from labguide.plan import bind
 
@@ -46,6 +48,15 @@ front = st.sampled_from([
 ])
 
 
+def assert_located(exc: LabguideError, file: str) -> None:
+    """The error, and each error of a group, names the file and a line, key or host in it."""
+    for err in exc.errors if isinstance(exc, ErrorGroup) else [exc]:
+        where = err.location
+        assert where is not None and str(where.file) == file, str(err)
+        assert where.line is not None or where.key or where.host, str(err)
+        assert str(err).startswith(file), str(err)
+
+
 @settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(front=front, blocks=st.lists(block, max_size=8))
 def test_chapter_parser_only_raises_located_errors(front: str, blocks: list[str]) -> None:
@@ -53,13 +64,13 @@ def test_chapter_parser_only_raises_located_errors(front: str, blocks: list[str]
     try:
         chapter = parse_chapter(text, Path("fuzz.md"))
     except LabguideError as exc:
-        assert exc.location is None or exc.location.file is not None or exc.location.key
+        assert_located(exc, "fuzz.md")
         return
     assert isinstance(chapter, Chapter)
     try:
         bind(chapter, None, {})
-    except LabguideError:
-        pass
+    except LabguideError as exc:
+        assert_located(exc, "fuzz.md")
 
 
 INV_KEYS = ["address", "user", "port", "identity_file", "known_hosts", "transport",
@@ -81,4 +92,50 @@ def test_inventory_parser_only_raises_located_errors(parts: list[str]) -> None:
     try:
         parse_inventory("".join(parts), Path("inv.toml"), {})
     except LabguideError as exc:
-        assert "inv.toml" in str(exc) or "--set" in str(exc) or exc.location is not None
+        assert_located(exc, "inv.toml")
+
+
+def run_cli(*args: str) -> tuple[int, str]:
+    """labguide's own entry point, in this process: (exit code, what it printed)."""
+    import contextlib
+    import io
+
+    from labguide.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    return code, err.getvalue()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(front=front, blocks=st.lists(block, max_size=8))
+def test_the_cli_prints_one_located_line_for_a_bad_chapter(front: str,
+                                                          blocks: list[str]) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        chapter = Path(d, "fuzz.md")
+        chapter.write_text(front + "".join(blocks), errors="surrogateescape")
+        code, err = run_cli("run", str(chapter), "--dry-run")  # an exception fails the test
+    assert code in (0, 2), err
+    if code == 2:
+        assert err.startswith(f"labguide: {chapter}:") and "Traceback" not in err, err
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=st.lists(st.one_of(inv_header, inv_line, st.text(max_size=20)), max_size=12))
+def test_the_cli_prints_one_located_line_for_a_bad_inventory(parts: list[str]) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        inv = Path(d, "inv.toml")
+        inv.write_text("".join(parts), errors="surrogateescape")
+        code, err = run_cli("run", "l4lb-ha", "--dry-run", "--inventory", str(inv))
+    assert code in (0, 2), err
+    if code == 2:
+        assert err.startswith(f"labguide: {inv}") and "Traceback" not in err, err
