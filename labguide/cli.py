@@ -194,6 +194,8 @@ def _make_engine(plan: Plan, *, restart: bool, accept_new_host_keys: bool) -> En
 
     folder = run_dir(plan.chapter.id, plan.inventory.path if plan.inventory else None)
     state = RunState.load(folder / "state.json", plan.chapter.id)
+    if state.warning:
+        click.echo(f"labguide: warning: {state.warning}", err=True)
     if restart:
         state.reset()
     transcript = Transcript(folder / "transcript.jsonl")

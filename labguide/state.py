@@ -64,13 +64,29 @@ class RunState:
         self.chapter_id = chapter_id
         self.steps: dict[str, StepRecord] = {}
         self.cursor: str | None = None
+        #: Set when the saved file could not be read (and was kept aside): say it to the user.
+        self.warning: str | None = None
 
     @classmethod
     def load(cls, path: Path, chapter_id: str) -> RunState:
         state = cls(path, chapter_id)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return state
+        except OSError as exc:
+            state.warning = f"{path} could not be read ({exc.strerror}); starting with no results"
+            return state
+        try:
+            data = json.loads(raw.decode("utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            # never overwrite what cannot be read: the next save would lose it for good
+            kept = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
+            os.replace(path, kept)
+            state.warning = (f"{path} could not be read ({exc}); kept as {kept.name}, "
+                             "starting with no results")
             return state
         if data.get("chapter") != chapter_id:
             return state

@@ -121,6 +121,9 @@ class LabguideApp(App[int]):
         self.stream_pane.set_target(self.stream.rate, False)
         if self.watch_vips:
             self.start_watcher()
+        if self.engine.state is not None and self.engine.state.warning:
+            self.notify(self.engine.state.warning, title="saved results", severity="warning",
+                        timeout=20)
 
     # -- helpers ---------------------------------------------------------------------------
 
