@@ -120,8 +120,20 @@ async def run_plain(engine: Engine, *, start: str | None, yes: bool,
                     out: TextIO = sys.stdout) -> StepStatus:
     printer = PlainPrinter(engine.plan, out, color=out.isatty())
     engine.bus.subscribe(printer)
+    resume_at = engine.next_step() if start is None else None
+    done = sum(1 for b in engine.plan.steps
+               if engine.status(b.id) in (StepStatus.PASSED, StepStatus.WARNED))
+    if resume_at and done and resume_at != engine.plan.steps[0].id:
+        out.write(f"resuming at {resume_at}: {done} step(s) already done "
+                  "(--restart starts over)\n")
     try:
         status = await engine.run(start=start, confirm=confirm_prompt(yes))  # type: ignore[arg-type]
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        nxt = engine.next_step()
+        if nxt:
+            out.write(f"\ninterrupted: {nxt} is not done; the same command resumes there\n")
+        out.flush()
+        raise
     finally:
         await engine.close()
     passed = sum(1 for r in engine.results.values() if r.status == StepStatus.PASSED)

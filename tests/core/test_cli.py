@@ -168,12 +168,14 @@ def test_ctrl_c_cancels_the_step_and_the_remote_command(tmp_path: Path, sshd: Ss
     for line in proc.stdout:
         if "a | slow starts" in line:
             break
-    while not (tmp_path / "pid").exists():
-        time.sleep(0.05)
-    child = int((tmp_path / "pid").read_text())
+    pid_file = tmp_path / "pid"
+    while not (pid_file.exists() and pid_file.read_text().strip().isdigit()):
+        time.sleep(0.05)  # the shell creates the file before it writes the pid
+    child = int(pid_file.read_text())
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "resume" in err and "Traceback" not in err
+    assert "interrupted: slow is not done" in out
     deadline = time.monotonic() + 5
     while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
         stat = Path(f"/proc/{child}/stat").read_text()
@@ -185,6 +187,15 @@ def test_ctrl_c_cancels_the_step_and_the_remote_command(tmp_path: Path, sshd: Ss
     folder = next((state_dir / "runs").iterdir())
     state = json.loads((folder / "state.json").read_text())
     assert state["steps"]["slow"]["status"] == "cancelled"
+    # the same command again resumes at the cancelled step: "first" does not run twice
+    chapter.write_text(body.replace(f"sleep 60 & echo $! > {tmp_path}/pid; wait", "true"))
+    res = subprocess.run([*LABGUIDE, "run", str(chapter), "--plain", "--yes", "--inventory",
+                          str(inv)], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "LABGUIDE_STATE_DIR": str(state_dir)},
+                         stdin=subprocess.DEVNULL)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.startswith("resuming at slow: 1 step(s) already done")
+    assert "a | hello" not in res.stdout and "slow passed" in res.stdout
 
 
 def test_first_contact_shows_the_fingerprint_and_records_the_accepted_key(
