@@ -4,6 +4,7 @@ the other host's work goes on. The host lives in a network namespace this test m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import subprocess
 import time
@@ -109,3 +110,45 @@ async def test_a_host_that_goes_silent_fails_alone(tmp_path: Path, sshd: Sshd,
     assert "finished" in rec.hosts["near"]["tail"]
     assert rec.hosts["far"]["reason"] in ("timeout", "connection lost")
     assert "far: timed out after 6 s" in rec.message or "far: no exit status" in rec.message
+
+
+async def test_the_vip_watcher_marks_a_silent_host_unreachable(sshd: Sshd,
+                                                               far_sshd: Sshd) -> None:
+    """The watcher streams `ip monitor` from both hosts over SSH; when far's link goes down
+    its channel goes silent (no FIN, no RST): SSH keepalives notice, the watcher says far is
+    unreachable, and near's watch goes on."""
+    from labguide.probes.events import HostReachability
+    from labguide.probes.vip_watch import VipWatcher
+    from labguide.transports.ssh import SshTransport
+
+    transports = {"near": SshTransport(sshd.host("near")),
+                  "far": SshTransport(far_sshd.host("far", address=NS_IP))}
+    events: list[Event] = []
+    watcher = VipWatcher(transports, ["198.18.99.3"], events.append, keepalived_command=None)
+    task = asyncio.create_task(watcher.run())
+
+    async def reach(host: str, up: bool, within: float) -> float:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < within:
+            if any(isinstance(e, HostReachability) and e.host == host and e.reachable == up
+                   for e in events):
+                return time.monotonic() - t0
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{host} never became {'reachable' if up else 'unreachable'}")
+
+    try:
+        await reach("near", True, 15)
+        await reach("far", True, 15)
+        sh("ip", "link", "set", VETH_HOST, "down")
+        took = await reach("far", False, 30)
+        assert took < 20  # keepalive: 3 probes 3 s apart
+        assert not task.done()
+        assert watcher.state.reachable("near") and not watcher.state.reachable("far")
+        assert not any(isinstance(e, HostReachability) and e.host == "near" and not e.reachable
+                       for e in events)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        for t in transports.values():
+            await t.close()
