@@ -109,10 +109,13 @@ async def test_the_whole_chapter_runs(lab_plan: Plan, tmp_path: Path) -> None:
     for sid in ("create-l4lb-2", "l4lb2-balances", "vip-on-l4lb1", "failover-vip-on-l4lb2",
                 "failback-vip-on-l4lb1", "haproxy-down-vip-on-l4lb2", "haproxy-up-vip-on-l4lb1",
                 "maintenance-vip-on-l4lb2", "maintenance-off-vip-on-l4lb1",
-                "load-reboot-l4lb1", "load-reboot-vip-stays", "leave-maintenance-vip-on-l4lb1",
+                "load-reboot-l4lb1", "load-reboot-l4lb1-stays-out", "load-reboot-vip-stays",
+                "leave-maintenance-vip-on-l4lb1",
                 "vip2-on-l4lb2", "vip2-on-l4lb1", "vip2-back-on-l4lb2", "final-vip-on-l4lb1",
                 "final-vip2-on-l4lb2"):
         assert done[sid].status == StepStatus.PASSED, (sid, done[sid].message)
+    # the reboot step waited for a new boot of l4lb-1, and said how long it was away
+    assert "l4lb-1 was back after" in done["load-reboot-l4lb1"].message
     loads = {sid: done[sid].detail for sid in ("load-stop-keepalived", "load-stop-haproxy",
                                                "load-maintenance-reboot")}
     for sid, detail in loads.items():

@@ -23,6 +23,18 @@ def _up_process() -> subprocess.Popen[bytes]:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
+def _kill_up_half_way(paths: LabPaths) -> None:
+    proc = _up_process()
+    deadline = time.monotonic() + 120
+    vm_dir = paths.run / "vm"
+    while time.monotonic() < deadline:
+        if vm_dir.exists() and any((d / "supervisor.pid").exists() for d in vm_dir.iterdir()):
+            break
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 def test_down_after_up_and_after_crash(sandbox_base: Base) -> None:
     paths: LabPaths = sandbox_base.paths
     if lab_mod.is_up(paths):
@@ -36,17 +48,19 @@ def test_down_after_up_and_after_crash(sandbox_base: Base) -> None:
     lab_mod.down(paths)
     assert leftovers(paths) == []
 
-    # kill -9 `lab up` once some VMs are booting
-    proc = _up_process()
-    deadline = time.monotonic() + 120
-    vm_dir = paths.run / "vm"
-    while time.monotonic() < deadline:
-        if vm_dir.exists() and any((d / "supervisor.pid").exists() for d in vm_dir.iterdir()):
-            break
-        time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    # kill -9 `lab up` once some VMs are booting, then `down`
+    _kill_up_half_way(paths)
     assert leftovers(paths) != []  # it did leave things behind
+    lab_mod.down(paths)
+    assert leftovers(paths) == []
+
+    # kill -9 `lab up` half-way, then `up` again with no `down` in between: it works (its
+    # boot check logs in to every VM), and one `down` still removes everything
+    _kill_up_half_way(paths)
+    proc = _up_process()
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out.decode()
+    assert b"log in to each VM" in out
     lab_mod.down(paths)
     assert leftovers(paths) == []
 
