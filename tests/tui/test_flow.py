@@ -120,6 +120,19 @@ async def test_failed_step_shows_output_exit_status_and_hint_then_retry(
         await pilot.press("q")
 
 
+def sleeping_30() -> set[int]:
+    """Live (not zombie) processes running `sleep 30`."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            if (proc / "cmdline").read_bytes() == b"sleep\x0030\x00" and (
+                    proc / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                found.add(int(proc.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 @pytest.mark.parametrize("key", ["ctrl+c", "escape"])
 async def test_cancel_stops_the_running_command_not_the_app(mini_engine: Engine, key: str) -> None:
     app = app_for(mini_engine, start="slow")
@@ -128,9 +141,16 @@ async def test_cancel_stops_the_running_command_not_the_app(mini_engine: Engine,
         await pilot.press("r")
         await started.wait(pilot)
         assert app.step_running
+        remote = sleeping_30()  # the step's remote `sleep 30` (the test sshd is this machine)
+        assert remote
         await pilot.press(key)
         await settle(pilot)
         assert app.is_running
+        for _ in range(100):
+            if not remote & sleeping_30():
+                break
+            await pilot.pause(0.05)
+        assert not remote & sleeping_30(), "the remote command must be gone"
         assert mini_engine.results["slow"].status == StepStatus.CANCELLED
         assert app.infos["slow"].status == StepStatus.CANCELLED
         assert not app.step_running
