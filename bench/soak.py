@@ -107,8 +107,17 @@ def report(r: dict[str, object], seconds: float) -> None:
     if minutes > 0:
         print(f"| RSS from minute 1 to the end | {after} → {end[1]} MiB "
               f"({(end[1] - after) / minutes:+.2f} MiB/min) |")
+    worker = r.get("worker_rss_mib") or []
+    assert isinstance(worker, list)
+    if len(worker) >= 3:
+        w0, wm, w1 = worker[0], worker[len(worker) // 2], worker[-1]
+        print(f"| RSS of the HTTP prober's worker process (start / middle / end) | {w0[1]} / "
+              f"{wm[1]} / {w1[1]} MiB (at {w0[0]} s / {wm[0]} s / {w1[0]} s) |")
     per_minute = [f"{t:g} s: {m} MiB" for t, m in rss if int(t) % 60 < 5]
     print(f"\nRSS once a minute: {', '.join(per_minute)}")
+    if worker:
+        print("\nWorker RSS once a minute: " + ", ".join(
+            f"{t:g} s: {m} MiB" for t, m in worker if int(t) % 60 < 5))
 
 
 if __name__ == "__main__":

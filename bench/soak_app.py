@@ -52,6 +52,7 @@ class SoakApp(LabguideApp):
         self.out = out
         self.summary: ProbeSummary | None = None
         self.rss: list[tuple[float, float]] = []
+        self.worker_rss: list[tuple[float, float]] = []  # the HTTP prober's worker process
         self.key_delays: list[float] = []
         self.failovers: list[tuple[float, str]] = []
         self.t0_epoch = time.time()
@@ -102,6 +103,9 @@ class SoakApp(LabguideApp):
         while (now := time.monotonic()) - t0 < self.seconds:
             if now >= next_rss:
                 self.rss.append((round(now - t0, 1), round(rss_mib(), 1)))
+                worker = self.stream.prober.pid if self.stream.prober else None
+                if worker is not None:
+                    self.worker_rss.append((round(now - t0, 1), round(rss_mib(worker), 1)))
                 next_rss += 5.0
             if now >= next_key:
                 # n and b move the selected step (the step view redraws), nothing runs
@@ -133,7 +137,8 @@ class SoakApp(LabguideApp):
         s = self.summary
         delays = sorted(d * 1000 for d in self.key_delays)
         result: dict[str, Any] = {
-            "seconds": self.seconds, "rss_mib": self.rss, "failovers": self.failovers,
+            "seconds": self.seconds, "rss_mib": self.rss, "worker_rss_mib": self.worker_rss,
+            "failovers": self.failovers,
             "key_to_screen_ms": {
                 "n": len(delays), "med": round(delays[len(delays) // 2], 1) if delays else None,
                 "p95": round(delays[int(len(delays) * 0.95) - 1], 1) if delays else None,

@@ -76,6 +76,11 @@ class Prober:
     def running(self) -> bool:
         return self._proc is not None and self._proc.returncode is None
 
+    @property
+    def pid(self) -> int | None:
+        """The worker process's pid while it runs (benchmarks read its memory)."""
+        return self._proc.pid if self.running and self._proc is not None else None
+
     async def start(self) -> None:
         if self._proc is not None:
             raise RuntimeError("the prober was already started")
