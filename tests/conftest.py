@@ -148,8 +148,16 @@ def sandbox_lab() -> Path:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Take the lab down, and fail the run if `down` leaves anything behind after all that
+    the tests did to it (the chapter's clone, reboots, cut links, killed processes)."""
     if _LAB_BROUGHT_UP:
         from labguide.sandbox import lab
         from labguide.sandbox.paths import LabPaths
+        from tests.sandbox.sandbox_helpers import leftovers
 
-        lab.down(LabPaths.default(), say=lambda line: print(f"[lab] {line}"))
+        paths = LabPaths.default()
+        lab.down(paths, say=lambda line: print(f"[lab] {line}"))
+        left = leftovers(paths)
+        if left:
+            print(f"\n[lab] `lab down` left these behind: {left}")
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
