@@ -17,6 +17,7 @@ crash cleanup in machines.py) removes exactly those directories.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -98,6 +99,29 @@ def recorded(record: Path) -> list[Path]:
         return []
 
 
+def kill_all(top: Path) -> None:
+    """SIGKILL every process in `top` and below: a guest whose nspawn died before it knew the
+    guest's PID 1 (a stop early in the boot) is orphaned, and only its cgroup still holds it.
+    cgroup2's `cgroup.kill` does it at once; elsewhere each listed process is killed."""
+    kill = top / "cgroup.kill"
+    if kill.exists():
+        try:
+            kill.write_text("1\n")
+            return
+        except OSError:
+            pass
+    for dirpath, _dirs, _files in os.walk(top):
+        try:
+            pids = (Path(dirpath) / "cgroup.procs").read_text().split()
+        except OSError:
+            continue
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+
+
 def remove_tree(top: Path, timeout: float = 5.0) -> bool:
     """rmdir `top` and every cgroup below it, deepest first; waits (up to `timeout`) while the
     kernel still counts dying processes in them. True if `top` is gone."""
@@ -115,8 +139,13 @@ def remove_tree(top: Path, timeout: float = 5.0) -> bool:
 
 
 def remove_recorded(record: Path) -> list[Path]:
-    """Remove the cgroups in `record` (and the record); returns those that would not go."""
-    left = [d for d in recorded(record) if not remove_tree(d)]
+    """Kill what is left in the cgroups in `record`, remove them (and the record); returns
+    those that would not go. The caller must not be in them (see `leave`)."""
+    dirs = recorded(record)
+    for d in dirs:
+        if d.exists():
+            kill_all(d)
+    left = [d for d in dirs if not remove_tree(d)]
     if not left:
         record.unlink(missing_ok=True)
     return left

@@ -16,7 +16,7 @@ from sandbox_helpers import Base, connect, sh, vm_cgroups
 
 from labguide.sandbox import cgroups
 from labguide.sandbox.machines import NspawnMachines
-from labguide.sandbox.vmrecord import read_pid
+from labguide.sandbox.vmrecord import pid_alive, read_pid
 
 pytestmark = pytest.mark.sandbox
 
@@ -131,4 +131,28 @@ async def test_hard_stop_and_crash_cleanup(machines: NspawnMachines) -> None:
     m.cleanup(VMID)  # what `lab down` does from the records
     assert not Path(f"/proc/{nspawn}").exists() or b"nspawn" not in Path(
         f"/proc/{nspawn}/cmdline").read_bytes()
+    assert _leftovers(m, VMID, NAME) == []
+
+
+async def test_a_guest_orphaned_by_nspawn_dies_with_its_cgroup(machines: NspawnMachines) -> None:
+    """nspawn killed under a running guest (or stopped before it knew the guest's PID 1)
+    leaves the guest's systemd running on its own; the VM's cgroup still holds it, and the
+    teardown kills everything in it before removing it."""
+    m = machines
+    m.create_disk(VMID, None)
+    await m.start(VMID, NAME, f"{IP}/32", None)
+    run_dir = m.paths.vm_run(VMID)
+    leader, nspawn = read_pid(run_dir / "leader.pid"), read_pid(run_dir / "nspawn.pid")
+    assert leader and nspawn
+    os.kill(nspawn, signal.SIGKILL)
+    for _ in range(300):  # the supervisor sees nspawn gone and tears the VM down
+        if not m.is_running(VMID):
+            break
+        await asyncio.sleep(0.05)
+    await m.stop(VMID)
+    for _ in range(100):
+        if not pid_alive(leader):
+            break
+        await asyncio.sleep(0.05)
+    assert not pid_alive(leader), "the guest's PID 1 outlived its VM"
     assert _leftovers(m, VMID, NAME) == []
