@@ -341,7 +341,9 @@ class Engine:
                 line) if s == "stdout" else None, timeout=10)
         except (HostError, TimeoutError, OSError):
             return None
-        return " ".join(lines).strip() or None if result.ok else None
+        if not result.ok:
+            return None
+        return " ".join(lines).strip() or None
 
     async def _wait_reachable(self, bound: BoundStep, host: str, outcome: HostOutcome,
                               timeout: float, since: float | None = None,
@@ -359,10 +361,14 @@ class Engine:
                 async with asyncio.timeout(max(deadline - time.monotonic(), 0.1)):
                     await transport.connect()
                 now = await self._boot_marker(host) if old_boot else None
-                if old_boot and now == old_boot:
+                if old_boot is not None and now == old_boot:
+                    back = False
                     last_error = "it still runs the boot from before the reboot"
-                elif old_boot and now is not None or (await transport.run(
-                        "true", lambda s, line: None, timeout=10)).ok:
+                elif now is not None:
+                    back = True  # a new boot
+                else:  # no reboot to tell apart, or the host cannot say: it answers
+                    back = (await transport.run("true", lambda s, line: None, timeout=10)).ok
+                if back:
                     away = time.monotonic() - t0
                     self._emit_line(bound.id, host, "info",
                                     f"{host} answers again after {away:.1f} s", outcome)

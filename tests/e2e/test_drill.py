@@ -259,10 +259,14 @@ async def test_drill_moves_each_vip_loses_nothing_and_restores(finished_plan: Pl
         else:
             # maintenance: the keep-alive connections open to the old owner are reset at the
             # instant the VIP moves (measured 2-8, once 23 on a busy machine; k6 saw 0-4 in
-            # the sandbox). What must hold is that it is that and not an outage: resets
-            # only, in windows of well under 0.1 s (an outage of 0.1 s would lose 100).
+            # the sandbox). A SYN sent in that same instant, before the new owner's
+            # gratuitous ARP lands, goes to the old owner, which no longer has the address:
+            # it is retried after 1 s and can time out (2 of 11 failures once, in CI). What
+            # must hold is that it is that and not an outage: a handful of failures, in
+            # windows of well under 0.1 s (an outage of 0.1 s would lose 100).
             assert s["lost_moving"] <= 0.005 * s["sent"], s
-            assert set(s["by_cause"]) <= {"reset"}, s
+            assert set(s["by_cause"]) <= {"reset", "timeout"}, s
+            assert s["by_cause"].get("timeout", 0) <= 5, s
             assert all((o["duration"] or 0) < 0.1 for o in s["outages"]), s
     assert drill["before"] == drill["after"]
     assert drill["holders_after"] == {VIP: ["l4lb-1"], VIP2: ["l4lb-2"]}
