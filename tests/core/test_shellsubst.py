@@ -62,7 +62,10 @@ def run_everywhere(value: str) -> tuple[dict[str, str], list[str]]:
         return got, sorted(p.name for p in Path(d).iterdir() if not p.name.startswith("out-"))
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomized: the same 600 values every run, so that a quirk of bash itself (like the one
+# above) shows up when this test changes, not as a flaky CI run
+@settings(max_examples=600, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(values)
 def test_a_value_stays_one_literal_string_everywhere(value: str) -> None:
     got, extra = run_everywhere(value)
