@@ -4,8 +4,8 @@ A chapter writes `${VIP}` in its commands and the lab's value goes in before the
 shown and run (what is shown is what runs). One quoting rule is not enough: `shlex.quote` is
 right for a bare word, but inside double quotes its single quotes are literal characters and a
 value like `$(touch /tmp/pwned)` would run. So the script is scanned with a small model of the
-shell's quoting (bare words, '…', "…", $'…', `…`, $(…), comments, here-documents) and each value
-is escaped for the place it lands in.
+shell's quoting (bare words, '…', "…", $'…', `…`, $(…), $((…)), comments, here-documents) and
+each value is escaped for the place it lands in; only a whole number goes into arithmetic.
 
 Not modelled: `case` patterns inside `$(…)` (their `)` ends the substitution early), and
 `${NAME:-${OTHER}}` (the inner name is left as written, as the binder always did).
@@ -44,6 +44,11 @@ def _escape(value: str, ctx: str) -> str:
         if "\n" in value:
             raise UnsafePlacement("a value with a newline cannot go into a quoted here-document")
         return value
+    if ctx == "a":  # $((…)) and ((…)): evaluated as an expression, where a[$(cmd)] runs cmd
+        if re.fullmatch(r"-?[0-9]+", value):
+            return value
+        raise UnsafePlacement("only a whole number can go into an arithmetic expression "
+                              f"$((…)), not {value!r}")
     if ctx == "c":  # a comment: a newline would end it and run the rest
         return value.replace("\n", " ")
     raise AssertionError(ctx)
@@ -107,10 +112,30 @@ def _scan(text: str, values: Mapping[str, str], start: str) -> str:
             out.append(c)
             i += 1
             continue
+        if text.startswith("$((", i) or (
+                ctx in ("u", "b") and text.startswith("((", i)
+                and (i == 0 or text[i - 1] in _WORD_START)):
+            opener = "$((" if c == "$" else "(("
+            stack.append(["a", 0])  # arithmetic: `<<` is a shift there, not a here-document
+            out.append(opener)
+            i += len(opener)
+            continue
         if text.startswith("$(", i):
             stack.append(["u", 0])
             out.append("$(")
             i += 2
+            continue
+        if ctx == "a":
+            depth = int(str(stack[-1][1]))
+            if c == ")" and depth == 0 and text.startswith("))", i):
+                stack.pop()
+                out.append("))")
+                i += 2
+                continue
+            if c in "()":
+                stack[-1][1] = depth + (1 if c == "(" else -1)
+            out.append(c)
+            i += 1
             continue
         if c == "`":
             if ctx == "b":

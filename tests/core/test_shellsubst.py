@@ -3,6 +3,7 @@ running the result in a real bash: the value comes out byte for byte and nothing
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -102,3 +103,17 @@ def test_a_value_that_would_end_a_here_document_is_refused() -> None:
 def test_literal_and_unknown_references_are_left_alone() -> None:
     text = 'echo $${X} ${a%% *} "${X}"'
     assert substitute_shell(text, {"X": "v"}) == 'echo ${X} ${a%% *} "v"'
+
+
+def test_arithmetic_takes_numbers_only_and_its_shift_is_no_here_document() -> None:
+    # `<<` in $((…)) is a shift: the lines after it are bare words, not a here-document body
+    script = substitute_shell("echo $((1<<2)) $(( ${N} + 1 ))\nprintf %s ${X}\n",
+                              {"N": "41", "X": "; touch pwned"})
+    with tempfile.TemporaryDirectory() as d:
+        res = subprocess.run(["bash", "-c", script], cwd=d, capture_output=True, text=True)
+        assert res.stdout == "4 42\n; touch pwned" and os.listdir(d) == []
+    # bash evaluates array subscripts in arithmetic: a[$(cmd)] would run cmd
+    for text in ("echo $(( ${X} ))", "(( i = ${X} ))", 'echo "$((${X}))"'):
+        with pytest.raises(UnsafePlacement, match="whole number"):
+            substitute_shell(text, {"X": "a[$(touch pwned)]"})
+        assert substitute_shell(text, {"X": "-7"}).count("-7") == 1
