@@ -7,8 +7,11 @@ value like `$(touch /tmp/pwned)` would run. So the script is scanned with a smal
 shell's quoting (bare words, '…', "…", $'…', `…`, $(…), $((…)), comments, here-documents) and
 each value is escaped for the place it lands in; only a whole number goes into arithmetic.
 
-Not modelled: `case` patterns inside `$(…)` (their `)` ends the substitution early), and
-`${NAME:-${OTHER}}` (the inner name is left as written, as the binder always did).
+Not modelled: `case` patterns inside `$(…)` (their `)` ends the substitution early),
+`${NAME:-${OTHER}}` (the inner name is left as written, as the binder always did), and
+commands that evaluate a quoted word as arithmetic themselves (`let`, `declare -i`, the
+operands of `[[ … -eq … ]]`): there a value stays one word but bash evaluates it, so keep
+chapter values out of them, or check them first (`[ "$v" -eq … ]` does not evaluate).
 """
 
 from __future__ import annotations
