@@ -136,12 +136,14 @@ def bind(
     # what is shown: the same text with each secret value replaced by the mask, then escaped
     # exactly as the real one (a masked quoted value cannot be found in the real text)
     shown_values = {k: MASK if v in secrets else v for k, v in values.items()}
+    masking = shown_values != values  # else what is shown is the script itself
     bound = []
     for step in chapter.steps:
         shell = step.kind in ("run", "check", "wait", "qm", "load") and step.lang != "keepalived"
         try:
             script = substitute(step.body, values, quote=shell)
-            shown = substitute(step.body, shown_values, quote=shell)
+            shown = (substitute(step.body, shown_values, quote=shell) if masking
+                     else script)
         except UnsafePlacement as exc:
             errors.append(LabguideError(f"step {step.id}: {exc}",
                                         Location(file=step.file, line=step.line),

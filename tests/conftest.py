@@ -41,6 +41,11 @@ class Sshd:
         args.update(kw)
         return Host(**args)  # type: ignore[arg-type]
 
+    def inventory_host(self, name: str) -> str:
+        """An inventory's `[hosts.NAME]` table for this sshd (root, its key and known_hosts)."""
+        return (f'[hosts.{name}]\naddress = "127.0.0.1"\nport = {self.port}\nuser = "root"\n'
+                f'identity_file = "{self.identity}"\nknown_hosts = "{self.known_hosts}"\n')
+
 
 def _free_port() -> int:
     with socket.socket() as s:

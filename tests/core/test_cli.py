@@ -99,8 +99,7 @@ def write_lab(tmp_path: Path, sshd: Sshd) -> tuple[Path, Path]:
     chapter = tmp_path / "cli.md"
     chapter.write_text(CHAPTER)
     inv = tmp_path / "inv.toml"
-    inv.write_text(f'[hosts.a]\naddress = "127.0.0.1"\nport = {sshd.port}\nuser = "root"\n'
-                   f'identity_file = "{sshd.identity}"\nknown_hosts = "{sshd.known_hosts}"\n')
+    inv.write_text(sshd.inventory_host("a"))
     return chapter, inv
 
 

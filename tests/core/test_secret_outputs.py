@@ -44,9 +44,8 @@ def write_lab(tmp_path: Path, sshd: Sshd) -> tuple[Path, Path]:
     chapter = tmp_path / "sec.md"
     chapter.write_text(CHAPTER)
     inv = tmp_path / "inv.toml"
-    inv.write_text(f'[vars]\nTOKEN = {{ env = "LGT_SECRET_TOKEN", secret = true }}\n\n'
-                   f'[hosts.a]\naddress = "127.0.0.1"\nport = {sshd.port}\nuser = "root"\n'
-                   f'identity_file = "{sshd.identity}"\nknown_hosts = "{sshd.known_hosts}"\n')
+    inv.write_text('[vars]\nTOKEN = { env = "LGT_SECRET_TOKEN", secret = true }\n\n'
+                   + sshd.inventory_host("a"))
     return chapter, inv
 
 

@@ -84,7 +84,8 @@ def vm_cgroups(vmid: int | None = None) -> list[str]:
     """The per-VM control groups (labguide-vm<id>) that exist in this process's hierarchies."""
     from labguide.sandbox.cgroups import hierarchies
 
-    name = "labguide-vm" + ("" if vmid is None else str(vmid))
+    def ours(name: str) -> bool:
+        return name == f"labguide-vm{vmid}" if vmid is not None else name.startswith("labguide-vm")
+
     return [str(d) for base, _ in hierarchies() if base.exists()
-            for d in base.iterdir() if d.is_dir() and (d.name == name or
-                                                       (vmid is None and d.name.startswith(name)))]
+            for d in base.iterdir() if d.is_dir() and ours(d.name)]
