@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from labguide import __version__
+from labguide.clicommon import default_inventory
 from labguide.errors import LabguideError
 
 if TYPE_CHECKING:
@@ -22,18 +22,6 @@ if TYPE_CHECKING:
 @click.version_option(__version__, prog_name="labguide")
 def cli() -> None:
     """Walk through a hands-on infrastructure lab, step by step."""
-
-
-def default_inventory(given: str | None) -> Path | None:
-    if given:
-        return Path(given)
-    env = os.environ.get("LABGUIDE_INVENTORY")
-    if env:
-        return Path(env)
-    from labguide.sandbox.paths import LabPaths
-
-    sandbox = LabPaths.default().inventory  # the embedded default lab, once `lab up` ran
-    return sandbox if sandbox.is_file() else None
 
 
 @cli.command("list")
@@ -61,10 +49,10 @@ def show(chapter: str) -> None:
             continue
         click.echo(f"\n{'  ' * (sec.level - 2)}{sec.title}")
         for step in sec.steps:
-            flags = [f for f, on in (("disruptive", step.disruptive), ("reboot", step.reboot),
+            flags = [f for f, on in (("disruptive", step.disruptive),
                                      ("background", step.background),
                                      ("walk-through", step.transient)) if on]
-            click.echo(f"{'  ' * (sec.level - 2)}  {step.id:<34} {step.kind:<6} "
+            click.echo(f"{'  ' * (sec.level - 2)}  {step.id:<34} {step.kind:<10} "
                        f"{', '.join(step.hosts):<16} {' '.join(flags)}")
 
 
@@ -120,23 +108,12 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
             hint=f"`labguide run {ch.id} --dry-run` shows the commands without a lab")
     plan = bind(ch, load_inventory(inv_path), overrides)
     if drill:  # the drill only ever runs after the checks passed: --drill implies --check
-        from labguide.drill import run_check_and_drill
-
         _confirm_drill(plan, yes=yes, rate=drill_rate)
-        try:
-            sys.exit(asyncio.run(run_check_and_drill(
-                plan, fmt=fmt, strict=strict, accept_new_host_keys=accept_new_host_keys,
-                rate=drill_rate)))
-        except KeyboardInterrupt:
-            click.echo("\nlabguide: drill interrupted after undoing its change (the "
-                       f"'restoring' lines above); `labguide check {ch.id}` confirms the lab",
-                       err=True)
-            sys.exit(130)
+        sys.exit(_check_and_drill(plan, fmt=fmt, strict=strict, rate=drill_rate,
+                                  accept_new_host_keys=accept_new_host_keys))
     if check:
-        from labguide.check import run_check
-
-        sys.exit(asyncio.run(run_check(plan, fmt=fmt, strict=strict,
-                                       accept_new_host_keys=accept_new_host_keys)))
+        sys.exit(_check(plan, fmt=fmt, strict=strict,
+                        accept_new_host_keys=accept_new_host_keys))
     engine = _make_engine(plan, restart=restart, accept_new_host_keys=accept_new_host_keys)
     if not plain:
         from labguide.tui.launch import launch
@@ -170,6 +147,32 @@ def check_cmd(ctx: click.Context, chapter: str, inventory_path: str | None,
                dry_run=False, start=None, restart=False, yes=yes, check=True, fmt=fmt,
                strict=strict, accept_new_host_keys=accept_new_host_keys, theme=None,
                drill=drill, drill_rate=drill_rate)
+
+
+def _check(plan: Plan, *, fmt: str, strict: bool, accept_new_host_keys: bool) -> int:
+    from labguide.check import collect
+    from labguide.report import write_report
+
+    report = asyncio.run(collect(plan, strict=strict, accept_new_host_keys=accept_new_host_keys))
+    write_report(fmt, sys.stdout, report)
+    return report.exit_code
+
+
+def _check_and_drill(plan: Plan, *, fmt: str, strict: bool, rate: float,
+                     accept_new_host_keys: bool) -> int:
+    from labguide.drill import check_then_drill, exit_code
+    from labguide.report import write_report
+
+    try:
+        report, drilled, skipped = asyncio.run(check_then_drill(
+            plan, strict=strict, accept_new_host_keys=accept_new_host_keys, rate=rate))
+    except KeyboardInterrupt:
+        click.echo("\nlabguide: drill interrupted after undoing its change (the 'restoring' "
+                   f"lines above); `labguide check {plan.chapter.id}` confirms the lab",
+                   err=True)
+        return 130
+    write_report(fmt, sys.stdout, report, drilled, drill_skipped=skipped or None)
+    return exit_code(report, drilled)
 
 
 def _confirm_drill(plan: Plan, *, yes: bool, rate: float) -> None:

@@ -75,6 +75,19 @@ class StepFinished(Event):
 
 
 @dataclass(frozen=True)
+class LoadStarted(Event):
+    """A load step started sending: `tool` is "k6" (on `origin`, a lab host) or
+    "labguide-probe" (labguide's own prober, on this machine, which also publishes its
+    batches)."""
+
+    step_id: str
+    tool: str
+    origin: str
+    rate: float
+    duration: float
+
+
+@dataclass(frozen=True)
 class RunFinished(Event):
     status: StepStatus
     last_step_id: str | None

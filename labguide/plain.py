@@ -14,31 +14,31 @@ import click
 from labguide.engine import Engine
 from labguide.events import Event, HostFinished, Output, StepFinished, StepStarted, StepStatus
 from labguide.plan import BoundStep, Plan
+from labguide.steps import kind_of
 
 MARK = {
     StepStatus.PASSED: "✓", StepStatus.FAILED: "✗", StepStatus.WARNED: "!",
     StepStatus.SKIPPED: "-", StepStatus.CANCELLED: "⊘", StepStatus.RUNNING: "…",
 }
-KIND_VERB = {"run": "run", "check": "check", "wait": "wait until", "file": "write",
-             "qm": "Proxmox API", "load": "load test"}
 
 
 def describe(bound: BoundStep) -> str:
     step = bound.step
+    kind = kind_of(step)
     hosts = ", ".join(step.hosts)
     extra = []
-    if step.kind == "file":
-        extra.append(f"{bound.path}" + (" (sudo)" if step.sudo else ""))
+    if kind.target(bound) and not kind.quotes_values:
+        extra.append(kind.target(bound))
     if step.disruptive:
         extra.append("disruptive")
-    if step.reboot:
+    if step.kind == "reboot":
         extra.append("reboots the host")
     if step.background:
         extra.append("in the background")
     if step.transient:
         extra.append("walk-through only")
     tail = f" — {'; '.join(extra)}" if extra else ""
-    return f"[{step.id}] {KIND_VERB[step.kind]} on {hosts}{tail}"
+    return f"[{step.id}] {kind.verb} on {hosts}{tail}"
 
 
 def print_dry_run(plan: Plan, out: TextIO = sys.stdout) -> None:
@@ -55,7 +55,7 @@ def print_dry_run(plan: Plan, out: TextIO = sys.stdout) -> None:
         for host in step.hosts:
             out.write(f"  @{host}\n")
             for line in bound.shown.rstrip("\n").splitlines():
-                out.write(f"    {'' if step.kind == 'file' else '$ '}{line}\n")
+                out.write(f"    {'$ ' if step.shell else ''}{line}\n")
 
 
 class PlainPrinter:
@@ -82,7 +82,7 @@ class PlainPrinter:
                 self._section = step.section
                 self._w(f"\n== {self.plan.chapter.section_of(step.id).title}", bold=True)
             self._w(f"\n-- {describe(bound)}", fg="cyan")
-            if step.kind != "file":
+            if step.shell:
                 for line in bound.shown.rstrip("\n").splitlines():
                     self._w(f"   $ {line}", dim=True)
         elif isinstance(event, Output):

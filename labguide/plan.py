@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from labguide.chapter import VAR_NAME, Chapter, Step, check_qm
 from labguide.errors import ErrorGroup, LabguideError, Location
+from labguide.frontmatter import VAR_NAME
 from labguide.inventory import Host, Inventory
+from labguide.model import NO_TEXTS, Chapter, Step
 from labguide.redact import MASK
 from labguide.shellsubst import VAR_REF, UnsafePlacement, substitute_shell
+from labguide.transports.qm import check_qm
 
 
 @dataclass(frozen=True)
@@ -23,14 +25,26 @@ class BoundStep:
     step: Step
     script: str  # what runs (or is written): the real values
     shown: str  # what every front-end shows: the same, with secret values masked
-    path: str | None
-    url: str | None
     message: str
     hint: str
+    #: The step's attribute texts (path, url …) with the lab's values put in.
+    texts: Mapping[str, str] = field(default_factory=lambda: NO_TEXTS)
 
     @property
     def id(self) -> str:
         return self.step.id
+
+    def text(self, key: str) -> str:
+        """A bound attribute text ('' when the step has none)."""
+        return self.texts.get(key, "")
+
+    @property
+    def path(self) -> str | None:
+        return self.texts.get("path")
+
+    @property
+    def url(self) -> str | None:
+        return self.texts.get("url")
 
 
 @dataclass(frozen=True)
@@ -118,7 +132,7 @@ def bind(
     if inventory is not None:
         missing: dict[str, list[int]] = {}
         for step in chapter.steps:
-            for h in (*step.hosts, *([step.wait_ssh] if step.wait_ssh else [])):
+            for h in (*step.hosts, *step.reaches):
                 if h not in inventory.hosts:
                     missing.setdefault(h, []).append(step.line)
         for h in chapter.watch.candidates:
@@ -139,7 +153,7 @@ def bind(
     masking = shown_values != values  # else what is shown is the script itself
     bound = []
     for step in chapter.steps:
-        shell = step.kind in ("run", "check", "wait", "qm", "load") and step.lang != "keepalived"
+        shell = step.shell
         try:
             script = substitute(step.body, values, quote=shell)
             shown = (substitute(step.body, shown_values, quote=shell) if masking
@@ -161,8 +175,8 @@ def bind(
             step=step,
             script=script,
             shown=shown,
-            path=substitute(step.path, values, quote=False) if step.path else None,
-            url=substitute(step.url, values, quote=False) if step.url else None,
+            texts={key: substitute(text, values, quote=False)
+                   for key, text in step.texts.items()},
             message=substitute(step.message, shown_values, quote=False),
             hint=substitute(step.hint, shown_values, quote=False),
         ))

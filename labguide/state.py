@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import platformdirs
 
+from labguide.atomic import write_atomic
 from labguide.events import StepStatus
 
 
@@ -29,21 +29,6 @@ def run_dir(chapter_id: str, inventory_path: Path | None) -> Path:
     key = str(inventory_path.resolve()) if inventory_path else "(dry-run)"
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return state_root() / "runs" / f"{chapter_id}-{digest}"
-
-
-def write_atomic(path: Path, data: str) -> None:
-    """Write via a temp file, fsync and rename: a crash leaves the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass
@@ -123,7 +108,7 @@ class RunState:
             "steps": {sid: {**asdict(rec), "status": rec.status.value}
                       for sid, rec in self.steps.items()},
         }
-        write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True))
+        write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True), mode=0o600)
 
 
 class Transcript:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up (scripts/setup.sh --test), lint, type check, then pytest.
+# The whole test suite: set-up (scripts/setup.sh --test), lint, type check, import
+# contracts (the layers of docs/architecture.md), then pytest.
 # Sandbox tests build the lab (first run: a debootstrap of Debian 12, a few minutes) and
 # take it down again; LABGUIDE_SKIP_SANDBOX=1 leaves them out.
 set -euo pipefail
@@ -9,6 +10,8 @@ echo "== ruff"
 .venv/bin/ruff check labguide tests bench
 echo "== mypy --strict"
 .venv/bin/mypy labguide
+echo "== import contracts (lint-imports)"
+.venv/bin/lint-imports
 echo "== pytest"
 args=(-q -p no:cacheprovider)
 [ "${LABGUIDE_SKIP_SANDBOX:-}" = 1 ] && args+=(-m "not sandbox")

@@ -18,6 +18,8 @@ from typing import Any, TextIO
 
 import click
 
+from labguide import durations
+from labguide.clock import stamp_ms
 from labguide.errors import LabguideError, Location
 from labguide.events import Event
 from labguide.probes.events import (
@@ -31,27 +33,15 @@ from labguide.probes.events import (
     VrrpStateChanged,
 )
 from labguide.probes.http_protocol import ENGINES, summary_dict
-
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+from labguide.probes.k6text import ms, summary_lines
 
 
 def parse_duration(text: str) -> float:
-    """Seconds of '30s', '500ms', '2m', '1m30s', '1h' or a plain number of seconds."""
-    value = text.strip()
+    """Seconds of a duration option (labguide.durations' grammar), or a usage error."""
     try:
-        return float(value)
-    except ValueError:
-        pass
-    total, pos = 0.0, 0
-    for m in _PART.finditer(value):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
-    if pos != len(value) or not value:
-        raise click.BadParameter(f"{text!r} is not a duration (e.g. 30s, 500ms, 2m, 1m30s)")
-    return total
+        return durations.parse_duration(text)
+    except durations.DurationError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _duration_option(_ctx: click.Context, _param: click.Parameter,
@@ -59,61 +49,11 @@ def _duration_option(_ctx: click.Context, _param: click.Parameter,
     return None if value is None else parse_duration(value)
 
 
-def clock(t: float) -> str:
-    """Local wall-clock time with milliseconds."""
-    return time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t * 1000) % 1000:03d}"
-
-
-def stamp(t: float) -> str:
-    return time.strftime("%Y-%m-%d ", time.localtime(t)) + clock(t)
-
-
-# --------------------------------------------------------------------------- probe
-
-
-def _ms(v: float) -> str:
-    return f"{v:.2f}ms" if v < 1000 else f"{v / 1000:.2f}s"
-
-
-def _counts(d: dict[str, int] | Any) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(d.items(), key=lambda kv: -kv[1])) or "-"
-
-
 def format_summary(s: ProbeSummary) -> str:
     """The summary in k6's words, then what k6 does not report."""
-    d = s.http_req_duration
-
-    def row(name: str, value: str) -> str:
-        return f"     {name:.<32}: {value}"
-
-    lines = [
-        f"  labguide probe  {s.url}  ({s.engine}, {s.target_rate:g}/s for {s.duration:.1f}s)",
-        "",
-        row("checks", f"{100 * s.success_ratio:.2f}%  {s.checks_passed} out of {s.http_reqs}"),
-        row("http_req_duration",
-            f"avg={_ms(d.avg)} min={_ms(d.min)} med={_ms(d.med)} max={_ms(d.max)} "
-            f"p(90)={_ms(d.p90)} p(95)={_ms(d.p95)}"),
-        row("http_req_failed",
-            f"{100 * s.failed_ratio:.2f}%  {s.http_req_failed} out of {s.http_reqs}"),
-        row("http_reqs", f"{s.http_reqs}  {s.rate:.2f}/s"),
-        row("dropped_iterations", f"{s.dropped}"),
-        "",
-        row("achieved rate / target", f"{s.achieved_ratio:.3f}"),
-        row(f"late starts (>{10}ms)",
-            f"{s.late}  (lateness p50={_ms(s.lateness_ms.med)} p99={_ms(s.lateness_ms.p99)} "
-            f"max={_ms(s.lateness_ms.max)})"),
-        row("backends", _counts(s.by_backend)),
-        row("failures by cause", _counts(s.by_cause)),
-        row("cpu (prober process)",
-            f"{s.cpu_seconds:.2f}s, {1e6 * s.cpu_seconds / max(s.http_reqs, 1):.0f}µs/request"),
-        row("outages", str(len(s.outages))),
-    ]
-    for o in s.outages:
-        start = clock(o.start) if o.start is not None else "(start)"
-        end = clock(o.end) if o.end is not None else "(still failing at the end)"
-        length = f"{o.duration:.3f}s" if o.duration is not None else "?"
-        lines.append(f"       {start} → {end}  {length}  {o.lost} lost ({_counts(o.causes)})")
-    return "\n".join(lines)
+    head = (f"  labguide probe  {s.url}  ({s.engine}, {s.target_rate:g}/s for "
+            f"{s.duration:.1f}s)")
+    return "\n".join([head, "", *("     " + line for line in summary_lines(s))])
 
 
 class Progress:
@@ -147,7 +87,7 @@ class Progress:
         outage = f"  OUTAGE {b.outage.lost} lost" if b.outage else ""
         self._line(f"{now - self.started:6.1f}s  {rate:7.1f}/s  ok {b.total_ok}  "
                    f"failed {b.total_failed}  dropped {b.total_dropped}  "
-                   f"in flight {b.in_flight}  p50 {_ms(p50)}{outage}")
+                   f"in flight {b.in_flight}  p50 {ms(p50)}{outage}")
 
     def _line(self, text: str, final: bool = False) -> None:
         if self.tty:
@@ -229,7 +169,7 @@ def probe(url: str, rate: float, duration: float, timeout: float, threshold: flo
 
 def format_event(event: Event) -> str | None:
     """One plain line for a watcher event, with a millisecond timestamp; None to skip."""
-    t = stamp(event.t)
+    t = stamp_ms(event.t)
     if isinstance(event, VipAcquired):
         on = f" on {event.interface}" if event.interface else ""
         how = "" if event.host_t is not None else " (already held)"
@@ -307,7 +247,7 @@ def watch(inventory_path: str | None, vips: tuple[str, ...], hosts: tuple[str, .
                     await transport.close()
 
     if not as_json:
-        click.echo(f"{stamp(time.time())}  watching {', '.join(vip_list)} on "
+        click.echo(f"{stamp_ms(time.time())}  watching {', '.join(vip_list)} on "
                    f"{', '.join(transports)}")
     asyncio.run(main())
 
@@ -321,7 +261,7 @@ def _watch_targets(inventory_path: str | None, vips: tuple[str, ...], hosts: tup
     transports: dict[str, Any] = {}
     inventory = None
     if hosts or not netns or not vips:
-        from labguide.cli import default_inventory
+        from labguide.clicommon import default_inventory
         from labguide.inventory import load_inventory
 
         path = default_inventory(inventory_path)

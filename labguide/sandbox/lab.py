@@ -103,7 +103,7 @@ def _provision_disk(m: NspawnMachines, paths: LabPaths, vm: VmSpec) -> None:
 
 async def _wait_ssh(ip: str, timeout: float = 30.0) -> None:
     """Until sshd on ip:22 sends its banner (the transports' own liveness check)."""
-    from labguide.transports.proxmox import wait_for_ssh
+    from labguide.transports.sshwait import wait_for_ssh
 
     try:
         await wait_for_ssh(ip, 22, timeout)

@@ -29,6 +29,29 @@ class CommandResult:
     def ok(self) -> bool:
         return self.exit_status == 0
 
+    def __str__(self) -> str:
+        if self.reason is not None:
+            return f"no exit status ({self.reason})"
+        return f"exit status {self.exit_status}"
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A command's output, kept rather than streamed (Transport.capture)."""
+
+    result: CommandResult
+    stdout: tuple[str, ...]
+    stderr: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """stdout then stderr: for messages that quote what the command said."""
+        return self.stdout + self.stderr
+
 
 class Transport(abc.ABC):
     """Runs commands on one host. One instance per host, reused for every command."""
@@ -54,6 +77,18 @@ class Transport(abc.ABC):
         Cancelling the calling task ends the remote command (its whole process group,
         including what it runs under sudo) before the cancellation propagates.
         """
+
+    async def capture(self, script: str, *, timeout: float | None = None,
+                      input_data: bytes | None = None) -> Captured:
+        """Run a script like `run`, keeping its output instead of streaming it."""
+        out: list[str] = []
+        err: list[str] = []
+
+        def sink(stream: str, line: str) -> None:
+            (out if stream == "stdout" else err).append(line)
+
+        result = await self.run(script, sink, timeout=timeout, input_data=input_data)
+        return Captured(result, tuple(out), tuple(err))
 
     @abc.abstractmethod
     async def read_file(self, path: str, *, sudo: bool = False) -> bytes | None:

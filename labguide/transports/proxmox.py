@@ -1,7 +1,8 @@
 """The proxmox transport: a qm block's commands run as Proxmox VE API calls through proxmoxer.
 
 Tasks are awaited by UPID with their log streamed as output. Secrets (token secret, password,
-ticket) never reach output, logs or exception text. Also wait_for_ssh(), for after `qm start`.
+ticket) never reach output, logs or exception text. What qm prints is qm_output.py's, the
+HTTPS session's TLS pinning and ticket login are pve_session.py's.
 """
 
 from __future__ import annotations
@@ -12,34 +13,27 @@ import os
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
-from proxmoxer.backends.https import (
-    JsonSerializer,
-    ProxmoxHTTPApiTokenAuth,
-    ProxmoxHTTPAuthBase,
-    ProxmoxHttpSession,
-)
+from proxmoxer.backends.https import JsonSerializer, ProxmoxHTTPApiTokenAuth, ProxmoxHttpSession
 from proxmoxer.core import ProxmoxResource, ResourceException
-from requests.adapters import HTTPAdapter
 
 from labguide.errors import HostError, LabguideError, Location
 from labguide.inventory import Host, ProxmoxSettings, read_secret_file
+from labguide.redact import MASK
 from labguide.transports.base import CommandResult, OutputSink, Transport
+from labguide.transports.pve_session import FINGERPRINT, PinnedFingerprintAdapter, TicketAuth
 from labguide.transports.qm import QmCommand, QmSyntaxError, parse_qm_script
+from labguide.transports.qm_output import format_config, format_list, format_status
 
-__all__ = ["ProxmoxTransport", "SshReady", "wait_for_ssh", "format_status", "format_config",
-           "format_list"]
+__all__ = ["ProxmoxTransport"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: Exit status of a failed qm command (the real qm exits with -1, i.e. 255).
 QM_FAILED = 255
-_MASK = "••••••"
-_FINGERPRINT = re.compile(r"^(?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$")
 _TASK_END = re.compile(r"^TASK (OK|WARNINGS: \d+|ERROR: .*)$")
 
 
@@ -54,177 +48,6 @@ class _ApiFailure(Exception):
 
 class _Timeout(Exception):
     pass
-
-
-# -- what the real qm prints --------------------------------------------------------------------
-def _perl_num(value: float) -> str:
-    """A number as Perl stringifies it (2048, 1536.5)."""
-    return f"{value:.15g}"
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float):
-        return _perl_num(value)
-    return str(value)
-
-
-def _recursive(prefix: str, value: Any, key: str | None, out: list[str]) -> None:
-    """qm's print_recursive_hash: nested maps and lists indented with tabs."""
-    if isinstance(value, dict):
-        if key is not None:
-            out.append(f"{prefix}{key}:")
-        for k in sorted(value):
-            _recursive("\t" + prefix, value[k], k, out)
-    elif isinstance(value, list):
-        if key is not None:
-            out.append(f"{prefix}{key}:")
-        for item in value:
-            _recursive("\t" + prefix, item, None, out)
-    elif value is not None:
-        out.append(f"{prefix}{key}: {_scalar(value)}" if key is not None
-                   else f"{prefix}{_scalar(value)}")
-
-
-def format_status(status: dict[str, Any], verbose: bool) -> list[str]:
-    """`qm status VMID [--verbose]` output from GET .../status/current."""
-    if not verbose:
-        return [f"status: {status.get('qmpstatus') or 'unknown'}"]
-    out: list[str] = []
-    for key in sorted(status):
-        # cpu/relcpu are skipped by qm; ha/agent/spice/clipboard are added by the API only
-        if key in ("cpu", "relcpu", "ha", "agent", "spice", "clipboard"):
-            continue
-        _recursive("", status[key], key, out)
-    return out
-
-
-def _encode_text(text: str) -> str:
-    from urllib.parse import quote
-
-    safe = "".join(chr(c) for c in range(0x20, 0x7F) if c != 0x3A)
-    return quote(text, safe=safe)
-
-
-def format_config(config: dict[str, Any]) -> list[str]:
-    """`qm config VMID` output: keys sorted, digest left out, description escaped."""
-    out = []
-    for key in sorted(config):
-        if key == "digest":
-            continue
-        value = config[key]
-        text = _encode_text(str(value)) if key == "description" else _scalar(value)
-        out.append(f"{key}: {text}")
-    return out
-
-
-def format_list(vms: list[dict[str, Any]]) -> list[str]:
-    """`qm list` output (nothing at all when there is no VM)."""
-    if not vms:
-        return []
-    out = ["%10s %-20s %-10s %-10s %12s %-10s" % ("VMID", "NAME", "STATUS", "MEM(MB)",
-                                                  "BOOTDISK(GB)", "PID")]
-    for vm in sorted(vms, key=lambda v: int(v["vmid"])):
-        out.append("%10s %-20s %-10s %-10s %12.2f %-10s" % (
-            vm["vmid"], vm.get("name", ""), vm.get("qmpstatus") or vm.get("status", ""),
-            _perl_num((vm.get("maxmem") or 0) / (1024 * 1024)),
-            (vm.get("maxdisk") or 0) / (1024 ** 3), vm.get("pid") or 0))
-    return out
-
-
-# -- TLS -----------------------------------------------------------------------------------------
-class PinnedFingerprintAdapter(HTTPAdapter):
-    """Accepts a server only if the SHA-256 digest of its certificate is the pinned one."""
-
-    def __init__(self, fingerprint: str) -> None:
-        self.fingerprint = fingerprint.replace(":", "").lower()
-        super().__init__()
-
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False,
-                         **pool_kwargs: Any) -> None:
-        pool_kwargs["assert_fingerprint"] = self.fingerprint
-        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
-
-
-class _TicketAuth(ProxmoxHTTPAuthBase):  # type: ignore[misc]
-    """Ticket login through our own session (so the login is pinned/verified like every call)."""
-
-    renew_age = 3600.0
-
-    def __init__(self, session: requests.Session, base_url: str, user: str,
-                 verify: bool | str, timeout: float, remember: Callable[[str], None]) -> None:
-        super().__init__(timeout=timeout, verify_ssl=verify)
-        self.session = session
-        self.base_url = base_url
-        self.user = user
-        self.remember = remember
-        self.ticket = ""
-        self.csrf = ""
-        self.born = 0.0
-
-    def login(self, password: str) -> None:
-        plain = ProxmoxHTTPAuthBase(timeout=self.timeout, verify_ssl=self.verify_ssl)
-        resp = self.session.request("POST", self.base_url + "/access/ticket", auth=plain,
-                                    data={"username": self.user, "password": password})
-        if resp.status_code != 200:
-            raise ResourceException(resp.status_code, resp.reason or "", resp.reason or "")
-        data = resp.json()["data"]
-        self.ticket, self.csrf = data["ticket"], data["CSRFPreventionToken"]
-        self.remember(self.ticket)
-        self.remember(self.csrf)
-        self.born = time.monotonic()
-
-    def get_cookies(self) -> Any:
-        from requests.cookies import cookiejar_from_dict
-
-        return cookiejar_from_dict({"PVEAuthCookie": self.ticket})
-
-    def __call__(self, req: Any) -> Any:
-        if time.monotonic() - self.born > self.renew_age:
-            self.login(self.ticket)
-        if req.method != "GET":
-            req.headers["CSRFPreventionToken"] = self.csrf
-        return req
-
-
-# -- SSH readiness ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SshReady:
-    banner: str
-    waited: float
-
-
-async def wait_for_ssh(address: str, port: int = 22, timeout: float = 120.0) -> SshReady:
-    """Wait until address:port answers with an SSH banner (a TCP connect + banner read).
-
-    Only a liveness check: the host key is verified by the SSH transport when it connects.
-    """
-    t0 = time.monotonic()
-    deadline = t0 + timeout
-    pause = 0.2
-    last = "no answer"
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError(f"{address}:{port} gave no SSH banner within {timeout:.0f} s "
-                               f"({last})")
-        writer = None
-        try:
-            async with asyncio.timeout(min(left, 5.0)):
-                reader, writer = await asyncio.open_connection(address, port)
-            async with asyncio.timeout(min(max(left, 0.1), 5.0)):
-                line = await reader.readline()
-            if line.startswith(b"SSH-"):
-                return SshReady(line.decode("ascii", "replace").strip(), time.monotonic() - t0)
-            last = f"unexpected greeting {line[:40]!r}"
-        except (OSError, TimeoutError) as exc:
-            last = str(exc) or type(exc).__name__
-        finally:
-            if writer is not None:
-                writer.close()
-        await asyncio.sleep(min(pause, max(deadline - time.monotonic(), 0)))
-        pause = min(pause * 1.5, 2.0)
 
 
 # -- the transport ---------------------------------------------------------------------------------
@@ -253,7 +76,7 @@ class ProxmoxTransport(Transport):
 
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
-            text = text.replace(secret, _MASK)
+            text = text.replace(secret, MASK)
         return text
 
     def _where(self, key: str) -> Location:
@@ -282,7 +105,7 @@ class ProxmoxTransport(Transport):
 
     def _verify(self) -> bool | str:
         s = self.settings
-        if s.fingerprint and not _FINGERPRINT.match(s.fingerprint):
+        if s.fingerprint and not FINGERPRINT.match(s.fingerprint):
             raise LabguideError("fingerprint must be a SHA-256 digest (AB:CD:… 32 bytes)",
                                 self._where("fingerprint"))
         if s.ca is not None:
@@ -315,7 +138,7 @@ class ProxmoxTransport(Transport):
                 raise LabguideError("user login needs password_env or password_file",
                                     self._where("user"))
             self._remember(password)
-            auth = _TicketAuth(session, self.base_url, s.user or "root@pam", verify,
+            auth = TicketAuth(session, self.base_url, s.user or "root@pam", verify,
                                self.api_timeout, self._remember)
             self._guard(lambda: auth.login(password))
             session.auth = auth

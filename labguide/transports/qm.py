@@ -9,9 +9,13 @@ import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
-__all__ = ["QmCommand", "QmSyntaxError", "parse_qm_script", "SUBCOMMANDS"]
+from labguide.errors import LabguideError, Location
+
+__all__ = ["QmCommand", "QmSyntaxError", "parse_qm_script", "SUBCOMMANDS", "check_qm",
+           "reads_only"]
 
 OptionKind = Literal["bool", "int", "str"]
 
@@ -210,3 +214,22 @@ def parse_qm_script(script: str) -> list[QmCommand]:
             continue
         commands.append(_parse_command(words, line, stripped))
     return commands
+
+
+#: qm subcommands that only read: the only ones --check may run.
+READ_ONLY_SUBCOMMANDS = frozenset({"status", "config", "list"})
+
+
+def reads_only(script: str) -> bool:
+    """Whether every command of a qm script only reads (status, config, list)."""
+    return all(c.subcommand in READ_ONLY_SUBCOMMANDS for c in parse_qm_script(script))
+
+
+def check_qm(script: str, file: str | Path, line: int) -> None:
+    """A qm block that labguide cannot run is an error located at its line, before anything
+    runs (at load time with the chapter's defaults, at bind time with the lab's values)."""
+    try:
+        parse_qm_script(script)
+    except QmSyntaxError as exc:
+        raise LabguideError(exc.message, Location(file=file, line=line + 1 + exc.line_index),
+                            ) from None

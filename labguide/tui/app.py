@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Header
@@ -16,8 +16,9 @@ from textual.worker import Worker, WorkerState
 
 from labguide.engine import Engine
 from labguide.errors import LabguideError
-from labguide.events import StepFinished, StepStarted, StepStatus
+from labguide.events import LoadStarted, StepFinished, StepStarted, StepStatus
 from labguide.plan import BoundStep
+from labguide.steps.load import LoadOptions
 from labguide.tui import keymap
 from labguide.tui import textual_fixes as _textual_fixes  # noqa: F401  (a leak, patched)
 from labguide.tui.messages import (
@@ -32,6 +33,7 @@ from labguide.tui.screens.confirm import ConfirmScreen
 from labguide.tui.screens.diff import DiffScreen
 from labguide.tui.screens.jump import JumpScreen
 from labguide.tui.step_info import StepInfo, output_line
+from labguide.tui.stream_actions import StreamActions
 from labguide.tui.stream_control import StreamControl
 from labguide.tui.widgets.output import OutputPane
 from labguide.tui.widgets.step_view import FailurePanel, StepView
@@ -40,14 +42,9 @@ from labguide.tui.widgets.stream_pane import StreamPane
 from labguide.tui.widgets.vip_pane import VipPane
 
 STOPPED = (StepStatus.FAILED, StepStatus.CANCELLED)
-#: After this long without prober batches, a load step is taken to run real k6.
-MIRROR_AFTER = 1.5
-#: While real k6 carries a load step, the pane only samples the VIP from here at this rate:
-#: enough to see an outage to within 20 ms, without adding a second full load to the lab.
-MIRROR_RATE = 50
 
 
-class LabguideApp(App[int]):
+class LabguideApp(StreamActions):
     CSS_PATH = str(Path(__file__).with_name("labguide.tcss"))  # also for subclasses
     TITLE = "labguide"
     BINDINGS = keymap.bindings()
@@ -73,7 +70,6 @@ class LabguideApp(App[int]):
                                     rate=self.settings.stream_rate)
         self.watcher: object | None = None
         self._closed = False
-        self._builtin_load: set[str] = set()
         self.title = self.plan.chapter.title
         self.sub_title = f"labguide run {self.plan.chapter.id}"
         if self.settings.keymap:
@@ -134,9 +130,9 @@ class LabguideApp(App[int]):
         return "?"
 
     def not_created(self, host: str) -> bool:
-        """A host that a pending step creates (its `wait_ssh`) does not exist yet."""
+        """A host that a pending step creates (it waits for its SSH) does not exist yet."""
         for b in self.plan.steps:
-            if b.step.wait_ssh == host:
+            if host in b.step.reaches:
                 return not self.infos[b.id].status.ok
         return False
 
@@ -181,38 +177,17 @@ class LabguideApp(App[int]):
         step_id = getattr(event, "step_id", None)
         if step_id is None or step_id not in self.infos:
             return
+        if isinstance(event, LoadStarted):
+            self.load_started(event, self.plan.url is not None)
+            return
         self.infos[step_id].apply(event)
-        if isinstance(event, StepStarted):
-            if step_id == self.current:
-                self.output_pane.show(step_id, [])
-            step = self.plan.bound(step_id).step
-            if step.kind == "load":
-                self.run_worker(self.stream.stop(), group="stream", exclusive=True,
-                                description="stop the stream for a load step")
-                self.stream_pane.start(f"load step {step_id}", step.rate)
-                self.set_timer(MIRROR_AFTER, lambda sid=step_id: self.mirror_load(sid))
+        if isinstance(event, StepStarted) and step_id == self.current:
+            self.output_pane.show(step_id, [])
         if isinstance(event, StepFinished):
             self.vip_pane.refresh_view()  # a created host now exists
-            if self.plan.bound(step_id).step.kind == "load" and event.detail:
+            if isinstance(self.plan.bound(step_id).step.options, LoadOptions) and event.detail:
                 self.stream_pane.show_result(step_id, event.detail)
         self.refresh_step(step_id)
-
-    def mirror_load(self, step_id: str) -> None:
-        """A load step ran real k6 on its host (no prober batches came): let the stream pane
-        sample the same URL from here, lightly, for the rest of its duration."""
-        pane = self.stream_pane
-        step = self.plan.bound(step_id).step
-        if (self.infos[step_id].status != StepStatus.RUNNING or pane.model.sent
-                or step_id in self._builtin_load or self.stream.running
-                or self.plan.url is None):
-            return
-        rate = min(step.rate, MIRROR_RATE)
-        pane.start(f"load step {step_id}: k6 on {step.hosts[0]} sends {step.rate}/s; "
-                   f"sampled from here at {rate}/s", rate)
-        self.stream.rate = rate
-        self.run_worker(self._start_stream(max(step.duration - MIRROR_AFTER, 1.0)),
-                        group="stream", exclusive=True, exit_on_error=False,
-                        description=f"mirror load step {step_id}")
 
     def on_output_batch(self, message: OutputBatch) -> None:
         pane = self.output_pane
@@ -223,8 +198,6 @@ class LabguideApp(App[int]):
                 continue
             line = output_line(out)
             info.output.append(line)
-            if out.stream == "info" and out.line.startswith("k6 is not on"):
-                self._builtin_load.add(out.step_id)  # labguide's prober feeds the pane
             if out.step_id == pane.step_id:
                 shown.append(line)
         pane.add(shown)
@@ -234,6 +207,13 @@ class LabguideApp(App[int]):
 
     def on_probe_events(self, message: ProbeEvents) -> None:
         self.stream_pane.feed(message.events)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A background job that failed says so (workers run with exit_on_error=False)."""
+        if event.state == WorkerState.ERROR:
+            worker = event.worker
+            self.notify(f"{worker.description or worker.name} failed: {worker.error}",
+                        title="error", severity="error", timeout=15)
 
     # -- the flow --------------------------------------------------------------------------
 
@@ -247,18 +227,16 @@ class LabguideApp(App[int]):
 
     async def confirm(self, bound: BoundStep) -> bool:
         """Ask before disruptive steps; show the diff before file steps. False: don't run."""
-        step = bound.step
-        if step.disruptive or step.reboot:
-            if not await self.push_screen_wait(ConfirmScreen(bound)):
-                return False
-        if step.kind == "file":
-            try:
-                diffs = await self.engine.preview(bound.id)
-            except LabguideError as exc:
-                self.notify(f"cannot read {bound.path}: {exc}", severity="error", timeout=10)
-                return False
-            if any(diffs.values()) and not await self.push_screen_wait(DiffScreen(bound, diffs)):
-                return False
+        if bound.step.disruptive and not await self.push_screen_wait(ConfirmScreen(bound)):
+            return False
+        try:
+            diffs = await self.engine.preview(bound.id)
+        except LabguideError as exc:
+            self.notify(f"cannot read what {bound.id} changes: {exc}", severity="error",
+                        timeout=10)
+            return False
+        if any(diffs.values()) and not await self.push_screen_wait(DiffScreen(bound, diffs)):
+            return False
         return True
 
     async def _run_steps(self, ids: list[str]) -> None:
@@ -278,9 +256,8 @@ class LabguideApp(App[int]):
 
     async def wait_other_sections(self, bound: BoundStep) -> None:
         """Background load steps of an earlier section end before this one starts (as in
-        the plain runner), so that one test's numbers never include the next one's faults."""
-        others = [s for s in self.engine.background
-                  if self.plan.bound(s).step.section != bound.step.section]
+        the plain runner)."""
+        others = self.engine.background_elsewhere(bound.id)
         if others:
             self.notify(f"waiting for {', '.join(others)} to finish first", timeout=5)
             await self.engine.wait_background()
@@ -305,7 +282,7 @@ class LabguideApp(App[int]):
         if self.step_running:
             self.notify("a step is running", severity="warning")
             return
-        skip(self.engine, self.current)
+        self.engine.skip(self.current)
         self.infos[self.current].apply(
             StepFinished(self.current, StepStatus.SKIPPED, 0.0, "skipped"))
         self.refresh_step(self.current)
@@ -349,35 +326,6 @@ class LabguideApp(App[int]):
                             description="cancel background load steps")
             self.notify("cancelling the background load test", timeout=3)
 
-    # -- the stream pane's own prober ---------------------------------------------------------
-
-    def action_toggle_stream(self) -> None:
-        pane = self.stream_pane
-        if any(self.plan.bound(s).step.kind == "load" for s in self.engine.background):
-            self.notify("a load step drives the stream now", severity="warning")
-            return
-        if self.stream.running:
-            self.run_worker(self.stream.stop(), group="stream", exclusive=True,
-                            description="stop the stream")
-            pane.set_target(self.stream.rate, False)
-            return
-        pane.start("interactive", self.stream.rate)
-        self.run_worker(self._start_stream(), group="stream", exclusive=True,
-                        exit_on_error=False, description="start the stream")
-
-    async def _start_stream(self, duration: float | None = None) -> None:
-        try:
-            await self.stream.start(duration)
-        except LabguideError as exc:
-            self.notify(str(exc), severity="error", timeout=8)
-            self.stream_pane.set_target(self.stream.rate, False)
-
-    def action_rate_up(self) -> None:
-        self.stream_pane.set_target(self.stream.change_rate(True), self.stream.running)
-
-    def action_rate_down(self) -> None:
-        self.stream_pane.set_target(self.stream.change_rate(False), self.stream.running)
-
     # -- the VIP watcher -----------------------------------------------------------------------
 
     def start_watcher(self) -> None:
@@ -415,11 +363,6 @@ class LabguideApp(App[int]):
     async def action_quit(self) -> None:
         await self.shutdown()
         self.exit(self.exit_code())
-
-
-def skip(engine: Engine, step_id: str) -> None:
-    """Record a step as skipped, in the engine's results and the saved state."""
-    engine.skip(step_id)
 
 
 def make_app(engine: Engine, *, start: str | None = None, theme: str | None = None,

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from labguide.clock import clock_ms
 from labguide.events import Event
 from labguide.probes.events import (
     CurrentOutage,
@@ -17,7 +18,7 @@ from labguide.probes.events import (
     ProbeBatch,
     ProbeSummary,
 )
-from labguide.tui.timefmt import clock_ms
+from labguide.probes.k6text import NARROW, detail_lines, summary_lines
 
 HISTORY = 120  # batches kept for the sparklines (~12 s at 100 ms a batch)
 #: outages kept for the pane (it shows the last few); all are counted. A failover every 30 s
@@ -110,38 +111,10 @@ def answer_line(a: ProbeAnswer) -> str:
 
 
 def k6_summary(s: ProbeSummary) -> list[str]:
-    """The end-of-test summary in k6's layout."""
-    d = s.http_req_duration
-    pct = 100 * s.failed_ratio
-    lines = [
-        f"checks.........: {100 * s.checks_passed / s.http_reqs if s.http_reqs else 100:.2f}% "
-        f"✓ {s.checks_passed} ✗ {s.http_reqs - s.checks_passed}",
-        f"http_req_dur...: avg={d.avg:.2f}ms med={d.med:.2f}ms p(90)={d.p90:.2f}ms "
-        f"p(95)={d.p95:.2f}ms max={d.max:.2f}ms",
-        f"http_req_failed: {pct:.2f}% ✓ {s.http_req_failed} ✗ {s.ok}",
-        f"http_reqs......: {s.http_reqs} {s.rate:.1f}/s (target {s.target_rate:g}/s)",
-        f"dropped_iter...: {s.dropped}   late: {s.late}",
-    ]
-    shown = s.outages[-SUMMARY_OUTAGES:]
-    if len(s.outages) > len(shown):
-        lines.append(f"outages........: {len(s.outages)}, {sum(o.lost for o in s.outages)} "
-                     f"lost; {len(s.outages) - len(shown)} earlier ones not listed")
-    for o in shown:
-        lines.append(f"outage.........: {o.duration or 0:.3f} s, {o.lost} lost")
-    return lines
+    """The end-of-test summary in k6's layout, narrow enough for the pane."""
+    return summary_lines(s, width=NARROW, extras=False, outages=SUMMARY_OUTAGES)
 
 
 def result_lines(detail: Mapping[str, Any]) -> list[str]:
     """A load step's result detail (k6's parsed summary or the prober's) as k6-like lines."""
-    lines = []
-    reqs, failed = detail.get("http_reqs"), detail.get("http_req_failed")
-    if reqs is not None:
-        lines.append(f"http_reqs......: {reqs} {float(detail.get('rate', 0)):.1f}/s")
-    if failed is not None and reqs:
-        lines.append(f"http_req_failed: {100 * int(failed) / int(reqs):.2f}% ({failed})")
-    dur = detail.get("http_req_duration")
-    if isinstance(dur, Mapping):
-        lines.append("http_req_dur...: " + " ".join(
-            f"{k}={v:.2f}ms" if isinstance(v, float) else f"{k}={v}"
-            for k, v in dur.items() if k in ("avg", "med", "p90", "p95", "max")))
-    return lines
+    return detail_lines(detail, NARROW)

@@ -39,9 +39,9 @@ def test_bundled_chapter_covers_every_part_of_the_seed() -> None:
                    "reboot, under load", "Active/active"):
         assert any(needle in t for t in titles), needle
     steps = {s.id: s for s in ch.steps}
-    assert steps["create-l4lb-2"].kind == "qm" and steps["create-l4lb-2"].wait_ssh == "l4lb-2"
-    assert steps["load-reboot-l4lb1"].reboot and steps["load-reboot-l4lb1"].disruptive
-    assert steps["keepalived-conf-l4lb1"].path == "/etc/keepalived/keepalived.conf"
+    assert steps["create-l4lb-2"].kind == "qm" and steps["create-l4lb-2"].reaches == ("l4lb-2",)
+    assert steps["load-reboot-l4lb1"].kind == "reboot" and steps["load-reboot-l4lb1"].disruptive
+    assert steps["keepalived-conf-l4lb1"].texts["path"] == "/etc/keepalived/keepalived.conf"
     assert sum(1 for s in ch.steps if s.kind == "load") == 3
     assert all(s.background for s in ch.steps if s.kind == "load")
     assert ch.watch.candidates == ("l4lb-1", "l4lb-2")
@@ -50,7 +50,7 @@ def test_bundled_chapter_covers_every_part_of_the_seed() -> None:
     # every section that changes the lab also proves it worked
     for sec in ch.sections:
         if any(s.kind in ("run", "qm", "file") and s.id != "k6-script" for s in sec.steps):
-            assert any(s.is_check for s in sec.steps), sec.title
+            assert any(s.check for s in sec.steps), sec.title
 
 
 def test_variables_bound_and_quoted_for_the_shell() -> None:
@@ -94,7 +94,8 @@ x=${X}
     assert "hello" in first.steps[1].prose
     assert first.steps[1].hosts == ("a", "b") and first.steps[1].kind == "check"
     f = second.steps[0]
-    assert (f.kind, f.path, f.sudo, f.mode) == ("file", "/etc/f", True, 0o640)
+    assert (f.kind, f.texts["path"], f.options.sudo, f.options.mode) == (
+        "file", "/etc/f", True, 0o640)
 
 
 @pytest.mark.parametrize("body, line, words", [
@@ -102,7 +103,7 @@ x=${X}
     ('\n```sh {on="a"}\necho ${NOPE}\n```\n', 10, "undefined variable ${NOPE}"),
     ('\n\n```sh {on="a"}\ntrue\n', 10, "not closed"),
     ('\n```sh {on="a" colour=red}\ntrue\n```\n', 9, "unknown attribute 'colour'"),
-    ('\n```sh {on="a" timeout=soon}\ntrue\n```\n', 9, "not a number"),
+    ('\n```sh {on="a" timeout=soon}\ntrue\n```\n', 9, "not a duration"),
     ('\n```sh {check}\ntrue\n```\n', 9, 'needs on='),
     ('\n```sh {on="a" id="x"}\ntrue\n```\n```sh {on="a" id="x"}\ntrue\n```\n', 12, "used twice"),
     ('\n```qm {on="a"}\nqm migrate 100 node2\n```\n', 10, "migrate"),

@@ -8,9 +8,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from labguide.chapter import parse_chapter
-from labguide.check import collect, render_json, render_junit, render_table, run_check
+from labguide.check import collect
 from labguide.inventory import Inventory
 from labguide.plan import Plan, bind
+from labguide.report import write_report
 from tests.conftest import Sshd
 
 CHAPTER = """+++
@@ -69,7 +70,7 @@ async def test_verdicts_skips_and_exit_codes(tmp_path: Path, sshd: Sshd) -> None
     assert by["meh"].status == "warned"
     assert report.exit_code == 1
     out = io.StringIO()
-    render_table(report, plan_for(tmp_path, sshd), out)
+    write_report("table", out, report)
     text = out.getvalue()
     assert "FAIL  missing" in text and "host a: exit status 1" in text
     assert "found: no /nonexistent" in text and "hint: create it" in text
@@ -95,20 +96,23 @@ async def test_json_and_junit_reports(tmp_path: Path, sshd: Sshd) -> None:
     plan = plan_for(tmp_path, sshd)
     report = await collect(plan)
     out = io.StringIO()
-    render_json(report, out)
+    write_report("json", out, report)
     data = json.loads(out.getvalue())
     assert data["exit_code"] == 1 and data["counts"]["failed"] == 1
     missing = next(c for c in data["checks"] if c["id"] == "missing")
     assert missing["results"]["a"]["exit_status"] == 1 and missing["hint"] == "create it"
     out = io.StringIO()
-    render_junit(report, plan, out)
+    write_report("junit", out, report)
     root = ET.fromstring(out.getvalue().split("?>", 1)[1])
     assert root.tag == "testsuites" and root.get("failures") == "1"
     failure = root.find(".//testcase[@name='missing [a]']/failure")
     assert failure is not None and "create it" in (failure.text or "")
 
 
-async def test_run_check_prints_and_returns_the_code(tmp_path: Path, sshd: Sshd) -> None:
+async def test_check_report_says_the_counts_and_exit_code(tmp_path: Path, sshd: Sshd
+                                                          ) -> None:
     out = io.StringIO()
-    assert await run_check(plan_for(tmp_path, sshd), out=out) == 1
+    report = await collect(plan_for(tmp_path, sshd))
+    write_report("table", out, report)
+    assert report.exit_code == 1
     assert "passed, 1 failed" in out.getvalue()

@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from labguide.check import collect, render_json
+from labguide.check import collect
 from labguide.engine import Engine
 from labguide.events import Event, StepFinished, StepStatus
 from labguide.plan import Plan
+from labguide.report import write_report
 from labguide.state import RunState, Transcript
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -30,7 +31,7 @@ RESULTS = Path(os.environ.get("LABGUIDE_E2E_RESULTS", "/tmp/labguide-e2e-last-ru
 async def check_report(plan: Plan) -> dict[str, Any]:
     report = await collect(plan)
     out = io.StringIO()
-    render_json(report, out)
+    write_report("json", out, report)
     return json.loads(out.getvalue())
 
 
@@ -144,12 +145,12 @@ async def test_the_whole_chapter_runs(lab_plan: Plan, tmp_path: Path) -> None:
 
 
 async def test_check_passes_on_the_finished_lab(lab_plan: Plan) -> None:
-    from labguide.check import render_junit, render_table
 
     raw = await collect(lab_plan)
     texts = []
-    for render in (lambda out: render_json(raw, out), lambda out: render_junit(raw, lab_plan, out),
-                   lambda out: render_table(raw, lab_plan, out)):
+    for render in (lambda out: write_report("json", out, raw),
+                   lambda out: write_report("junit", out, raw),
+                   lambda out: write_report("table", out, raw)):
         out = io.StringIO()
         render(out)
         texts.append(out.getvalue())
@@ -238,7 +239,7 @@ async def test_check_on_a_stopped_or_unreachable_l4lb2(lab_plan: Plan) -> None:
         assert failing(report).get("l4lb2-vm-running") == ["node1"]
     finally:
         await sh_node1(p, "qm start 501")
-    from labguide.transports.proxmox import wait_for_ssh
+    from labguide.transports.sshwait import wait_for_ssh
 
     await wait_for_ssh("198.18.16.134", 22, 120)
     # l4lb-2 unreachable (its cable pulled: the bridge side of its veth down; inside the

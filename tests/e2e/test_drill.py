@@ -25,18 +25,18 @@ from labguide.check import collect
 from labguide.drill import (
     DrillReport,
     ScenarioResult,
-    _unfit,
-    drill_as_dict,
-    drill_junit_suite,
     judge,
     move_times,
-    render_drill_table,
+    unfit_reason,
     url_for,
 )
 from labguide.engine import Engine
 from labguide.events import Event, StepStatus
 from labguide.plan import Plan
 from labguide.probes.events import OutageWindow, VipAcquired, VipReleased
+from labguide.report.data import drill_as_dict
+from labguide.report.junit import drill_suite
+from labguide.report.table import drill_table
 from labguide.state import RunState, Transcript
 
 LABGUIDE = [sys.executable, "-m", "labguide"]
@@ -81,8 +81,8 @@ def test_verdicts() -> None:
 
 def test_an_unhealthy_lab_is_not_drilled() -> None:
     ok = {"keepalived": "active", "haproxy": "active", "maintenance": "absent"}
-    assert _unfit({"a": ok, "b": ok}, {VIP: ("a",)}) == ""
-    why = _unfit({"a": ok, "b": {**ok, "keepalived": "inactive"}}, {VIP: ("a", "b")})
+    assert unfit_reason({"a": ok, "b": ok}, {VIP: ("a",)}) == ""
+    why = unfit_reason({"a": ok, "b": {**ok, "keepalived": "inactive"}}, {VIP: ("a", "b")})
     assert "b: keepalived is inactive, not active" in why
     assert f"{VIP} is held by a, b, not by one host" in why
     assert "nothing was changed" in why
@@ -109,7 +109,7 @@ def test_reports_table_json_junit() -> None:
     report = _report()
     assert report.exit_code == 1
     out = io.StringIO()
-    render_drill_table(report, out)
+    drill_table(report, out)
     text = out.getvalue()
     assert "stop-keepalived" in text and "l4lb-1→l4lb-2" in text and "0 of 29,984 lost" in text
     assert "outage (moving): 0.250 s, 7 lost (reset 7)" in text
@@ -117,7 +117,7 @@ def test_reports_table_json_junit() -> None:
     data = json.loads(json.dumps(drill_as_dict(report)))
     assert [s["status"] for s in data["scenarios"]] == ["passed", "warned", "failed"]
     assert data["scenarios"][1]["outages"][0]["duration"] == pytest.approx(0.25)
-    suite = drill_junit_suite(report)
+    suite = drill_suite(report)
     assert suite.get("tests") == "4" and suite.get("failures") == "1"
     assert len(suite.findall("testcase/failure")) == 1
     ET.tostring(suite)

@@ -128,9 +128,9 @@ def test_watch_needs_a_vip_and_an_inventory(tmp_path: Path) -> None:
 
 
 def test_the_text_summary_reads_like_k6s_to_its_parser() -> None:
-    from labguide.loadtest import parse_k6_summary
     from labguide.probes.cli import format_summary
     from labguide.probes.events import LatencySummary, ProbeSummary
+    from labguide.probes.k6text import parse_k6_summary
 
     summary = ProbeSummary(
         url="http://x/hostname", engine="aiohttp", target_rate=1000, duration=30,

@@ -16,7 +16,9 @@ from labguide.inventory import Host
 from labguide.sandbox.pve.store import VmStore
 from labguide.sandbox.pve.tls import ensure_certs, fingerprint
 from labguide.transports.base import CommandResult
-from labguide.transports.proxmox import ProxmoxTransport, format_list, wait_for_ssh
+from labguide.transports.proxmox import ProxmoxTransport
+from labguide.transports.qm_output import format_list
+from labguide.transports.sshwait import wait_for_ssh
 from tests.conftest import Sshd
 from tests.pve.conftest import Emulator
 

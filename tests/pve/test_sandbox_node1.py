@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from labguide.inventory import Host, ProxmoxSettings
-from labguide.transports.proxmox import ProxmoxTransport, wait_for_ssh
+from labguide.transports.proxmox import ProxmoxTransport
+from labguide.transports.sshwait import wait_for_ssh
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from labguide.clock import clock_ms
 from labguide.probes.events import LatencySummary, OutageWindow, ProbeAnswer, ProbeBatch
 from labguide.tui.keymap import RATES, rate_step
 from labguide.tui.stream_model import StreamModel, answer_line, result_lines
-from labguide.tui.timefmt import clock_ms, duration
+from labguide.tui.timefmt import duration
 
 
 def test_rate_ladder_is_clamped_from_1_to_1000() -> None:
@@ -41,13 +42,14 @@ def test_stream_model_folds_batches_and_outages() -> None:
 
 def test_formatting() -> None:
     assert answer_line(ProbeAnswer(1, 0.0, 0.0, 0.41, 200, "ok", "web-2")).endswith("0.41 ms")
-    assert clock_ms(0.9996).endswith(":01.000")  # rounds to the millisecond
+    assert clock_ms(0.9996).endswith(":00.999")  # truncated: never later than the moment
+    assert clock_ms(1700000000.123).endswith(".123")  # binary floats do not lose a ms
     assert duration(0.62) == "620 ms" and duration(3.5) == "3.5 s" and duration(61) == "1m01s"
     lines = result_lines({"tool": "k6", "http_reqs": 30000, "rate": 999.9,
                           "http_req_failed": 483,
                           "http_req_duration": {"avg": "1ms", "med": "0.9ms"}})
-    assert lines[0].startswith("http_reqs......: 30000 999.9/s")
-    assert "1.61% (483)" in lines[1] and "med=0.9ms" in lines[2]
+    assert lines[0].startswith("http_reqs......: 30000  999.90/s")
+    assert "1.61%  483 out of 30000" in lines[1] and "med=0.9ms" in lines[2]
 
 
 def test_the_stream_model_keeps_a_few_outages_and_counts_all() -> None:

@@ -33,7 +33,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         step = self.bound.step
-        what = "reboots" if step.reboot else "disrupts the lab"
+        what = "reboots" if step.kind == "reboot" else "disrupts the lab"
         with Vertical():
             yield Static(Text(f"{self.bound.id} {what}", style="bold"))
             yield Static(badges(self.bound))

@@ -13,11 +13,12 @@ from textual.widgets import Markdown, Static
 
 from labguide.events import StepStatus
 from labguide.plan import BoundStep, Plan
+from labguide.steps import kind_of
 from labguide.tui.step_info import MARKS, StepInfo
 from labguide.tui.timefmt import duration
 
-KIND_VERB = {"run": "run", "check": "check", "wait": "wait until", "file": "write file",
-             "qm": "Proxmox", "load": "load test"}
+#: Where the TUI words a kind otherwise than its own verb (labguide/steps/).
+KIND_LABEL = {"file": "write file", "qm": "Proxmox"}
 FENCE_LANG = {"qm": "sh", "file": ""}
 #: step texts kept mounted (hidden when not current): going back and forth between nearby
 #: steps shows widgets that exist instead of building new ones (≈ 40% less time per key,
@@ -28,14 +29,16 @@ KEPT_STEPS = 8
 def badges(bound: BoundStep) -> Text:
     step = bound.step
     t = Text()
-    t.append(f" {KIND_VERB[step.kind]} ", style="bold reverse")
+    kind = kind_of(step)
+    t.append(f" {KIND_LABEL.get(step.kind, kind.verb)} ", style="bold reverse")
     t.append(" on ")
     for host in step.hosts:
         t.append(f" {host} ", style="bold black on cyan")
         t.append(" ")
-    if step.kind == "file" and bound.path:
-        t.append(f"→ {bound.path}" + (" (sudo)" if step.sudo else ""), style="bold")
-    flags = [name for name, on in (("disruptive", step.disruptive), ("reboots", step.reboot),
+    if step.kind == "file":
+        t.append(f"→ {kind.target(bound)}", style="bold")
+    flags = [name for name, on in (("disruptive", step.disruptive),
+                                   ("reboots", step.kind == "reboot"),
                                    ("background", step.background),
                                    ("walk-through", step.transient)) if on]
     if flags:
@@ -49,7 +52,7 @@ def step_markdown(bound: BoundStep) -> str:
     fence = "````" if "```" in bound.shown else "```"
     body = bound.shown.rstrip("\n")
     prose = step.prose.strip()
-    expected = bound.message and step.kind in ("check", "wait")
+    expected = bound.message and step.check
     parts = [prose] if prose else []
     if expected:
         parts.append(f"Expected: **{bound.message}**")
@@ -174,6 +177,7 @@ class FailurePanel(Static):
         if info.status != StepStatus.WARNED:
             todo = bound.hint or {
                 "check": "fix what the check reports, then retry it",
+                "keepalived": "fix what the check reports, then retry it",
                 "wait": "the condition did not come true in time: look at the VIP pane "
                         "and the hosts' logs, then retry",
                 "file": "check the path and the permissions on the host, then retry",

@@ -47,8 +47,7 @@ class StepTree(Tree[str]):
         text.append(f"{mark} ", style=style)
         step = self.plan.bound(step_id).step
         text.append(step_id, style="bold" if step_id == self.current else "")
-        flags = ("⚠" if step.disruptive or step.reboot else "") + ("⟳" if step.background
-                                                                   else "")
+        flags = ("⚠" if step.disruptive else "") + ("⟳" if step.background else "")
         if flags:
             text.append(f" {flags}", style="yellow")
         if info.duration is not None:

@@ -14,9 +14,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Log, Sparkline, Static
 
+from labguide.clock import clock_ms
 from labguide.events import Event
 from labguide.tui.stream_model import StreamModel, k6_summary, result_lines
-from labguide.tui.timefmt import clock_ms, duration
+from labguide.tui.timefmt import duration
 
 OUTAGE_ROWS = 4
 

@@ -12,9 +12,10 @@ from rich.text import Text
 from textual.timer import Timer
 from textual.widgets import Static
 
+from labguide.clock import clock_ms
 from labguide.events import Event, now
 from labguide.probes.vip_state import OwnershipChange, VipState
-from labguide.tui.timefmt import clock_ms, duration
+from labguide.tui.timefmt import duration
 from labguide.tui.vip_model import fold, new_state
 
 STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red",

@@ -1,0 +1,128 @@
+"""A chapter's TOML front matter (between `+++` lines) → `FrontMatter`, with located errors.
+
+Parsing only. What each key means: docs/chapter-format.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labguide.errors import LabguideError, Location
+from labguide.model import Watch
+from labguide.tomlloc import key_line, load_toml
+
+FENCE = "+++"
+VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+STEP_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+KEYS = ("id", "title", "hosts", "vars", "watch", "requires", "exists")
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    id: str
+    title: str
+    hosts: tuple[str, ...]
+    vars: dict[str, str]
+    watch: Watch
+    requires: str = ""
+    #: Hosts the chapter creates: host → id of the check that passes once it exists.
+    exists: dict[str, str] = field(default_factory=dict)
+    #: 0-based index of the first line after the closing fence (where the body starts).
+    body_start: int = 0
+
+
+def split(text: str, path: Path) -> tuple[dict[str, Any], int]:
+    """The front matter's TOML data and the 0-based line where the body starts."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != FENCE:
+        raise _err(f"a chapter starts with TOML front matter between '{FENCE}' lines", path, 1)
+    for end in range(1, len(lines)):
+        if lines[end].strip() == FENCE:
+            break
+    else:
+        raise _err(f"front matter is not closed by a '{FENCE}' line", path, 1)
+    data = load_toml("\n".join(lines[1:end]), path, what="front matter", first_line=2)
+    return data, end + 1
+
+
+def _err(msg: str, path: Path, line: int | None) -> LabguideError:
+    return LabguideError(msg, Location(file=path, line=line))
+
+
+class _Reader:
+    """Checks one front matter's keys; errors name the line of the key."""
+
+    def __init__(self, data: dict[str, Any], path: Path, text: str) -> None:
+        self.data, self.path, self.text = data, path, text
+
+    def fail(self, msg: str, key: str) -> LabguideError:
+        return _err(msg, self.path, key_line(self.text, key))
+
+    def strings(self, value: Any, label: str, what: str) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(f"{label} must be a list of {what}", label.rpartition(".")[2])
+        return tuple(value)
+
+    def variables(self) -> dict[str, str]:
+        raw = self.data.get("vars", {})
+        if not isinstance(raw, dict):
+            raise self.fail("front matter 'vars' must be a table", "vars")
+        out: dict[str, str] = {}
+        for name, value in raw.items():
+            if not VAR_NAME.match(name):
+                raise self.fail(f"bad variable name {name!r}", name)
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise self.fail(f"variable {name} must be a string or a number", name)
+            out[name] = str(value)
+        return out
+
+    def watch(self) -> Watch:
+        raw = self.data.get("watch", {})
+        if not isinstance(raw, dict) or set(raw) - {"vips", "candidates", "url"}:
+            raise self.fail("front matter 'watch' takes vips, candidates and url", "watch")
+        url = raw.get("url")
+        if url is not None and not isinstance(url, str):
+            raise self.fail("watch.url must be a string", "url")
+        return Watch(self.strings(raw.get("vips", []), "watch.vips", "strings"),
+                     self.strings(raw.get("candidates", []), "watch.candidates", "host names"),
+                     url)
+
+    def identity(self) -> tuple[str, str]:
+        cid, title = self.data.get("id", self.path.stem), self.data.get("title")
+        if not isinstance(cid, str) or not STEP_ID.match(cid):
+            raise self.fail("front matter 'id' must be lower-case letters, digits and dashes",
+                            "id")
+        if not isinstance(title, str) or not title.strip():
+            raise _err("front matter needs a 'title'", self.path,
+                       key_line(self.text, "title", default=2))
+        return cid, title.strip()
+
+    def exists(self) -> dict[str, str]:
+        raw = self.data.get("exists", {})
+        if not isinstance(raw, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+            raise self.fail("'exists' maps host names to the id of the check that proves the "
+                            "host exists", "exists")
+        return dict(raw)
+
+
+def read_front_matter(text: str, path: Path) -> FrontMatter:
+    data, body_start = split(text, path)
+    reader = _Reader(data, path, text)
+    for key in data:
+        if key not in KEYS:
+            raise reader.fail(f"unknown front matter key {key!r} (known: "
+                              f"{', '.join(sorted(KEYS))})", key)
+    cid, title = reader.identity()
+    hosts = data.get("hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+        raise reader.fail("front matter 'hosts' must be a list of host names", "hosts")
+    requires = data.get("requires", "")
+    if not isinstance(requires, str):
+        raise reader.fail("'requires' must be a string", "requires")
+    return FrontMatter(id=cid, title=title, hosts=tuple(hosts), vars=reader.variables(),
+                       watch=reader.watch(), requires=requires, exists=reader.exists(),
+                       body_start=body_start)

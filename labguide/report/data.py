@@ -1,0 +1,56 @@
+"""Check and drill reports as plain JSON-able data (the JSON format, and what JUnit reads)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from labguide.probes.events import OutageWindow
+
+if TYPE_CHECKING:
+    from labguide.check import CheckReport
+    from labguide.drill.model import DrillReport
+
+
+def check_as_dict(report: CheckReport) -> dict[str, Any]:
+    redact = report.redact
+    return {
+        "chapter": report.chapter,
+        "exit_code": report.exit_code,
+        "duration": round(report.duration, 3),
+        "counts": report.counts,
+        "unreachable": report.unreachable,
+        "checks": [{
+            "id": r.step.id, "section": r.step.step.section, "hosts": list(r.step.step.hosts),
+            "status": r.status.value, "message": r.message, "expected": r.step.message,
+            "command": redact(r.step.shown), "hint": r.step.hint,
+            "duration": round(r.duration, 3), "results": {h: dict(d) for h, d in r.hosts.items()},
+        } for r in report.results],
+    }
+
+
+def outage_as_dict(o: OutageWindow) -> dict[str, Any]:
+    return {"start": o.start, "end": o.end, "duration": o.duration, "lost": o.lost,
+            "causes": dict(o.causes), "first_failure": o.first_failure}
+
+
+def drill_as_dict(report: DrillReport) -> dict[str, Any]:
+    return {
+        "exit_code": report.exit_code, "rate": report.rate,
+        "duration": round(report.duration, 3), "restored": report.restored,
+        "error": report.error,
+        "before": {h: dict(s) for h, s in report.before.items()},
+        "after": {h: dict(s) for h, s in report.after.items()},
+        "holders_before": {v: list(h) for v, h in report.holders_before.items()},
+        "holders_after": {v: list(h) for v, h in report.holders_after.items()},
+        "scenarios": [{
+            "scenario": r.scenario, "title": r.title, "vip": r.vip, "owner": r.owner,
+            "peer": r.peer, "status": r.status.value, "message": r.message,
+            "moved": r.moved, "back": r.back, "moved_after": r.moved_after,
+            "move_gap": r.move_gap, "back_after": r.back_after, "back_gap": r.back_gap,
+            "url": r.url, "sent": r.sent, "lost": r.lost, "dropped": r.dropped,
+            "lost_moving": r.lost_moving, "lost_back": r.lost_back,
+            "by_cause": dict(r.by_cause), "outages": [outage_as_dict(o) for o in r.outages],
+            "expected_lost": r.expected_lost, "chapter": r.chapter,
+            "duration": round(r.duration, 3), "restore_at": r.restore_at,
+        } for r in report.results],
+    }

@@ -1,0 +1,173 @@
+"""The public door from a step kind to the run: `StepContext`, and each host's `HostOutcome`.
+
+A kind module runs its step only through this: emit output, run or capture a command on a
+host, publish probe events, reach a host's transport. The engine makes one per step run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from labguide.errors import HostError
+from labguide.events import Event, HostFinished, Output, StepStatus
+from labguide.plan import BoundStep
+from labguide.transports.base import Captured, CommandResult, Transport
+
+Mode = Literal["run", "check"]
+TAIL_LINES = 200
+#: Worst first: the step's status is its hosts' worst.
+SEVERITY = (StepStatus.FAILED, StepStatus.WARNED, StepStatus.PASSED)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a step (or one host's part of it) ended; `detail` is kept with its result."""
+
+    status: StepStatus
+    message: str = ""
+    detail: dict[str, Any] | None = None
+
+
+@dataclass
+class HostOutcome:
+    """What one host did for the step: its last output lines, exit status and verdict."""
+
+    exit_status: int | None = None
+    duration: float = 0.0
+    reason: str | None = None
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+    stdout: list[str] = field(default_factory=list)
+    status: str = ""
+    message: str = ""
+
+    def as_record(self) -> dict[str, Any]:
+        return {"status": self.status, "message": self.message,
+                "exit_status": self.exit_status, "duration": round(self.duration, 3),
+                "reason": self.reason, "tail": list(self.tail)[-40:]}
+
+    def took(self, result: CommandResult) -> None:
+        self.exit_status = result.exit_status
+        self.reason = result.reason
+
+
+class RunServices(Protocol):
+    """What the engine lends a step's context (implemented by the engine)."""
+
+    mode: Mode
+
+    def transport(self, host: str) -> Transport: ...
+    def redact(self, text: str) -> str: ...
+    def publish(self, event: Event) -> None: ...
+    def note(self, event: str, **data: Any) -> None: ...
+
+
+class StepContext:
+    """One run of one step: what a kind may do, and the per-host outcomes it fills."""
+
+    def __init__(self, bound: BoundStep, services: RunServices) -> None:
+        self.bound = bound
+        self.step = bound.step
+        self.services = services
+        self.mode: Mode = services.mode
+        self.outcomes: dict[str, HostOutcome] = {h: HostOutcome() for h in bound.step.hosts}
+
+    # -- what a kind reaches -----------------------------------------------------------
+
+    def transport(self, host: str) -> Transport:
+        return self.services.transport(host)
+
+    def redact(self, text: str) -> str:
+        return self.services.redact(text)
+
+    def publish(self, event: Event) -> None:
+        self.services.publish(event)
+
+    def note(self, event: str, **data: Any) -> None:
+        """A record in the run's transcript (masked by the caller where it holds values)."""
+        self.services.note(event, step=self.bound.id, **data)
+
+    def emit(self, host: str, stream: str, line: str, *, keep: bool = True,
+             kept_by: str | None = None) -> None:
+        """One line of output of `host` (masked), to the transcript and the front-ends; kept
+        in the outcome of `kept_by` (default: `host`) for the step's record."""
+        line = self.redact(line)
+        outcome = self.outcomes.get(kept_by or host)
+        if keep and outcome is not None:
+            outcome.tail.append(line)
+            if stream == "stdout":
+                outcome.stdout.append(line)
+        self.services.note("output", step=self.bound.id, host=host, stream=stream, line=line)
+        self.publish(Output(self.bound.id, host, stream, line))
+
+    # -- commands ------------------------------------------------------------------------
+
+    async def run(self, host: str, script: str, timeout: float) -> CommandResult:
+        """Run `script` on `host`, its output shown as it comes; fills the host's outcome."""
+        outcome = self.outcomes[host]
+        outcome.stdout.clear()
+        result = await self.transport(host).run(
+            script, lambda stream, line: self.emit(host, stream, line), timeout=timeout)
+        outcome.took(result)
+        self._noted(host, result)
+        return result
+
+    async def capture(self, host: str, script: str, timeout: float) -> Captured:
+        """Run `script` on `host` without showing its output (show it later with `show`)."""
+        captured = await self.transport(host).capture(script, timeout=timeout)
+        outcome = self.outcomes.get(host)
+        if outcome is not None:
+            outcome.took(captured.result)
+            outcome.stdout = [self.redact(line) for line in captured.stdout]
+            outcome.tail.clear()
+            outcome.tail.extend(self.redact(line) for line in captured.lines)
+        self._noted(host, captured.result)
+        return captured
+
+    def show(self, host: str, lines: list[str] | tuple[str, ...] | deque[str]) -> None:
+        """Show lines already kept in the host's outcome (a wait's last try)."""
+        for line in lines:
+            self.emit(host, "stdout", line, keep=False)
+
+    def _noted(self, host: str, result: CommandResult) -> None:
+        self.note("command", host=host, exit_status=result.exit_status, reason=result.reason,
+                  duration=round(result.duration, 3))
+
+    # -- steps that act on every host at once ---------------------------------------------
+
+    async def per_host(self, action: Callable[[str], Awaitable[Verdict]]) -> Verdict:
+        """Run `action` on every host concurrently; the step gets the worst verdict."""
+
+        async def one(host: str) -> Verdict:
+            t0 = time.monotonic()
+            outcome = self.outcomes[host]
+            try:
+                verdict = await action(host)
+            except HostError as exc:
+                verdict = Verdict(StepStatus.FAILED, self.redact(str(exc)))
+                outcome.reason = "unreachable"
+                self.emit(host, "stderr", verdict.message)
+            outcome.duration = time.monotonic() - t0
+            outcome.status, outcome.message = verdict.status.value, verdict.message
+            self.publish(HostFinished(self.bound.id, host, outcome.exit_status,
+                                      outcome.duration,
+                                      None if verdict.status.ok else verdict.message))
+            return verdict
+
+        hosts = self.step.hosts
+        results = await asyncio.gather(*(one(h) for h in hosts))
+        worst = min((v.status for v in results),
+                    key=lambda s: SEVERITY.index(s) if s in SEVERITY else len(SEVERITY))
+        said = [f"{h}: {v.message}" for h, v in zip(hosts, results, strict=True)
+                if v.message and v.status == worst]
+        if worst == StepStatus.PASSED:
+            only = said[0].split(": ", 1)[1] if len(said) == 1 else ""
+            return Verdict(worst, self.bound.message or only)
+        return Verdict(worst, "; ".join(said))
+
+    def host_records(self) -> Mapping[str, dict[str, Any]]:
+        return {h: o.as_record() for h, o in self.outcomes.items()}

@@ -1,0 +1,89 @@
+"""`file` steps: write a file on each host (atomically, with a mode, with sudo), after a
+diff of what changes; "unchanged" when the host already has it."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from labguide.events import StepStatus
+from labguide.plan import BoundStep
+from labguide.steps.context import StepContext, Verdict
+from labguide.steps.kind import Attrs, StepKind
+
+
+@dataclass(frozen=True)
+class FileOptions:
+    mode: int | None = None
+    sudo: bool = False
+
+
+def path_attr(attrs: Attrs) -> None:
+    """A file path must be absolute (or start with a variable that makes it so)."""
+    if not attrs.text("path").startswith(("/", "~", "$")):
+        raise attrs.error("path= must be absolute")
+
+
+class FileKind(StepKind):
+    name = "file"
+    verb = "write"
+    marker = "path"
+    attrs: ClassVar[frozenset[str]] = frozenset({"path", "mode", "sudo", "disruptive", "hint"})
+    default_timeout = 60.0
+    langs = None  # any language: the block is the file's content
+    texts = ("path",)
+    quotes_values = False
+
+    def options(self, attrs: Attrs) -> FileOptions:
+        path_attr(attrs)
+        mode = None
+        if "mode" in attrs:
+            raw = attrs.text("mode")
+            if not re.match(r"^0?[0-7]{3,4}$", raw):
+                raise attrs.error(f"mode={raw!r} must be octal, e.g. mode=\"0644\"")
+            mode = int(raw, 8)
+        return FileOptions(mode=mode, sudo=attrs.flag("sudo"))
+
+    def target(self, bound: BoundStep) -> str:
+        return f"{bound.path}" + (" (sudo)" if bound.step.options.sudo else "")
+
+    def diff(self, ctx: StepContext, old: bytes | None) -> list[str]:
+        """Unified diff of what the step would change (old None: the file is new)."""
+        path = ctx.bound.text("path")
+        before = (old or b"").decode("utf-8", "replace").splitlines()
+        after = ctx.bound.script.splitlines()
+        label = path if old is not None else "/dev/null"
+        return [ctx.redact(line.rstrip("\n")) for line in difflib.unified_diff(
+            before, after, fromfile=label, tofile=path, lineterm="")]
+
+    async def preview(self, ctx: StepContext) -> dict[str, list[str]]:
+        out = {}
+        for host in ctx.step.hosts:
+            old = await ctx.transport(host).read_file(ctx.bound.text("path"),
+                                                      sudo=ctx.step.options.sudo)
+            out[host] = self.diff(ctx, old)
+        return out
+
+    async def run(self, ctx: StepContext) -> Verdict:
+        return await ctx.per_host(lambda host: self.write(ctx, host))
+
+    async def write(self, ctx: StepContext, host: str) -> Verdict:
+        bound, opts, path = ctx.bound, ctx.step.options, ctx.bound.text("path")
+        transport = ctx.transport(host)
+        new = bound.script.encode()
+        old = await transport.read_file(path, sudo=opts.sudo)
+        for line in self.diff(ctx, old):
+            ctx.emit(host, "diff", line)
+        if old == new:
+            ctx.outcomes[host].exit_status = 0
+            ctx.emit(host, "info", f"{path} is already up to date")
+            return Verdict(StepStatus.PASSED, "unchanged")
+        await transport.write_file(path, new, mode=opts.mode, sudo=opts.sudo)
+        ctx.outcomes[host].exit_status = 0
+        ctx.emit(host, "info", f"wrote {path} ({len(new)} bytes)")
+        return Verdict(StepStatus.PASSED, f"wrote {path}")
+
+
+KIND = FileKind()

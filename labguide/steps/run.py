@@ -1,0 +1,37 @@
+"""`run` steps: a shell script on each of the step's hosts; passes when it exits 0."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from labguide.events import StepStatus
+from labguide.steps.context import StepContext, Verdict
+from labguide.steps.kind import StepKind
+from labguide.transports.base import CommandResult
+
+
+def ended_badly(result: CommandResult, timeout: float) -> Verdict | None:
+    """The verdict of a command that did not exit 0 (None when it did)."""
+    if result.reason == "timeout":
+        return Verdict(StepStatus.FAILED, f"timed out after {timeout:g} s")
+    if result.reason:
+        return Verdict(StepStatus.FAILED, f"no exit status ({result.reason})")
+    if result.exit_status != 0:
+        return Verdict(StepStatus.FAILED, f"exit status {result.exit_status}")
+    return None
+
+
+class RunKind(StepKind):
+    name = "run"
+    verb = "run"
+    attrs: ClassVar[frozenset[str]] = frozenset({"disruptive", "reboot", "delay", "hint"})
+
+    async def run(self, ctx: StepContext) -> Verdict:
+        async def one(host: str) -> Verdict:
+            result = await ctx.run(host, ctx.bound.script, ctx.step.timeout)
+            return ended_badly(result, ctx.step.timeout) or Verdict(StepStatus.PASSED)
+
+        return await ctx.per_host(one)
+
+
+KIND = RunKind()

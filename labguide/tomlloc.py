@@ -1,0 +1,41 @@
+"""TOML with located errors: parse a document (or a chapter's front matter) and find the
+line of a key, so that every error names the file and line. Shared by chapters and
+inventories; nothing here knows either."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from labguide.errors import LabguideError, Location
+
+
+def load_toml(text: str, path: Path, *, what: str = "", first_line: int = 1) -> dict[str, Any]:
+    """Parse `text` (which starts at line `first_line` of `path`); a syntax error names its
+    line, and "at end of document" the document's last line."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        last = max(1, len(text.splitlines()))
+        line = int(m.group(1)) if m else last
+        prefix = f"{what} is not" if what else "not"
+        raise LabguideError(f"{prefix} valid TOML: {exc}",
+                            Location(file=path, line=line + first_line - 1)) from None
+
+
+def line_of(text: str, pattern: str) -> int | None:
+    """1-based line of the first line matching `pattern` (a regex), or None."""
+    rx = re.compile(pattern)
+    for n, line in enumerate(text.splitlines(), start=1):
+        if rx.search(line):
+            return n
+    return None
+
+
+def key_line(text: str, key: str, default: int = 1) -> int:
+    """The line that sets `key` (`key = …`) or opens its table (`[key]`, `[a.key]`)."""
+    k = re.escape(key)
+    return line_of(text, rf"^\s*(?:{k}\s*=|\[\s*(?:[\w.-]+\.)?{k}\s*\])") or default
