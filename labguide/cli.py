@@ -49,8 +49,8 @@ def chapter_in_language(name_or_path: str, lang: str | None) -> Chapter:
     from labguide.chapter import find_chapter, load_chapter
     from labguide.chapter_files import DEFAULT_LANG, locale_lang, split_name, translations
 
-    if lang is not None:
-        path = find_chapter(name_or_path, lang.lower())
+    if lang is not None:  # `ja`, `JA` and `ja_JP.UTF-8` all mean ja
+        path = find_chapter(name_or_path, locale_lang({"LANG": lang}) or lang.lower())
     elif name_or_path.endswith(".md") or "/" in name_or_path:
         path = find_chapter(name_or_path)  # a file named: that file
     else:

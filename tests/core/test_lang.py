@@ -88,6 +88,8 @@ def test_list_names_the_languages() -> None:
 def test_show_by_flag_and_by_locale() -> None:
     for args, locale, title, shown in [
             (["--lang", "ja"], {}, JA_TITLE, "ja"),
+            (["--lang", "ja_JP.UTF-8"], {}, JA_TITLE, "ja"),
+            (["--lang", "JA"], {}, JA_TITLE, "ja"),
             (["--lang", "en"], {"LANG": "ja_JP.UTF-8"}, EN_TITLE, "en"),
             ([], {"LANG": "ja_JP.UTF-8"}, JA_TITLE, "ja"),
             ([], {"LC_ALL": "C.UTF-8", "LANG": "ja_JP.UTF-8"}, EN_TITLE, "en"),
