@@ -15,6 +15,12 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from labguide.chapter_files import (
+    bundled_folder_files,
+    one_per_chapter,
+    pick_translation,
+    split_name,
+)
 from labguide.chaptercheck import refs_of, validate
 from labguide.errors import LabguideError, Location
 from labguide.frontmatter import VAR_NAME, read_front_matter
@@ -163,26 +169,26 @@ def parse_chapter(text: str, path: Path) -> Chapter:
     return chapter
 
 
-def find_chapter(name_or_path: str) -> Path:
-    """A bundled chapter by name (`l4lb-ha`) or a path to a Markdown file."""
+def find_chapter(name_or_path: str, lang: str | None = None, *,
+                 fallback: bool = False) -> Path:
+    """A bundled chapter by name (`l4lb-ha`) or a path to a Markdown file; with `lang`, that
+    chapter's file in that language (`NAME.LANG.md` beside it; see chapter_files)."""
     candidate = Path(name_or_path)
     if candidate.suffix == ".md" or "/" in name_or_path:
         if not candidate.is_file():
             raise LabguideError(f"no chapter file {name_or_path}", Location(file=candidate))
-        return candidate
-    for path in bundled_chapters():
-        if path.stem == name_or_path:
-            return path
-    names = ", ".join(p.stem for p in bundled_chapters()) or "(none)"
-    raise LabguideError(f"no chapter named {name_or_path!r}", hint=f"bundled chapters: {names}")
+        found = candidate
+    else:
+        chapters = bundled_chapters()
+        named = [p for p in chapters if split_name(p)[0] == name_or_path]
+        if not named:
+            names = ", ".join(split_name(p)[0] for p in chapters) or "(none)"
+            raise LabguideError(f"no chapter named {name_or_path!r}",
+                                hint=f"bundled chapters: {names}")
+        found = named[0]
+    return pick_translation(found, lang, fallback=fallback) if lang else found
 
 
 def bundled_chapters() -> list[Path]:
-    from importlib import resources
-
-    root = resources.files("labguide.chapters")
-    found = []
-    for entry in root.iterdir():
-        if entry.name.endswith(".md") and entry.is_file():
-            found.append(Path(str(entry)))
-    return sorted(found)
+    """The bundled chapters, one file each: the English one (translations: chapter_files)."""
+    return one_per_chapter(bundled_folder_files())

@@ -11,11 +11,15 @@ import click
 
 from labguide import __version__
 from labguide.clicommon import default_inventory
-from labguide.errors import LabguideError
+from labguide.errors import LabguideError, Location
 
 if TYPE_CHECKING:
+    from labguide.chapter import Chapter
     from labguide.engine import Engine
     from labguide.plan import Plan
+
+LANG_HELP = ("The chapter's language (en, ja, …; default: from LC_ALL / LC_MESSAGES / LANG, "
+             "else English).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,24 +28,62 @@ def cli() -> None:
     """Walk through a hands-on infrastructure lab, step by step."""
 
 
+def chapter_in_language(name_or_path: str, lang: str | None) -> Chapter:
+    """The chapter in the language asked for (--lang: it must have it), else in the locale's
+    if it has that translation, else the file named (English for a bundled name).
+
+    A translation must have its English file's id: results and resume are kept by chapter
+    id, so that a reader may switch languages and go on where they were."""
+    from labguide.chapter import find_chapter, load_chapter
+    from labguide.chapter_files import DEFAULT_LANG, locale_lang, split_name, translations
+
+    if lang is not None:  # `ja`, `JA` and `ja_JP.UTF-8` all mean ja
+        path = find_chapter(name_or_path, locale_lang({"LANG": lang}) or lang.lower())
+    elif name_or_path.endswith(".md") or "/" in name_or_path:
+        path = find_chapter(name_or_path)  # a file named: that file
+    else:
+        path = find_chapter(name_or_path, locale_lang(os.environ), fallback=True)
+    chapter = load_chapter(path)
+    base = translations(path).get(DEFAULT_LANG)
+    if split_name(path)[1] != DEFAULT_LANG and base is not None:
+        english = load_chapter(base)
+        if english.id != chapter.id:
+            raise LabguideError(
+                f"this translation's id is {chapter.id!r} but its English chapter's "
+                f"({base.name}) is {english.id!r}: they must be the same, results are kept "
+                "by chapter id", Location(file=path, key="id"))
+    return chapter
+
+
+def languages_of(chapter: Chapter) -> str:
+    """'en, ja': the languages the chapter has."""
+    from labguide.chapter_files import translations
+
+    return ", ".join(translations(chapter.path))
+
+
 @cli.command("list")
 def list_cmd() -> None:
-    """List the bundled chapters."""
-    from labguide.chapter import bundled_chapters, load_chapter
+    """List the bundled chapters (titles in the locale's language, if the chapter has it)."""
+    from labguide.chapter import bundled_chapters
+    from labguide.chapter_files import split_name
 
     for path in bundled_chapters():
-        chapter = load_chapter(path)
-        click.echo(f"{chapter.id:<16} {chapter.title}  ({len(chapter.steps)} steps)")
+        chapter = chapter_in_language(split_name(path)[0], None)
+        click.echo(f"{chapter.id:<16} {chapter.title}  ({len(chapter.steps)} steps; "
+                   f"languages: {languages_of(chapter)})")
 
 
 @cli.command()
 @click.argument("chapter")
-def show(chapter: str) -> None:
+@click.option("--lang", metavar="LANG", help=LANG_HELP)
+def show(chapter: str, lang: str | None) -> None:
     """Show a chapter's sections, steps and hosts."""
-    from labguide.chapter import find_chapter, load_chapter
+    from labguide.chapter_files import split_name
 
-    ch = load_chapter(find_chapter(chapter))
+    ch = chapter_in_language(chapter, lang)
     click.echo(f"{ch.title}  [{ch.id}]  hosts: {', '.join(ch.hosts)}")
+    click.echo(f"languages: {languages_of(ch)} (shown: {split_name(ch.path)[1]})")
     if ch.requires:
         click.echo(f"assumes: {ch.requires}")
     for sec in ch.sections:
@@ -80,16 +122,16 @@ def show(chapter: str) -> None:
 @click.option("--accept-new-host-keys", is_flag=True,
               help="Accept (and record) host keys seen for the first time.")
 @click.option("--theme", default=None, help="A Textual theme for the TUI.")
+@click.option("--lang", metavar="LANG", help=LANG_HELP)
 def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: bool,
         dry_run: bool, start: str | None, restart: bool, yes: bool, check: bool, fmt: str,
         strict: bool, accept_new_host_keys: bool, theme: str | None, drill: bool = False,
-        drill_rate: float = 1000) -> None:
+        drill_rate: float = 1000, lang: str | None = None) -> None:
     """Run a chapter (a bundled name or a path) against a lab."""
-    from labguide.chapter import find_chapter, load_chapter
     from labguide.inventory import load_inventory
     from labguide.plan import bind, parse_sets
 
-    ch = load_chapter(find_chapter(chapter))
+    ch = chapter_in_language(chapter, lang)
     overrides = parse_sets(list(sets))
     inv_path = default_inventory(inventory_path)
     if dry_run:
@@ -138,15 +180,16 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
 @click.option("--drill-rate", type=click.FloatRange(1, 5000), default=1000, show_default=True,
               metavar="N")
 @click.option("--yes", "-y", is_flag=True, help="Run --drill without asking.")
+@click.option("--lang", metavar="LANG", help=LANG_HELP)
 @click.pass_context
 def check_cmd(ctx: click.Context, chapter: str, inventory_path: str | None,
               sets: tuple[str, ...], fmt: str, strict: bool, accept_new_host_keys: bool,
-              drill: bool, drill_rate: float, yes: bool) -> None:
+              drill: bool, drill_rate: float, yes: bool, lang: str | None) -> None:
     """Verify a lab read-only (same as `run CHAPTER --check`)."""
     ctx.invoke(run, chapter=chapter, inventory_path=inventory_path, sets=sets, plain=True,
                dry_run=False, start=None, restart=False, yes=yes, check=True, fmt=fmt,
                strict=strict, accept_new_host_keys=accept_new_host_keys, theme=None,
-               drill=drill, drill_rate=drill_rate)
+               drill=drill, drill_rate=drill_rate, lang=lang)
 
 
 def _check(plan: Plan, *, fmt: str, strict: bool, accept_new_host_keys: bool) -> int:

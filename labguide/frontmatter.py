@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from labguide.chapter_files import split_name
 from labguide.errors import LabguideError, Location
 from labguide.model import Watch
 from labguide.tomlloc import key_line, load_toml
@@ -91,7 +92,8 @@ class _Reader:
                      url)
 
     def identity(self) -> tuple[str, str]:
-        cid, title = self.data.get("id", self.path.stem), self.data.get("title")
+        # a translation's too: NAME.LANG.md → NAME
+        cid, title = self.data.get("id", split_name(self.path)[0]), self.data.get("title")
         if not isinstance(cid, str) or not STEP_ID.match(cid):
             raise self.fail("front matter 'id' must be lower-case letters, digits and dashes",
                             "id")

@@ -97,8 +97,21 @@ def parse_sets(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
         if "\x00" in value or "\n" in value:
             raise LabguideError(f"--set {name}: the value may not hold a newline or NUL",
                                 Location(key="--set"))
+        if not value.isascii() and not _is_utf8(value):
+            raise LabguideError(f"--set {name}: the value is not UTF-8 text ({value!r}); is "
+                                "the terminal set to another encoding?", Location(key="--set"))
         out[name] = value
     return out
+
+
+def _is_utf8(value: str) -> bool:
+    """False for an argument holding bytes that were not UTF-8 (Python keeps them as lone
+    surrogates, which no UTF-8 transcript or report can hold)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def substitute(text: str, values: Mapping[str, str], *, quote: bool) -> str:

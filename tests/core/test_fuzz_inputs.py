@@ -15,9 +15,16 @@ from labguide.inventory import parse_inventory
 from labguide.plan import bind
 
 WORDS = ["on", "id", "check", "wait", "path", "mode", "sudo", "timeout", "needs", "expect",
-         "disruptive", "reboot", "load", "url", "background", "rate", "delay", "zz", "file"]
+         "disruptive", "reboot", "load", "url", "background", "rate", "delay", "zz", "file",
+         "message", "hint", "title"]
+#: Japanese and other non-ASCII text: kana, kanji, the ideographic space U+3000, half-width
+#: katakana, combining marks, emoji (a ZWJ sequence, a flag), right-to-left scripts and the
+#: marks that switch direction, a BOM.
+NON_ASCII = ["日本語の文章です。", "ｶﾀｶﾅ", "全角\u3000空白", "か\u3099", "e\u0301", "😀",
+             "👩\u200d💻", "🇯🇵", "שלום עולם", "مرحبا", "\u202eabc\u202c", "\u200f", "\ufeff"]
 VALUES = ['"a"', '"a, b"', "10", '"0644"', '"/etc/x"', "soon", '"("', '"${X}"', '"one"', "",
-          '"b,,a"', "1e400", "-1", '"http://${X}/"']
+          '"b,,a"', "1e400", "-1", '"http://${X}/"', *(f'"{s}"' for s in NON_ASCII),
+          "日本語", '"${X} です"', '"/etc/日本語.conf"']
 fence_attr = st.builds(
     lambda k, v, eq: f"{k}={v}" if eq else k,
     st.sampled_from(WORDS), st.sampled_from(VALUES), st.booleans())
@@ -28,12 +35,16 @@ fence = st.builds(
     st.sampled_from(["sh", "bash", "qm", "conf", "", "text", "javascript"]),
     st.lists(fence_attr, max_size=5),
     st.sampled_from(["true", "echo ${X}", "echo ${Y}", "qm start 501", "qm clone 999 ${X}",
-                     "qm frobnicate", "$${x}", "${a%% *}", "x" * 3, "\x00", "é"]),
+                     "qm frobnicate", "$${x}", "${a%% *}", "x" * 3, "\x00", "é",
+                     "echo 日本語 ${X}", "qm start ５０１", "echo '\u3000'", "printf %s 😀"]),
     st.booleans(), st.booleans())
 block = st.one_of(
     fence,
     st.sampled_from(["## Section\n", "### Sub\n", "# Title\n", "plain prose\n", "\n",
-                     "~~~sh {on=\"a\"}\ntrue\n~~~\n", "```\n", "    indented code\n"]),
+                     "~~~sh {on=\"a\"}\ntrue\n~~~\n", "```\n", "    indented code\n",
+                     "## 日本語の見出し\n", "## \u3000\n", "日本語の説明です。\n",
+                     "שלום \u202e😀\n"]),
+    st.sampled_from(NON_ASCII).map(lambda s: s + "\n"),
     st.text(max_size=40),
 )
 front = st.sampled_from([
@@ -45,6 +56,11 @@ front = st.sampled_from([
     '+++\ntitle = "T"\n[watch]\nvips = ["${X}"]\ncandidates = ["q"]\n+++\n',
     '+++\ntitle = "T"\nhosts = "a"\n+++\n',
     '+++\ntitle = "T"\n[vars]\n"bad name" = "1"\n+++\n',
+    '+++\nid = "t"\ntitle = "日本語の章\u3000テスト 😀"\nhosts = ["a", "b"]\n[vars]\n'
+    'X = "値\u202eשלום👩\u200d💻"\n+++\n',
+    '+++\ntitle = "T"\nhosts = ["ホスト"]\n+++\n',
+    '+++\nid = "日本語"\ntitle = "T"\n+++\n',
+    '+++\ntitle = "T"\n[vars]\n変数 = "1"\n+++\n',
 ])
 
 
@@ -78,10 +94,12 @@ INV_KEYS = ["address", "user", "port", "identity_file", "known_hosts", "transpor
             "verify_tls", "ca"]
 INV_VALUES = ['"198.18.16.10"', "22", "0", "70000", "true", '"ssh"', '"proxmox"', '"telnet"',
               '"a@b!c"', '"bad"', "[1]", "{ value = \"x\" }", "{ env = \"NOPE_NOT_SET\" }",
-              '"k"', "-1", "1.5", '""']
+              '"k"', "-1", "1.5", '""', '"ユーザー"', '"198.18.16.10\u3000"', '"~/鍵/id"',
+              '{ value = "秘密\u3000😀" }', *(f'"{s}"' for s in NON_ASCII)]
 inv_line = st.builds(lambda k, v: f"{k} = {v}\n", st.sampled_from(INV_KEYS),
                      st.sampled_from(INV_VALUES))
 inv_header = st.sampled_from(["[hosts.a]\n", "[hosts.b]\n", "[hosts.\"x y\"]\n", "[vars]\n",
+                              "[hosts.\"ホスト\"]\n", "X = \"日本語\u3000の値\"\n",
                               "[defaults]\n", "[other]\n", "[hosts.a.proxmox]\n", "hosts = 1\n",
                               "[[hosts]]\n", "X = \"1\"\n", "= broken\n"])
 
@@ -139,3 +157,37 @@ def test_the_cli_prints_one_located_line_for_a_bad_inventory(parts: list[str]) -
     assert code in (0, 2), err
     if code == 2:
         assert err.startswith(f"labguide: {inv}") and "Traceback" not in err, err
+
+
+#: Reader's text for the round trip below: any letters, marks, symbols and spaces of any
+#: script (U+3000 and the direction marks included), but nothing the Markdown, attribute or
+#: TOML syntax reads (quotes, backslash, backtick, #, *, _, <, [, {, $, line breaks).
+reader_text = st.lists(st.one_of(
+    st.text(st.characters(whitelist_categories=("L", "M", "N", "S", "Zs", "Cf"),
+                          blacklist_characters="\"'\\`#*_<>[]{}$~=|&"), min_size=1, max_size=4),
+    st.sampled_from(NON_ASCII)), min_size=1, max_size=4).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(heading=reader_text, prose=reader_text, message=reader_text, hint=reader_text,
+       title=reader_text, chapter_title=reader_text, value=reader_text)
+def test_non_ascii_text_comes_back_intact(heading: str, prose: str, message: str, hint: str,
+                                          title: str, chapter_title: str, value: str) -> None:
+    """Whatever the script, the parser and bind() give back the reader's text as written,
+    and a variable's value lands in messages as is (and quoted, intact, in the script)."""
+    import json
+    import shlex
+
+    text = (f'+++\nid = "t"\ntitle = {json.dumps("章 " + chapter_title, ensure_ascii=False)}\n'
+            f'hosts = ["a"]\n[vars]\nX = "1"\n+++\n\n## 見出し {heading} 終\n\n説明 {prose} 終\n\n'
+            f'```sh {{on="a" check id="c" message="{message} ${{X}}" hint="{hint}" '
+            f'title="{title}"}}\nprintf %s ${{X}}\n```\n')
+    chapter = parse_chapter(text, Path("rt.md"))
+    step = chapter.steps[0]
+    assert chapter.title == ("章 " + chapter_title).strip()
+    assert chapter.sections[-1].title == f"見出し {heading} 終".strip()
+    assert f"説明 {prose} 終" in step.prose
+    assert (step.message, step.hint, step.title) == (f"{message} ${{X}}", hint, title)
+    bound = bind(chapter, None, {"X": value}).bound("c")
+    assert bound.message == f"{message} {value}"
+    assert shlex.split(bound.script.split(" ", 2)[2]) == [value]

@@ -37,12 +37,18 @@ EVIL = ["; touch pwned", "$(touch pwned)", "`touch pwned`", "'", '"', "\\", "$",
         "&& touch pwned", "| touch pwned", ")", "(", "'$(touch pwned)'", '"$(touch pwned)"',
         "$'\\x41'", "${IFS}", "*", "~", "-n", "EOF\ntouch pwned", "\t", "#", "!", "<<EOF"]
 
+#: Text a chapter's values are written in besides ASCII: Japanese (kana, kanji, half-width
+#: katakana, the ideographic space U+3000), combining marks, emoji (ZWJ sequences, flags),
+#: right-to-left scripts and the marks that switch direction, a BOM, a no-break space.
+NON_ASCII = ["日本語の値", "ｶﾀｶﾅ", "\u3000", "全角\u3000空白", "か\u3099", "e\u0301",
+             "\u0301", "😀", "👩\u200d💻", "🇯🇵", "שלום", "مرحبا", "\u202eabc\u202c",
+             "\u200f", "\ufeff", "\u00a0", "Ω≈ç√", "\U0001f9ea"]
 # \x00 cannot be in a command line; \x01 and \x7f are bash's own internal quoting marks
 # (CTLESC, CTLNUL), which it loses in here-documents inside $(…) whatever the quoting
 values = st.lists(st.one_of(
     st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\x01\x7f"),
             max_size=6),
-    st.sampled_from(EVIL)), max_size=5).map("".join)
+    st.sampled_from(EVIL), st.sampled_from(NON_ASCII)), max_size=5).map("".join)
 
 
 def run_everywhere(value: str) -> tuple[dict[str, str], list[str]]:

@@ -108,17 +108,27 @@ async def test_the_whole_chapter_runs(lab_plan: Plan, tmp_path: Path) -> None:
     failed = {k: v.message for k, v in done.items() if v.status == StepStatus.FAILED}
     assert status == StepStatus.PASSED, failed
     for sid in ("create-l4lb-2", "l4lb2-balances", "vip-on-l4lb1", "failover-vip-on-l4lb2",
-                "failback-vip-on-l4lb1", "haproxy-down-vip-on-l4lb2", "haproxy-up-vip-on-l4lb1",
-                "maintenance-vip-on-l4lb2", "maintenance-off-vip-on-l4lb1",
+                "failback-vip-on-l4lb1", "haproxy-test-vip-on-l4lb1",
+                "haproxy-down-l4lb1-released", "haproxy-down-vip-on-l4lb2",
+                "haproxy-up-vip-on-l4lb1", "maintenance-vip-on-l4lb2",
+                "maintenance-off-vip-on-l4lb1", "load-keepalived-l4lb1-released",
+                "load-haproxy-vip-on-l4lb1", "load-haproxy-l4lb1-released",
+                "load-haproxy-vip-on-l4lb2", "load-reboot-vip-on-l4lb1",
+                "load-maintenance-l4lb1-released",
                 "load-reboot-l4lb1", "load-reboot-l4lb1-stays-out", "load-reboot-vip-stays",
                 "leave-maintenance-vip-on-l4lb1",
                 "vip2-on-l4lb2", "vip2-on-l4lb1", "vip2-back-on-l4lb2", "final-vip-on-l4lb1",
                 "final-vip2-on-l4lb2"):
         assert done[sid].status == StepStatus.PASSED, (sid, done[sid].message)
+    assert_the_books_order(tmp_path / "t.jsonl")
     # the reboot step waited for a new boot of l4lb-1, and said how long it was away
     assert "l4lb-1 was back after" in done["load-reboot-l4lb1"].message
     loads = {sid: done[sid].detail for sid in ("load-stop-keepalived", "load-stop-haproxy",
                                                "load-maintenance-reboot")}
+    RESULTS.write_text(json.dumps({
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"), "loads": loads,
+        "steps": {k: [v.status.value, round(v.duration, 2), v.message] for k, v in done.items()},
+    }, indent=1, default=str) + "\n")
     for sid, detail in loads.items():
         assert detail.get("http_reqs", 0) > 20000, (sid, detail)
     # the chapter's pattern: stopping keepalived and maintenance+reboot lose (almost) nothing,
@@ -127,10 +137,6 @@ async def test_the_whole_chapter_runs(lab_plan: Plan, tmp_path: Path) -> None:
         "load-stop-keepalived"]["http_reqs"]
     assert loads["load-maintenance-reboot"]["http_req_failed"] <= 0.002 * loads[
         "load-maintenance-reboot"]["http_reqs"]
-    RESULTS.write_text(json.dumps({
-        "when": time.strftime("%Y-%m-%d %H:%M:%S"), "loads": loads,
-        "steps": {k: [v.status.value, round(v.duration, 2), v.message] for k, v in done.items()},
-    }, indent=1, default=str) + "\n")
     # node1's API token secret appears nowhere: not in events, transcript or state
     host = lab_plan.host("node1")
     assert host.proxmox is not None and host.proxmox.token_secret_file is not None
@@ -142,6 +148,52 @@ async def test_the_whole_chapter_runs(lab_plan: Plan, tmp_path: Path) -> None:
     # outcomes in the lab itself
     assert await holders(lab_plan, "198.18.16.140") == ["l4lb-1"]
     assert await holders(lab_plan, "198.18.16.141") == ["l4lb-2"]
+
+
+#: The book's order: each load test runs while these steps run on l4lb-1, in this order
+#: (Keepalived started again and HAProxy stopped during the HAProxy run; HAProxy started
+#: again, maintenance and the reboot during the maintenance run).
+DURING_LOAD = {
+    "load-stop-keepalived": ["load-stop-keepalived-now", "load-keepalived-l4lb1-released"],
+    "load-stop-haproxy": ["load-haproxy-prepare", "load-haproxy-vip-on-l4lb1",
+                          "load-stop-haproxy-now", "load-haproxy-l4lb1-released"],
+    "load-maintenance-reboot": ["load-reboot-prepare", "load-reboot-vip-on-l4lb1",
+                                "load-maintenance-on", "load-maintenance-l4lb1-released",
+                                "load-reboot-l4lb1"],
+}
+
+
+def assert_the_books_order(transcript: Path) -> None:
+    """From the transcript: each step of DURING_LOAD finished after its load test's k6 had
+    started (its first line of output) and before k6 ended, in the chapter's order, the
+    first one some seconds into the load (its `delay=`: steady state first)."""
+    started: dict[str, float] = {}
+    finished: dict[str, float] = {}
+    first_output: dict[str, float] = {}
+    ran: dict[str, str] = {}
+    for line in transcript.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        sid = rec.get("step")
+        if rec["event"] == "step_started":
+            started[sid], ran[sid] = rec["t"], rec["script"]
+        elif rec["event"] == "step_finished":
+            finished[sid] = rec["t"]
+        elif rec["event"] == "output" and rec["stream"] != "info":
+            first_output.setdefault(sid, rec["t"])
+    for load, during in DURING_LOAD.items():
+        order = [started[s] for s in during]
+        assert order == sorted(order), (load, during)
+        for sid in during:
+            assert first_output[load] < finished[sid] < finished[load], (
+                f"{sid} did not run while {load} ran: k6 {first_output[load]}–"
+                f"{finished[load]}, {sid} {started[sid]}–{finished[sid]}")
+        assert finished[during[0]] - first_output[load] >= 4, (load, during[0])
+    assert "sudo systemctl start keepalived" in ran["load-haproxy-prepare"]
+    assert "sudo systemctl stop haproxy" in ran["load-stop-haproxy-now"]
+    assert "sudo systemctl start haproxy" in ran["load-reboot-prepare"]
+    # the HAProxy test outside the load starts by leaving maintenance mode, as in the book
+    assert "sudo rm -f /etc/keepalived/maintenance_mode" in ran["haproxy-test-no-maintenance"]
+    assert started["haproxy-test-no-maintenance"] < started["stop-haproxy-l4lb1"]
 
 
 async def test_check_passes_on_the_finished_lab(lab_plan: Plan) -> None:

@@ -1,0 +1,56 @@
+"""The whole l4lb-ha chapter in Japanese (`--lang ja`), as a reader runs it: `labguide run
+--plain --yes` as a process, on a freshly rebuilt sandbox lab.
+
+Runs after test_chapter_e2e.py (file order) and leaves the lab finished, as that module
+does, for test_drill.py. The chapter takes about two minutes here; the rebuild seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from labguide.chapter import find_chapter, load_chapter
+from labguide.inventory import load_inventory
+from labguide.plan import bind
+from labguide.sandbox.paths import LabPaths
+from tests.conftest import lab_up
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+LABGUIDE = [sys.executable, "-m", "labguide"]
+
+
+def test_the_whole_chapter_runs_in_japanese(fresh_lab: LabPaths, tmp_path: Path) -> None:
+    if os.environ.get("LABGUIDE_E2E_REUSE_LAB") == "1":
+        pytest.skip("needs a fresh lab (LABGUIDE_E2E_REUSE_LAB=1 keeps the lab as it is)")
+    inventory = lab_up(fresh=True)  # the English run left it finished: build it again
+    env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANG")}
+    env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8",  # --lang, not the locale, decides
+               LABGUIDE_STATE_DIR=str(tmp_path / "state"))
+    res = subprocess.run([*LABGUIDE, "run", "l4lb-ha", "--lang", "ja", "--plain", "--yes",
+                          "--inventory", str(inventory)], capture_output=True, env=env,
+                         timeout=900, stdin=subprocess.DEVNULL)
+    out = res.stdout.decode("utf-8")  # strict: every byte is UTF-8
+    (tmp_path / "out.txt").write_text(out, encoding="utf-8")
+    assert res.returncode == 0, out[-3000:] + res.stderr.decode("utf-8", "replace")
+    plan = bind(load_chapter(find_chapter("l4lb-ha", "ja")), load_inventory(inventory), {})
+    passed = re.search(r"^(\d+) passed, 0 failed — run passed$", out, re.M)
+    assert passed and int(passed.group(1)) == len(plan.steps), out[-500:]
+    # the reader saw the Japanese chapter: each section's title, each check's message
+    for sec in plan.chapter.sections:
+        if sec.steps:
+            assert f"== {sec.title}\n" in out, sec.title
+    records = [json.loads(line) for line in
+               next((tmp_path / "state").rglob("transcript.jsonl")).read_text("utf-8").splitlines()]
+    logged = {r["step"]: r["message"] for r in records if r["event"] == "step_finished"}
+    for bound in plan.steps:
+        if bound.message and bound.step.kind in ("check", "wait"):
+            assert f"✓ {bound.id} passed" in out and bound.message in out, bound.id
+            assert logged[bound.id].startswith(bound.message), bound.id  # the transcript too
+    assert "l4lb-1がVIP 198.18.16.140 を持っています" in out
