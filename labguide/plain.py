@@ -13,6 +13,7 @@ import click
 
 from labguide.engine import Engine
 from labguide.events import Event, HostFinished, Output, StepFinished, StepStarted, StepStatus
+from labguide.fold import RepeatFolder
 from labguide.plan import BoundStep, Plan
 from labguide.steps import kind_of
 
@@ -67,12 +68,19 @@ class PlainPrinter:
         self.color = color
         self._section: str | None = None
         self._width = max((len(h) for h in plan.hosts_used), default=6)
+        self._folder = RepeatFolder()
 
     def _w(self, text: str, **style: object) -> None:
         if self.color and style:
             text = click.style(text, **style)  # type: ignore[arg-type]
         self.out.write(text + "\n")
         self.out.flush()
+
+    def _lines(self, lines: list[tuple[tuple[str, ...], str]]) -> None:
+        """Output lines (repeats folded: the transcript has each one)."""
+        for (_step, host, stream), line in lines:
+            self._w(f"{host:>{self._width}} | {line}",
+                    fg={"stderr": "yellow", "info": "blue"}.get(stream))
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, StepStarted):
@@ -86,11 +94,12 @@ class PlainPrinter:
                 for line in bound.shown.rstrip("\n").splitlines():
                     self._w(f"   $ {line}", dim=True)
         elif isinstance(event, Output):
-            self._w(f"{event.host:>{self._width}} | {event.line}",
-                    fg={"stderr": "yellow", "info": "blue"}.get(event.stream))
+            self._lines(self._folder.feed((event.step_id, event.host, event.stream),
+                                          event.line, event.t))
         elif isinstance(event, HostFinished) and event.error:
             self._w(f"{event.host:>{self._width}} ✗ {event.error}", fg="red")
         elif isinstance(event, StepFinished):
+            self._lines(self._folder.flush((event.step_id,)))
             mark = MARK.get(event.status, "?")
             msg = f" — {event.message}" if event.message else ""
             color = {"passed": "green", "failed": "red", "warned": "yellow"}.get(event.status)

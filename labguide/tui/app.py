@@ -16,7 +16,8 @@ from textual.worker import Worker, WorkerState
 
 from labguide.engine import Engine
 from labguide.errors import LabguideError
-from labguide.events import LoadStarted, StepFinished, StepStarted, StepStatus
+from labguide.events import LoadStarted, Output, StepFinished, StepStarted, StepStatus
+from labguide.fold import RepeatFolder
 from labguide.plan import BoundStep
 from labguide.steps.load import LoadOptions
 from labguide.tui import keymap
@@ -70,6 +71,7 @@ class LabguideApp(StreamActions):
                                     rate=self.settings.stream_rate)
         self.watcher: object | None = None
         self._closed = False
+        self.folder = RepeatFolder()
         self.title = self.plan.chapter.title
         self.sub_title = f"labguide run {self.plan.chapter.id}"
         if self.settings.keymap:
@@ -184,23 +186,28 @@ class LabguideApp(StreamActions):
         if isinstance(event, StepStarted) and step_id == self.current:
             self.output_pane.show(step_id, [])
         if isinstance(event, StepFinished):
+            self.output_pane.add(self.add_output(step_id, self.folder.flush((step_id,))))
             self.vip_pane.refresh_view()  # a created host now exists
             if isinstance(self.plan.bound(step_id).step.options, LoadOptions) and event.detail:
                 self.stream_pane.show_result(step_id, event.detail)
         self.refresh_step(step_id)
 
     def on_output_batch(self, message: OutputBatch) -> None:
-        pane = self.output_pane
         shown: list[str] = []
         for out in message.lines:
-            info = self.infos.get(out.step_id)
-            if info is None:
-                continue
-            line = output_line(out)
-            info.output.append(line)
-            if out.step_id == pane.step_id:
-                shown.append(line)
-        pane.add(shown)
+            if out.step_id in self.infos:
+                shown += self.add_output(out.step_id, self.folder.feed(
+                    (out.step_id, out.host, out.stream), out.line, out.t))
+        self.output_pane.add(shown)
+
+    def add_output(self, step_id: str, lines: list[tuple[tuple[str, ...], str]]) -> list[str]:
+        """Keep a step's output lines (repeats folded: the transcript has each one); return
+        those to show now."""
+        info = self.infos[step_id]
+        kept = [output_line(Output(step_id, host, stream, line))
+                for (_step, host, stream), line in lines]
+        info.output.extend(kept)
+        return kept if step_id == self.output_pane.step_id else []
 
     def on_vip_events(self, message: VipEvents) -> None:
         self.vip_pane.feed(message.events)

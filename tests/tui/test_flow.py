@@ -270,3 +270,21 @@ def test_launch_without_a_terminal_suggests_plain(
     assert launch(mini_engine) == 2
     err = capsys.readouterr().err
     assert "not a TTY" in err and "--plain" in err
+
+
+async def test_a_flood_of_alike_lines_is_folded_in_the_output_pane(sshd: Sshd,
+                                                                   tmp_path: Path) -> None:
+    chapter = tmp_path / "flood.md"
+    chapter.write_text('+++\ntitle = "Flood"\nhosts = ["a"]\n+++\n\n## Flood\n\n'
+                       '```sh {on="a" id="flood"}\n'
+                       'for i in $(seq 1 900); do echo "request $i failed" >&2; done\n```\n')
+    engine = make_engine(chapter, {"a": sshd.host("a")}, tmp_path / "run")
+    app = app_for(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.infos["flood"].status == StepStatus.PASSED
+        shown = [line for line in log_text(app).splitlines() if line.startswith("a ")]
+        assert shown[0] == "a ! request 1 failed"
+        assert shown[1].startswith("a ! … 899 more like this over") and len(shown) == 2
+        await pilot.press("q")
