@@ -74,6 +74,9 @@ class Engine:
     def publish(self, event: Event) -> None:
         self.bus.publish(event)
 
+    def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+        return self.bus.subscribe(listener)
+
     def note(self, event: str, **data: Any) -> None:
         """A record in the transcript."""
         if self.transcript is not None:
@@ -128,17 +131,24 @@ class Engine:
             raise LabguideError(
                 f"step {step_id} changes the lab; --check runs only read-only checks",
                 bound.step.location)
+        ctx = self._start(bound)
         if bound.step.background:
-            return self._start_background(bound)
-        return await self._run_recorded(bound)
+            return self._start_background(ctx)
+        return await self._run_recorded(ctx)
 
-    async def _run_recorded(self, bound: BoundStep) -> StepRecord:
+    def _start(self, bound: BoundStep) -> StepContext:
+        """The step starts now (its kind hears of it at once, even if it runs later)."""
         step = bound.step
-        started = time.monotonic()
-        self.publish(StepStarted(step.id, step.hosts))
+        ctx = StepContext(bound, self)
+        self.publish(StepStarted(step.id, step.hosts, step.delay))
         self.note("step_started", step=step.id, kind=step.kind, hosts=list(step.hosts),
                   script=self.redact(bound.shown), path=bound.path)
-        ctx = StepContext(bound, self)
+        kind_of(step).starting(ctx)
+        return ctx
+
+    async def _run_recorded(self, ctx: StepContext) -> StepRecord:
+        step = ctx.step
+        started = time.monotonic()
         try:
             if step.delay:
                 for host in step.hosts:
@@ -188,10 +198,11 @@ class Engine:
 
     # -- background steps (load tests that run while the next steps break things) -------
 
-    def _start_background(self, bound: BoundStep) -> StepRecord:
-        task = asyncio.create_task(self._run_recorded(bound), name=f"background:{bound.id}")
-        self._background[bound.id] = task
-        task.add_done_callback(lambda _t: self._background.pop(bound.id, None))
+    def _start_background(self, ctx: StepContext) -> StepRecord:
+        step_id = ctx.bound.id
+        task = asyncio.create_task(self._run_recorded(ctx), name=f"background:{step_id}")
+        self._background[step_id] = task
+        task.add_done_callback(lambda _t: self._background.pop(step_id, None))
         return StepRecord(status=StepStatus.RUNNING, message="running in the background")
 
     @property

@@ -42,8 +42,11 @@ class Event:
 
 @dataclass(frozen=True)
 class StepStarted(Event):
+    """A step started; it acts after `delay` seconds (it waits that long first)."""
+
     step_id: str
     hosts: tuple[str, ...]
+    delay: float = 0.0
 
 
 @dataclass(frozen=True)

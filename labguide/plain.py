@@ -6,15 +6,18 @@ Also the dry run (every command with its values bound, nothing executed).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from typing import TextIO
 
 import click
 
+from labguide.clock import clock_ms
 from labguide.engine import Engine
 from labguide.events import Event, HostFinished, Output, StepFinished, StepStarted, StepStatus
 from labguide.fold import RepeatFolder
 from labguide.plan import BoundStep, Plan
+from labguide.probes.events import VipAcquired, VipReleased
 from labguide.steps import kind_of
 
 MARK = {
@@ -82,6 +85,13 @@ class PlainPrinter:
             self._w(f"{host:>{self._width}} | {line}",
                     fg={"stderr": "yellow", "info": "blue"}.get(stream))
 
+    def _vip(self, event: VipAcquired | VipReleased) -> None:
+        """A VIP changing hands, as the VIP watcher saw it (its own clock time)."""
+        what = (f"is on {event.host}" if isinstance(event, VipAcquired)
+                else f"left {event.host} ({event.reason})")
+        self._w(f"{'VIP':>{self._width}} @ {clock_ms(event.t)} {event.vip} {what}",
+                fg="magenta")
+
     def __call__(self, event: Event) -> None:
         if isinstance(event, StepStarted):
             bound = self.plan.bound(event.step_id)
@@ -96,6 +106,8 @@ class PlainPrinter:
         elif isinstance(event, Output):
             self._lines(self._folder.feed((event.step_id, event.host, event.stream),
                                           event.line, event.t))
+        elif isinstance(event, VipAcquired | VipReleased):
+            self._vip(event)
         elif isinstance(event, HostFinished) and event.error:
             self._w(f"{event.host:>{self._width}} ✗ {event.error}", fg="red")
         elif isinstance(event, StepFinished):
@@ -126,7 +138,7 @@ def confirm_prompt(yes: bool) -> object:
 
 
 async def run_plain(engine: Engine, *, start: str | None, yes: bool,
-                    out: TextIO = sys.stdout) -> StepStatus:
+                    out: TextIO = sys.stdout, watch: bool = True) -> StepStatus:
     printer = PlainPrinter(engine.plan, out, color=out.isatty())
     engine.bus.subscribe(printer)
     resume_at = engine.next_step() if start is None else None
@@ -135,6 +147,7 @@ async def run_plain(engine: Engine, *, start: str | None, yes: bool,
     if resume_at and done and resume_at != engine.plan.steps[0].id:
         out.write(f"resuming at {resume_at}: {done} step(s) already done "
                   "(--restart starts over)\n")
+    watching = start_watch(engine) if watch else None
     try:
         status = await engine.run(start=start, confirm=confirm_prompt(yes))  # type: ignore[arg-type]
     except (KeyboardInterrupt, asyncio.CancelledError):
@@ -144,7 +157,25 @@ async def run_plain(engine: Engine, *, start: str | None, yes: bool,
         out.flush()
         raise
     finally:
+        if watching is not None:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watching
         await engine.close()
+    summarize(engine, status, out)
+    return status
+
+
+def start_watch(engine: Engine) -> asyncio.Task[None] | None:
+    """The VIP watcher, beside the run: its events go to the bus (printed, and heard by
+    load steps to say when a VIP moved)."""
+    from labguide.probes.plan_watch import watcher_for
+
+    watcher = watcher_for(engine.plan, engine.pool, engine.bus.publish)
+    return None if watcher is None else asyncio.create_task(watcher.run(), name="vip-watch")
+
+
+def summarize(engine: Engine, status: StepStatus, out: TextIO) -> None:
     passed = sum(1 for r in engine.results.values() if r.status == StepStatus.PASSED)
     failed = sum(1 for r in engine.results.values() if r.status == StepStatus.FAILED)
     out.write(f"\n{passed} passed, {failed} failed — run {status.value}\n")
@@ -153,4 +184,3 @@ async def run_plain(engine: Engine, *, start: str | None, yes: bool,
         if nxt:
             out.write(f"resume with: labguide run {engine.plan.chapter.id} --plain "
                       f"(continues at {nxt}) or --from {nxt}\n")
-    return status

@@ -63,6 +63,7 @@ class RunServices(Protocol):
     def transport(self, host: str) -> Transport: ...
     def redact(self, text: str) -> str: ...
     def publish(self, event: Event) -> None: ...
+    def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]: ...
     def note(self, event: str, **data: Any) -> None: ...
 
 
@@ -75,6 +76,8 @@ class StepContext:
         self.services = services
         self.mode: Mode = services.mode
         self.outcomes: dict[str, HostOutcome] = {h: HostOutcome() for h in bound.step.hosts}
+        #: What the kind keeps from `starting` to `run` (this run of this step only).
+        self.kept: dict[str, Any] = {}
 
     # -- what a kind reaches -----------------------------------------------------------
 
@@ -86,6 +89,10 @@ class StepContext:
 
     def publish(self, event: Event) -> None:
         self.services.publish(event)
+
+    def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+        """Hear the run's events (other steps, VIP moves) until the returned call."""
+        return self.services.subscribe(listener)
 
     def note(self, event: str, **data: Any) -> None:
         """A record in the run's transcript (masked by the caller where it holds values)."""

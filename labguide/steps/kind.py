@@ -135,6 +135,10 @@ class StepKind:
         """What a passing run of the step shows, for reports."""
         return bound.message or "exit status 0"
 
+    def starting(self, ctx: StepContext) -> None:
+        """Called as the step starts, before its delay and before `run` (which may run later,
+        in the background): e.g. to start listening to the run's events."""
+
     async def preview(self, ctx: StepContext) -> dict[str, list[str]]:
         """What the step would change, per host, read before it runs ({} if nothing to show)."""
         return {}

@@ -1,9 +1,12 @@
 """`load` steps: a load test against a URL. Real k6 runs the block on its host when the host
 has k6; else labguide's own prober sends the same load from this machine and says so. The
-result is a k6-style summary, judged against the step's `threshold` (success ratio)."""
+result is a k6-style summary, judged against the chapter's expectation (`max_failed`, or
+the success ratio `threshold`) and shown beside the book's figure (`book`); what happened
+during the load (steps, VIP moves) is listed after it (load_judge.py)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -11,6 +14,14 @@ from labguide.events import LoadStarted, StepStatus
 from labguide.probes.k6text import parse_k6_summary, summary_lines
 from labguide.steps.context import StepContext, Verdict
 from labguide.steps.kind import Attrs, StepKind
+from labguide.steps.load_judge import (
+    BookFigure,
+    Limit,
+    Timeline,
+    judge_load,
+    read_book,
+    read_limit,
+)
 
 #: The tools a load step's result names (StepFinished.detail["tool"]).
 K6 = "k6"
@@ -23,20 +34,8 @@ class LoadOptions:
     duration: float = 30.0
     vus: int = 10
     threshold: float | None = None
-
-
-def verdict(threshold: float | None, detail: dict[str, Any]) -> Verdict:
-    sent = int(detail.get("http_reqs", 0))
-    failed = int(detail.get("http_req_failed", 0))
-    if not sent:
-        return Verdict(StepStatus.FAILED, "the load test sent no request", detail)
-    ratio = (sent - failed) / sent
-    message = (f"{sent} requests at {detail.get('rate', 0):.1f}/s, {failed} failed "
-               f"({100 * failed / sent:.2f}%) [{detail.get('tool')}]")
-    if threshold is not None and ratio < threshold:
-        return Verdict(StepStatus.FAILED, f"{message}: below the threshold {threshold:.2%}",
-                       detail)
-    return Verdict(StepStatus.PASSED, message, detail)
+    max_failed: Limit | None = None
+    book: BookFigure | None = None
 
 
 class LoadKind(StepKind):
@@ -44,7 +43,8 @@ class LoadKind(StepKind):
     verb = "load test"
     marker = "load"
     attrs: ClassVar[frozenset[str]] = frozenset(
-        {"url", "rate", "duration", "vus", "background", "threshold", "hint"})
+        {"url", "rate", "duration", "vus", "background", "threshold", "max_failed", "book",
+         "hint"})
     default_timeout = 120.0
     texts = ("url",)
     single_host = True
@@ -57,29 +57,52 @@ class LoadKind(StepKind):
             duration=attrs.duration("duration", 30.0, minimum=0.1),
             vus=int(attrs.number("vus", 10, minimum=1, maximum=10_000)),
             threshold=attrs.number("threshold", 0.0, maximum=1.0)
-            if "threshold" in attrs else None)
+            if "threshold" in attrs else None,
+            max_failed=read_limit(attrs), book=read_book(attrs))
 
     def target(self, bound: Any) -> str:
         return str(bound.text("url"))
 
+    def starting(self, ctx: StepContext) -> None:
+        timeline = Timeline(time.time(), ctx.bound.id)
+        ctx.kept["timeline"] = timeline
+        ctx.kept["unsubscribe"] = ctx.subscribe(timeline)
+
     async def run(self, ctx: StepContext) -> Verdict:
         host = ctx.step.hosts[0]
-        if (await ctx.transport(host).capture("command -v k6", timeout=10)).ok:
-            return await self.with_k6(ctx, host)
-        return await self.with_prober(ctx, host)
+        timeline: Timeline = ctx.kept["timeline"]
+        try:
+            if (await ctx.transport(host).capture("command -v k6", timeout=10)).ok:
+                detail, where = await self.with_k6(ctx, host), f"k6 on {host}"
+            else:
+                detail = await self.with_prober(ctx, host)
+                where = (f"labguide's prober from this machine, not {host}, which has no k6: "
+                         "another network path, so the numbers may differ")
+        finally:
+            ctx.kept["unsubscribe"]()
+        if detail is None:
+            outcome = ctx.outcomes[host]
+            return Verdict(StepStatus.FAILED, f"k6 on {host} gave no summary (exit status "
+                                              f"{outcome.exit_status}, {outcome.reason or ''})",
+                           {"tool": K6})
+        if timeline.events:
+            ctx.emit(host, "info", "during the load:")
+            for line in timeline.lines():
+                ctx.emit(host, "info", "  " + line)
+        opts: LoadOptions = ctx.step.options
+        return judge_load(detail, limit=opts.max_failed, book=opts.book,
+                          threshold=opts.threshold, where=where, timeline=timeline)
 
-    async def with_k6(self, ctx: StepContext, host: str) -> Verdict:
+    async def with_k6(self, ctx: StepContext, host: str) -> dict[str, Any] | None:
         opts: LoadOptions = ctx.step.options
         ctx.publish(LoadStarted(ctx.bound.id, K6, host, opts.rate, opts.duration))
         result = await ctx.run(host, ctx.bound.script, ctx.step.timeout)
-        if result.exit_status != 0:
-            return Verdict(StepStatus.FAILED,
-                           f"k6 ended with exit status {result.exit_status} "
-                           f"({result.reason or ''})", {"tool": K6})
-        return verdict(ctx.step.options.threshold,
-                       parse_k6_summary(ctx.outcomes[host].stdout))
+        detail = parse_k6_summary(ctx.outcomes[host].stdout)
+        if result.exit_status != 0:  # 99: k6's own thresholds crossed; its numbers still count
+            ctx.emit(host, "info", f"k6 ended with {result}")
+        return detail if "http_reqs" in detail else None
 
-    async def with_prober(self, ctx: StepContext, host: str) -> Verdict:
+    async def with_prober(self, ctx: StepContext, host: str) -> dict[str, Any]:
         from labguide.probes.http_prober import Prober
         from labguide.probes.http_protocol import summary_dict
 
@@ -97,7 +120,7 @@ class LoadKind(StepKind):
         ctx.outcomes[host].exit_status = 0
         detail = summary_dict(summary)
         detail["tool"] = BUILTIN
-        return verdict(opts.threshold, detail)
+        return detail
 
 
 KIND = LoadKind()

@@ -336,15 +336,11 @@ class LabguideApp(StreamActions):
     # -- the VIP watcher -----------------------------------------------------------------------
 
     def start_watcher(self) -> None:
-        inv = self.plan.inventory
-        if inv is None or not self.plan.vips:
-            return
-        from labguide.probes.vip_watch import VipWatcher
+        from labguide.probes.plan_watch import watcher_for
 
-        hosts = [h for h in self.plan.chapter.watch.candidates
-                 if h in inv.hosts and inv.hosts[h].transport != "proxmox"]
-        watcher = VipWatcher({h: self.engine.pool.get(h) for h in hosts}, self.plan.vips,
-                             self.engine.bus.publish)
+        watcher = watcher_for(self.plan, self.engine.pool, self.engine.bus.publish)
+        if watcher is None:
+            return
         self.watcher = watcher
         self.run_worker(watcher.run(), group="vip-watch", exit_on_error=False,
                         description="VIP watcher")

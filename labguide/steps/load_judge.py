@@ -1,0 +1,132 @@
+"""How a load step is judged and explained: the chapter's expectation (`max_failed`, as k6's
+thresholds), the book's figure beside the reader's, and what happened during the load
+(steps that ran, VIP moves) to say why the two differ. Pure, but for the recorder that
+listens to the run's events while the load runs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from labguide.events import Event, LoadStarted, StepStarted, StepStatus
+from labguide.probes.events import VipAcquired, VipReleased
+from labguide.steps.context import Verdict
+from labguide.steps.kind import Attrs
+
+_COUNT = re.compile(r"^\d+$")
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+_BOOK = re.compile(r"^(\d+)\s*/\s*(\d+)$")
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `count` failed requests, or at most `ratio` of them (0.05 for 5%)."""
+
+    count: int | None = None
+    ratio: float | None = None
+
+    def allows(self, failed: int, sent: int) -> bool:
+        if self.count is not None:
+            return failed <= self.count
+        return sent > 0 and failed / sent <= (self.ratio or 0.0)
+
+    def __str__(self) -> str:
+        if self.count is not None:
+            return "no failed request" if self.count == 0 else f"at most {self.count} failed"
+        return f"at most {100 * (self.ratio or 0):g}% failed"
+
+
+@dataclass(frozen=True)
+class BookFigure:
+    """The book's own result: `failed` of `sent` (None: the book reports no numbers)."""
+
+    failed: int | None = None
+    sent: int | None = None
+
+    def __str__(self) -> str:
+        if self.failed is None or self.sent is None:
+            return "no failures reported"
+        return f"{self.failed:,} of {self.sent:,} ({100 * self.failed / self.sent:.2f}%)"
+
+
+def read_limit(attrs: Attrs) -> Limit | None:
+    raw = attrs.text("max_failed").strip()
+    if not raw:
+        return None
+    if _COUNT.match(raw):
+        return Limit(count=int(raw))
+    m = _PERCENT.match(raw)
+    if m and float(m.group(1)) <= 100:
+        return Limit(ratio=float(m.group(1)) / 100)
+    raise attrs.error(f"max_failed={raw!r}: write a count (max_failed=0) or a share "
+                      "(max_failed=\"5%\")")
+
+
+def read_book(attrs: Attrs) -> BookFigure | None:
+    raw = attrs.text("book").strip()
+    if not raw:
+        return None
+    if raw == "none":
+        return BookFigure()
+    m = _BOOK.match(raw)
+    if not m or int(m.group(2)) == 0 or int(m.group(1)) > int(m.group(2)):
+        raise attrs.error(f"book={raw!r}: write the book's failed/sent, e.g. book=\"483/29346\", "
+                          "or book=\"none\"")
+    return BookFigure(int(m.group(1)), int(m.group(2)))
+
+
+@dataclass
+class Timeline:
+    """What happened while a load ran: other steps starting, VIPs moving (as the run's VIP
+    watcher saw them, when one runs). Times are epoch seconds."""
+
+    started: float
+    own_step: str
+    events: list[tuple[float, str]] = field(default_factory=list)
+    moves: list[str] = field(default_factory=list)
+    _last_step: tuple[float, str] | None = None
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, LoadStarted) and event.step_id == self.own_step:
+            self.started = event.t  # the load's own clock starts when it sends
+        elif isinstance(event, StepStarted) and event.step_id != self.own_step:
+            acts = event.t + event.delay
+            self.events.append((acts, f"step {event.step_id} "
+                                      f"{'ran (after its delay)' if event.delay else 'started'}"))
+            self._last_step = (acts, event.step_id)
+        elif isinstance(event, VipReleased):
+            self.events.append((event.t, f"{event.vip} left {event.host} ({event.reason})"))
+        elif isinstance(event, VipAcquired):
+            self.events.append((event.t, f"{event.vip} is on {event.host}"))
+            if self._last_step is not None:
+                t, step = self._last_step
+                self.moves.append(f"{event.vip} reached {event.host} {event.t - t:.1f} s "
+                                  f"after {step} started")
+
+    def lines(self) -> list[str]:
+        return [f"{t - self.started:+6.1f} s  {what}" for t, what in sorted(self.events)]
+
+
+def judge_load(detail: dict[str, Any], *, limit: Limit | None, book: BookFigure | None,
+               threshold: float | None, where: str, timeline: Timeline | None) -> Verdict:
+    """The verdict of a load step from its numbers: failed beyond the chapter's expectation
+    (or below the success threshold) fails, and says so beside the book's figure."""
+    sent = int(detail.get("http_reqs", 0))
+    failed = int(detail.get("http_req_failed", 0))
+    if not sent:
+        return Verdict(StepStatus.FAILED, f"the load test sent no request [{where}]", detail)
+    message = f"you: {failed:,} of {sent:,} failed ({100 * failed / sent:.2f}%)"
+    if book is not None:
+        message += f" — the book: {book}"
+    message += f" at {detail.get('rate', 0):.1f}/s [{where}]"
+    detail = {**detail, "expected": str(limit) if limit else None,
+              "book": str(book) if book else None}
+    too_many = limit is not None and not limit.allows(failed, sent)
+    below = threshold is not None and (sent - failed) / sent < threshold
+    if too_many or below:
+        why = (f"more than the chapter expects ({limit})" if too_many
+               else f"below the success threshold {threshold:.2%}")
+        moved = f"; {'; '.join(timeline.moves)}" if timeline and timeline.moves else ""
+        return Verdict(StepStatus.FAILED, f"{message}: {why}{moved}", detail)
+    return Verdict(StepStatus.PASSED, message, detail)
