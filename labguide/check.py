@@ -138,13 +138,15 @@ class _Checker:
 
 
 async def collect(plan: Plan, *, engine: Engine | None = None, strict: bool = False,
-                  accept_new_host_keys: bool = False) -> CheckReport:
-    """Run every read-only check, concurrently where `needs` allows, and gather results."""
+                  accept_new_host_keys: bool = False, only: set[str] | None = None
+                  ) -> CheckReport:
+    """Run every read-only check (or those in `only`), concurrently where `needs` allows,
+    and gather results."""
     eng = engine or Engine(plan, mode="check", accept_new_host_keys=accept_new_host_keys)
     assert eng.mode == "check"
     started = time.monotonic()
     checker = _Checker(plan, eng)
-    selected = checks_of(plan)
+    selected = [b for b in checks_of(plan) if only is None or b.id in only]
     for bound in selected:
         checker.tasks[bound.id] = asyncio.create_task(checker.one(bound),
                                                       name=f"check:{bound.id}")

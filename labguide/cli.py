@@ -239,7 +239,8 @@ def _make_engine(plan: Plan, *, restart: bool, accept_new_host_keys: bool) -> En
     from labguide.state import RunState, Transcript, run_dir
 
     folder = run_dir(plan.chapter.id, plan.inventory.path if plan.inventory else None)
-    state = RunState.load(folder / "state.json", plan.chapter.id)
+    state = RunState.load(folder / "state.json", plan.chapter.id,
+                          plan.inventory.lab_id if plan.inventory else None)
     if state.warning:
         click.echo(f"labguide: warning: {state.warning}", err=True)
     if restart:

@@ -2,6 +2,10 @@
 
 Format (paths are relative to the inventory file):
 
+    [lab]
+    id = "home-lab-2026"       # optional: saved results are tied to this lab (a new lab,
+                               # e.g. each sandbox `lab up`, gets a new id)
+
     [defaults]                 # applied to every host that does not say otherwise
     user = "ubuntu"
     identity_file = "id_ed25519"
@@ -97,6 +101,8 @@ class Inventory:
     #: Values that must never be shown (masked in every output).
     secrets: frozenset[str] = frozenset()
     path: Path | None = None
+    #: The lab's identity ([lab] id): run results made on another lab do not hold here.
+    lab_id: str | None = None
 
     def host(self, name: str) -> Host:
         try:
@@ -162,8 +168,8 @@ def parse_inventory(text: str, path: Path, env: Mapping[str, str] | None = None)
         errors.append(LabguideError(msg, Location(file=path, line=line, key=key), hint))
 
     for key in data:
-        if key not in ("defaults", "vars", "hosts"):
-            err(f"unknown section {key!r} (expected defaults, vars, hosts)", key,
+        if key not in ("lab", "defaults", "vars", "hosts"):
+            err(f"unknown section {key!r} (expected lab, defaults, vars, hosts)", key,
                 rf"^\[?{re.escape(key)}")
 
     def table(name: str) -> dict[str, Any]:
@@ -173,6 +179,11 @@ def parse_inventory(text: str, path: Path, env: Mapping[str, str] | None = None)
             return {}
         return value
 
+    lab = table("lab")
+    lab_id = lab.get("id")
+    if set(lab) - {"id"} or (lab_id is not None and (not isinstance(lab_id, str) or not lab_id)):
+        err("[lab] takes one key: id, a non-empty string", "lab", r"^\[lab\]")
+        lab_id = None
     defaults = table("defaults")
     raw_vars = table("vars")
     raw_hosts = table("hosts")
@@ -275,7 +286,8 @@ def parse_inventory(text: str, path: Path, env: Mapping[str, str] | None = None)
         )
     if errors:
         raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
-    return Inventory(hosts=hosts, vars=variables, secrets=frozenset(secrets), path=path)
+    return Inventory(hosts=hosts, vars=variables, secrets=frozenset(secrets), path=path,
+                     lab_id=lab_id)
 
 
 def _proxmox_settings(

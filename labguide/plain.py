@@ -147,6 +147,7 @@ async def run_plain(engine: Engine, *, start: str | None, yes: bool,
     if resume_at and done and resume_at != engine.plan.steps[0].id:
         out.write(f"resuming at {resume_at}: {done} step(s) already done "
                   "(--restart starts over)\n")
+        start = await resume_point(engine, resume_at, out, yes)
     watching = start_watch(engine) if watch else None
     try:
         status = await engine.run(start=start, confirm=confirm_prompt(yes))  # type: ignore[arg-type]
@@ -164,6 +165,35 @@ async def run_plain(engine: Engine, *, start: str | None, yes: bool,
         await engine.close()
     summarize(engine, status, out)
     return status
+
+
+async def resume_point(engine: Engine, resume_at: str, out: TextIO, yes: bool) -> str | None:
+    """Check that the lab still holds the earlier results before resuming; when it does not,
+    say which and let the reader start over or resume at the first check that fails (the
+    latter without a terminal to ask on). Returns where to start (None: where it was)."""
+    from labguide.resume import verify_resume
+
+    out.write("checking that the lab still looks like the earlier steps passed …\n")
+    out.flush()
+    found = await verify_resume(engine, resume_at)
+    for line in found.lines():
+        out.write(f"{line}\n")
+    if found.holds or found.first_failing is None:
+        return None
+    first = found.first_failing
+    choice = "r"
+    if sys.stdin.isatty() and not yes:
+        choice = await asyncio.to_thread(
+            click.prompt, f"[s]tart over, or [r]esume at {first} (the first check that fails)?",
+            type=click.Choice(["s", "r"]), default="r")
+    else:
+        out.write(f"resuming at {first}, the first check that fails (--restart starts "
+                  "over)\n")
+    if choice == "s" and engine.state is not None:
+        engine.state.reset()
+        engine.results.clear()
+        return engine.plan.steps[0].id
+    return first
 
 
 def start_watch(engine: Engine) -> asyncio.Task[None] | None:

@@ -44,17 +44,21 @@ class StepRecord:
 class RunState:
     """Step results of one (chapter, lab), saved after every change."""
 
-    def __init__(self, path: Path, chapter_id: str) -> None:
+    def __init__(self, path: Path, chapter_id: str, lab_id: str | None = None) -> None:
         self.path = path
         self.chapter_id = chapter_id
+        #: The lab the results were made on (the inventory's [lab] id), if it has one.
+        self.lab_id = lab_id
         self.steps: dict[str, StepRecord] = {}
         self.cursor: str | None = None
         #: Set when the saved file could not be read (and was kept aside): say it to the user.
         self.warning: str | None = None
 
     @classmethod
-    def load(cls, path: Path, chapter_id: str) -> RunState:
-        state = cls(path, chapter_id)
+    def load(cls, path: Path, chapter_id: str, lab_id: str | None = None) -> RunState:
+        """The saved results; none when they were made on another lab than `lab_id` (they
+        are kept aside and said, like a file that cannot be read)."""
+        state = cls(path, chapter_id, lab_id)
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
@@ -74,6 +78,14 @@ class RunState:
                              "starting with no results")
             return state
         if data.get("chapter") != chapter_id:
+            return state
+        if lab_id is not None and data.get("lab") != lab_id and data.get("steps"):
+            kept = path.with_name(f"{path.name}.other-lab-{time.strftime('%Y%m%d-%H%M%S')}")
+            os.replace(path, kept)
+            made_on = data.get("lab") or "a lab without an id"
+            state.warning = (f"the saved results were made on another lab ({made_on}), not "
+                             f"on this one ({lab_id}): starting with no results (kept as "
+                             f"{kept.name})")
             return state
         for sid, rec in data.get("steps", {}).items():
             try:
@@ -103,6 +115,7 @@ class RunState:
     def save(self) -> None:
         data = {
             "chapter": self.chapter_id,
+            "lab": self.lab_id,
             "saved_at": time.time(),
             "cursor": self.cursor,
             "steps": {sid: {**asdict(rec), "status": rec.status.value}

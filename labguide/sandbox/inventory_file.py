@@ -4,9 +4,13 @@ the Proxmox token's secret stays in its 0600 file, named here by path."""
 from __future__ import annotations
 
 import os
+import secrets
+import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from labguide.atomic import write_atomic
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.topology import (
     GATEWAY,
@@ -39,12 +43,29 @@ def _rel(path: Path, base: Path) -> str:
     return os.path.relpath(path, base)
 
 
-def inventory_text(paths: LabPaths, proxmox: ProxmoxAccess | None) -> str:
+def lab_identity(paths: LabPaths, *, new: bool) -> str:
+    """This lab's identity: kept while the lab keeps its disks, new when they are new."""
+    if not new:
+        try:
+            with open(paths.inventory, "rb") as fh:
+                lab = tomllib.load(fh).get("lab", {})
+            if isinstance(lab, dict) and isinstance(lab.get("id"), str) and lab["id"]:
+                return str(lab["id"])
+        except (OSError, tomllib.TOMLDecodeError):
+            pass
+    return f"sandbox-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
+
+
+def inventory_text(paths: LabPaths, proxmox: ProxmoxAccess | None, lab_id: str) -> str:
     base = paths.inventory.parent
     by_name = {vm.name: vm for vm in START_VMS}
     lines = [
         "# The sandbox lab's inventory, written by `labguide lab up`. Paths are relative to",
         "# this file. Removed by `labguide lab down`.",
+        "",
+        "[lab]",
+        "# this lab's identity: saved run results are tied to it (a new lab, new results)",
+        f"id = {_q(lab_id)}",
         "",
         "[defaults]",
         'user = "ubuntu"',
@@ -83,10 +104,6 @@ def inventory_text(paths: LabPaths, proxmox: ProxmoxAccess | None) -> str:
     return "\n".join(lines)
 
 
-def write_inventory(paths: LabPaths, proxmox: ProxmoxAccess | None) -> Path:
-    paths.inventory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = paths.inventory.with_suffix(".tmp")
-    tmp.write_text(inventory_text(paths, proxmox))
-    tmp.chmod(0o644)
-    tmp.rename(paths.inventory)
+def write_inventory(paths: LabPaths, proxmox: ProxmoxAccess | None, lab_id: str) -> Path:
+    write_atomic(paths.inventory, inventory_text(paths, proxmox, lab_id), mode=0o644)
     return paths.inventory

@@ -19,7 +19,7 @@ from typing import Any
 from labguide.errors import LabguideError, Location
 from labguide.sandbox import network, node1, preflight, sshkeys
 from labguide.sandbox.image import ensure_images, is_ready
-from labguide.sandbox.inventory_file import ProxmoxAccess, write_inventory
+from labguide.sandbox.inventory_file import ProxmoxAccess, lab_identity, write_inventory
 from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.topology import (
@@ -131,10 +131,10 @@ def up(paths: LabPaths | None = None, say: Say = _quiet) -> Path:
         with _phase(say, "SSH keys, host CA, known_hosts"):
             sshkeys.ensure_lab_keys(paths)
         todo = [vm for vm in START_VMS if not m.is_running(vm.vmid)]
+        fresh = [vm for vm in todo if not m.disk_exists(vm.vmid)]
         with _phase(say, f"disks for {len(todo)} VM(s)"):
-            for vm in todo:
-                if not m.disk_exists(vm.vmid):
-                    _provision_disk(m, paths, vm)
+            for vm in fresh:
+                _provision_disk(m, paths, vm)
         # Starting a VM is one code path: node1's API (the emulator calls NspawnMachines).
         with _phase(say, f"node1: Proxmox API emulator on {NODE1_IP}:{PVE_PORT}"):
             paths.pve_state.mkdir(parents=True, exist_ok=True)
@@ -148,7 +148,8 @@ def up(paths: LabPaths | None = None, say: Say = _quiet) -> Path:
             _run(_wait_all_ssh())
         with _phase(say, "log in to each VM (host keys checked)"):
             _run(_check_logins(paths, say))
-        inv = write_inventory(paths, prox)
+        # a lab with new disks is a new lab: results of runs on the old one do not hold here
+        inv = write_inventory(paths, prox, lab_identity(paths, new=bool(fresh)))
     say(f"lab up in {time.monotonic() - t_start:.1f} s; inventory: {inv}")
     return inv
 

@@ -29,10 +29,10 @@ from labguide.tui.messages import (
     StepEvent,
     VipEvents,
 )
+from labguide.tui.nav_actions import NavActions
 from labguide.tui.relay import EventRelay
 from labguide.tui.screens.confirm import ConfirmScreen
 from labguide.tui.screens.diff import DiffScreen
-from labguide.tui.screens.jump import JumpScreen
 from labguide.tui.step_info import StepInfo, output_line
 from labguide.tui.stream_actions import StreamActions
 from labguide.tui.stream_control import StreamControl
@@ -45,7 +45,7 @@ from labguide.tui.widgets.vip_pane import VipPane
 STOPPED = (StepStatus.FAILED, StepStatus.CANCELLED)
 
 
-class LabguideApp(StreamActions):
+class LabguideApp(NavActions, StreamActions):
     CSS_PATH = str(Path(__file__).with_name("labguide.tcss"))  # also for subclasses
     TITLE = "labguide"
     BINDINGS = keymap.bindings()
@@ -64,6 +64,9 @@ class LabguideApp(StreamActions):
                 engine.state.steps.get(b.id) if engine.state else None), engine.status(b.id))
             for b in self.plan.steps}
         self.current: str = start or engine.next_step() or self.plan.steps[-1].id
+        #: Resuming past saved results: check first that the lab still holds them.
+        self.resuming = start is None and self.current != self.plan.steps[0].id and any(
+            engine.status(b.id).ok for b in self.plan.steps)
         self.plan.bound(self.current)  # an unknown --from is a located error, before the UI
         self.relay = EventRelay(self)  # type: ignore[arg-type]
         self._unsubscribe: Callable[[], None] | None = None
@@ -119,6 +122,9 @@ class LabguideApp(StreamActions):
         self.stream_pane.set_target(self.stream.rate, False)
         if self.watch_vips:
             self.start_watcher()
+        if self.resuming:
+            self.run_worker(self.verify_resume(), group="resume", exit_on_error=False,
+                            description="check that the lab holds the saved results")
         if self.engine.state is not None and self.engine.state.warning:
             self.notify(self.engine.state.warning, title="saved results", severity="warning",
                         timeout=20)
@@ -137,14 +143,6 @@ class LabguideApp(StreamActions):
             if host in b.step.reaches:
                 return not self.infos[b.id].status.ok
         return False
-
-    def step_after(self, step_id: str) -> str | None:
-        n = self.plan.index(step_id)
-        return self.plan.steps[n + 1].id if n + 1 < len(self.plan.steps) else None
-
-    def step_before(self, step_id: str) -> str | None:
-        n = self.plan.index(step_id)
-        return self.plan.steps[n - 1].id if n > 0 else None
 
     @property
     def step_running(self) -> bool:
@@ -222,6 +220,28 @@ class LabguideApp(StreamActions):
             self.notify(f"{worker.description or worker.name} failed: {worker.error}",
                         title="error", severity="error", timeout=15)
 
+    async def verify_resume(self) -> None:
+        """The earlier checks again; when some fail, the reader chooses what to do."""
+        from labguide.resume import verify_resume
+        from labguide.tui.screens.resume import START_OVER, ResumeScreen
+
+        self.notify("checking that the lab still looks like the earlier steps passed",
+                    timeout=4)
+        found = await verify_resume(self.engine, self.current)
+        if found.holds or found.first_failing is None:
+            self.notify(found.lines()[0], timeout=6)
+            return
+        choice = await self.push_screen_wait(ResumeScreen(found))
+        if choice == START_OVER and self.engine.state is not None:
+            self.engine.state.reset()
+            self.engine.results.clear()
+            for step_id in self.infos:
+                self.infos[step_id] = StepInfo.from_record(None, StepStatus.PENDING)
+                self.refresh_step(step_id)
+            self.set_current(self.plan.steps[0].id)
+        else:
+            self.set_current(found.first_failing)
+
     # -- the flow --------------------------------------------------------------------------
 
     def start_steps(self, ids: list[str]) -> Worker[None] | None:
@@ -284,43 +304,6 @@ class LabguideApp(StreamActions):
         start = self.plan.index(self.current)
         ids = [b.id for b in self.plan.steps[start:] if b.step.section == section]
         self.start_steps(ids)
-
-    def action_skip_step(self) -> None:
-        if self.step_running:
-            self.notify("a step is running", severity="warning")
-            return
-        self.engine.skip(self.current)
-        self.infos[self.current].apply(
-            StepFinished(self.current, StepStatus.SKIPPED, 0.0, "skipped"))
-        self.refresh_step(self.current)
-        nxt = self.step_after(self.current)
-        if nxt is not None:
-            self.set_current(nxt)
-
-    async def action_step_back(self) -> None:
-        if self.step_running:
-            return
-        prev = self.step_before(self.current)
-        if prev is not None:
-            self.set_current(prev)
-
-    def action_next(self) -> None:
-        if self.step_running:
-            return
-        nxt = self.step_after(self.current)
-        if nxt is not None:
-            self.set_current(nxt)
-
-    def action_jump(self) -> None:
-        if self.step_running:
-            self.notify("a step is running", severity="warning")
-            return
-
-        def chosen(step_id: str | None) -> None:
-            if step_id:
-                self.set_current(step_id)
-
-        self.push_screen(JumpScreen(self.plan, self.infos, self.current), chosen)
 
     def action_cancel(self) -> None:
         if isinstance(self.screen, ModalScreen):

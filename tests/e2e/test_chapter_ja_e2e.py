@@ -17,19 +17,37 @@ from pathlib import Path
 import pytest
 
 from labguide.chapter import find_chapter, load_chapter
+from labguide.events import StepStatus
 from labguide.inventory import load_inventory
 from labguide.plan import bind
 from labguide.sandbox.paths import LabPaths
+from labguide.state import RunState, StepRecord, run_dir
 from tests.conftest import lab_up
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 LABGUIDE = [sys.executable, "-m", "labguide"]
 
 
-def test_the_whole_chapter_runs_in_japanese(fresh_lab: LabPaths, tmp_path: Path) -> None:
+def save_a_finished_run(state_dir: Path, inventory: Path, lab_id: str | None,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Results of a whole run, as made on the lab `lab_id`."""
+    monkeypatch.setenv("LABGUIDE_STATE_DIR", str(state_dir))
+    chapter = load_chapter(find_chapter("l4lb-ha"))
+    state = RunState(run_dir(chapter.id, inventory) / "state.json", chapter.id, lab_id)
+    for step in chapter.steps:
+        state.steps[step.id] = StepRecord(StepStatus.PASSED, message="done before")
+    state.save()
+
+
+def test_the_whole_chapter_runs_in_japanese(fresh_lab: LabPaths, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     if os.environ.get("LABGUIDE_E2E_REUSE_LAB") == "1":
         pytest.skip("needs a fresh lab (LABGUIDE_E2E_REUSE_LAB=1 keeps the lab as it is)")
+    old_lab = load_inventory(LabPaths.default().inventory).lab_id
     inventory = lab_up(fresh=True)  # the English run left it finished: build it again
+    # results of a whole run saved on the lab before: they must not hold on the new one
+    assert load_inventory(inventory).lab_id not in (None, old_lab)
+    save_a_finished_run(tmp_path / "state", inventory, old_lab, monkeypatch)
     env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANG")}
     env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8",  # --lang, not the locale, decides
                LABGUIDE_STATE_DIR=str(tmp_path / "state"))
@@ -37,6 +55,8 @@ def test_the_whole_chapter_runs_in_japanese(fresh_lab: LabPaths, tmp_path: Path)
                           "--inventory", str(inventory)], capture_output=True, env=env,
                          timeout=900, stdin=subprocess.DEVNULL)
     out = res.stdout.decode("utf-8")  # strict: every byte is UTF-8
+    assert f"the saved results were made on another lab ({old_lab})" in \
+        res.stderr.decode("utf-8"), res.stderr[-2000:]
     (tmp_path / "out.txt").write_text(out, encoding="utf-8")
     assert res.returncode == 0, out[-3000:] + res.stderr.decode("utf-8", "replace")
     plan = bind(load_chapter(find_chapter("l4lb-ha", "ja")), load_inventory(inventory), {})

@@ -10,6 +10,7 @@ from textual.message import Message
 from labguide.engine import Engine
 from labguide.errors import LabguideError
 from labguide.events import Output, StepFinished, StepStarted, StepStatus
+from labguide.state import StepRecord
 from labguide.tui.app import LabguideApp, make_app
 from labguide.tui.keymap import TuiSettings, load_settings
 from labguide.tui.launch import launch
@@ -288,3 +289,32 @@ async def test_a_flood_of_alike_lines_is_folded_in_the_output_pane(sshd: Sshd,
         assert shown[0] == "a ! request 1 failed"
         assert shown[1].startswith("a ! … 899 more like this over") and len(shown) == 2
         await pilot.press("q")
+
+
+async def test_resuming_on_a_lab_that_lost_a_result_asks_and_can_start_over(
+        sshd: Sshd, tmp_path: Path) -> None:
+    from labguide.tui.screens.resume import ResumeScreen
+
+    work = tmp_path / "lab"
+    work.mkdir()
+    chapter = tmp_path / "resume.md"
+    chapter.write_text(
+        '+++\ntitle = "Resume"\nhosts = ["a"]\n+++\n\n## Make\n\n'
+        f'```sh {{on="a" id="make"}}\ntouch {work}/made\n```\n\n'
+        f'```sh {{on="a" check id="made" message="the file is there"}}\ntest -e {work}/made\n'
+        '```\n\n## Next\n\n```sh {on="a" id="next"}\necho next\n```\n')
+    engine = make_engine(chapter, {"a": sshd.host("a")}, tmp_path / "run")
+    assert engine.state is not None
+    for sid in ("make", "made"):
+        engine.state.record(sid, StepRecord(status=StepStatus.PASSED, message="done before"))
+    app = app_for(engine)  # the saved results say: resume at `next`; the file is not there
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until_screen(pilot, ResumeScreen)
+        text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "your lab does not look like 'made' passed" in text
+        await pilot.press("o")
+        await settle(pilot)
+        assert app.current == "make" and status(app, "made") == StepStatus.PENDING
+        assert engine.state.status("make") == StepStatus.PENDING
+        await pilot.press("q")
+
