@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -161,6 +162,12 @@ class Engine:
             raise
         except LabguideError as exc:
             verdict = Verdict(StepStatus.FAILED, self.redact(str(exc)))
+        except Exception as exc:  # a bug or an unforeseen input: recorded, never lost
+            self.note("error", step=step.id, traceback=self.redact(traceback.format_exc()))
+            verdict = Verdict(StepStatus.FAILED, self.redact(
+                f"labguide could not run this step ({type(exc).__name__}: {exc}); the "
+                "transcript has the traceback"))
+        ctx.say_unlogged()
         return self._finish(ctx, verdict, started)
 
     def _finish(self, ctx: StepContext, verdict: Verdict, started: float) -> StepRecord:

@@ -20,6 +20,13 @@ from labguide.transports.base import Captured, CommandResult, Transport
 
 Mode = Literal["run", "check"]
 TAIL_LINES = 200
+#: Output a step keeps in memory per host (the last lines: where k6's summary and a check's
+#: verdict are); older lines are still shown and written to the transcript.
+KEPT_LINES = 10_000
+#: Characters of one output line that are kept and shown; the rest is cut with a marker.
+LINE_MAX = 16_384
+#: Output lines of one step and host written to the transcript; beyond, they are counted.
+TRANSCRIPT_LINES = 100_000
 #: Worst first: the step's status is its hosts' worst.
 SEVERITY = (StepStatus.FAILED, StepStatus.WARNED, StepStatus.PASSED)
 
@@ -41,18 +48,31 @@ class HostOutcome:
     duration: float = 0.0
     reason: str | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
-    stdout: list[str] = field(default_factory=list)
+    stdout: deque[str] = field(default_factory=lambda: deque(maxlen=KEPT_LINES))
     status: str = ""
     message: str = ""
+    #: Output lines seen, and those left out of the transcript (over TRANSCRIPT_LINES).
+    lines: int = 0
+    unlogged: int = 0
 
     def as_record(self) -> dict[str, Any]:
-        return {"status": self.status, "message": self.message,
-                "exit_status": self.exit_status, "duration": round(self.duration, 3),
-                "reason": self.reason, "tail": list(self.tail)[-40:]}
+        record = {"status": self.status, "message": self.message,
+                  "exit_status": self.exit_status, "duration": round(self.duration, 3),
+                  "reason": self.reason, "tail": list(self.tail)[-40:]}
+        if self.unlogged:
+            record["unlogged_lines"] = self.unlogged
+        return record
 
     def took(self, result: CommandResult) -> None:
         self.exit_status = result.exit_status
         self.reason = result.reason
+
+
+def cut(line: str) -> str:
+    """A line of at most LINE_MAX characters, with what was cut said."""
+    if len(line) <= LINE_MAX:
+        return line
+    return f"{line[:LINE_MAX]} … ({len(line) - LINE_MAX:,} more characters not kept)"
 
 
 class RunServices(Protocol):
@@ -102,14 +122,30 @@ class StepContext:
              kept_by: str | None = None) -> None:
         """One line of output of `host` (masked), to the transcript and the front-ends; kept
         in the outcome of `kept_by` (default: `host`) for the step's record."""
-        line = self.redact(line)
+        line = self.redact(cut(line))
         outcome = self.outcomes.get(kept_by or host)
         if keep and outcome is not None:
             outcome.tail.append(line)
             if stream == "stdout":
                 outcome.stdout.append(line)
-        self.services.note("output", step=self.bound.id, host=host, stream=stream, line=line)
+        if outcome is None or outcome.lines < TRANSCRIPT_LINES:
+            self.services.note("output", step=self.bound.id, host=host, stream=stream,
+                               line=line)
+        else:
+            outcome.unlogged += 1
+        if outcome is not None:
+            outcome.lines += 1
         self.publish(Output(self.bound.id, host, stream, line))
+
+    def say_unlogged(self) -> None:
+        """At the step's end: how many output lines the transcript did not get."""
+        for host, outcome in self.outcomes.items():
+            if outcome.unlogged:
+                line = (f"{outcome.unlogged:,} more output lines were shown but not written "
+                        f"to the transcript (it keeps the first {TRANSCRIPT_LINES:,} of a step)")
+                self.services.note("output", step=self.bound.id, host=host, stream="info",
+                                   line=line)
+                self.publish(Output(self.bound.id, host, "info", line))
 
     # -- commands ------------------------------------------------------------------------
 
@@ -129,9 +165,10 @@ class StepContext:
         outcome = self.outcomes.get(host)
         if outcome is not None:
             outcome.took(captured.result)
-            outcome.stdout = [self.redact(line) for line in captured.stdout]
+            outcome.stdout.clear()
+            outcome.stdout.extend(self.redact(cut(line)) for line in captured.stdout)
             outcome.tail.clear()
-            outcome.tail.extend(self.redact(line) for line in captured.lines)
+            outcome.tail.extend(self.redact(cut(line)) for line in captured.lines)
         self._noted(host, captured.result)
         return captured
 
@@ -146,14 +183,22 @@ class StepContext:
 
     # -- steps that act on every host at once ---------------------------------------------
 
-    async def per_host(self, action: Callable[[str], Awaitable[Verdict]]) -> Verdict:
-        """Run `action` on every host concurrently; the step gets the worst verdict."""
+    async def per_host(self, action: Callable[[str], Awaitable[Verdict]], *,
+                       timeout: float | None = None) -> Verdict:
+        """Run `action` on every host concurrently; the step gets the worst verdict. With a
+        `timeout`, an action still running then is cancelled (what it runs on the host
+        ends with it) and fails."""
 
         async def one(host: str) -> Verdict:
             t0 = time.monotonic()
             outcome = self.outcomes[host]
             try:
-                verdict = await action(host)
+                async with asyncio.timeout(timeout):
+                    verdict = await action(host)
+            except TimeoutError:
+                outcome.reason = "timeout"
+                verdict = Verdict(StepStatus.FAILED, f"timed out after {timeout:g} s")
+                self.emit(host, "stderr", verdict.message)
             except HostError as exc:
                 verdict = Verdict(StepStatus.FAILED, self.redact(str(exc)))
                 outcome.reason = "unreachable"

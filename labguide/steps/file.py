@@ -67,7 +67,8 @@ class FileKind(StepKind):
         return out
 
     async def run(self, ctx: StepContext) -> Verdict:
-        return await ctx.per_host(lambda host: self.write(ctx, host))
+        return await ctx.per_host(lambda host: self.write(ctx, host),
+                                  timeout=ctx.step.timeout)
 
     async def write(self, ctx: StepContext, host: str) -> Verdict:
         bound, opts, path = ctx.bound, ctx.step.options, ctx.bound.text("path")

@@ -46,7 +46,8 @@ class KeepalivedKind(StepKind):
         return bound.text("path")
 
     async def run(self, ctx: StepContext) -> Verdict:
-        return await ctx.per_host(lambda host: self.compare(ctx, host))
+        return await ctx.per_host(lambda host: self.compare(ctx, host),
+                                  timeout=ctx.step.timeout)
 
     async def compare(self, ctx: StepContext, host: str) -> Verdict:
         path = ctx.bound.text("path")
