@@ -192,6 +192,33 @@ def check_cmd(ctx: click.Context, chapter: str, inventory_path: str | None,
                drill=drill, drill_rate=drill_rate, lang=lang)
 
 
+@cli.command("ssh", context_settings={"ignore_unknown_options": True})
+@click.argument("host")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.option("--inventory", "-i", "inventory_path", metavar="FILE",
+              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
+def ssh_cmd(host: str, command: tuple[str, ...], inventory_path: str | None) -> None:
+    """Open a shell on a lab host (or run COMMAND there), with the inventory's user, key and
+    known_hosts.
+
+    \b
+    Examples:
+      labguide ssh l4lb-1
+      labguide ssh l4lb-2 -- journalctl -u keepalived -n 20
+    """
+    import subprocess
+
+    from labguide.inventory import load_inventory
+    from labguide.shell_access import shell_command
+
+    path = default_inventory(inventory_path)
+    if path is None:
+        raise LabguideError("no inventory: pass --inventory FILE, set LABGUIDE_INVENTORY, or "
+                            "build the sandbox lab with `labguide lab up`")
+    argv = shell_command(load_inventory(path).host(host), list(command) or None)
+    sys.exit(subprocess.run(argv, check=False).returncode)
+
+
 def _check(plan: Plan, *, fmt: str, strict: bool, accept_new_host_keys: bool) -> int:
     from labguide.check import collect
     from labguide.report import write_report

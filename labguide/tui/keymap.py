@@ -30,6 +30,7 @@ FLOW_KEYS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("rate_up", "plus,equals_sign", "rate_up", "Rate+", False),
     ("rate_down", "minus", "rate_down", "Rate-", False),
     ("quit", "q", "quit", "Quit", True),
+    ("shell", "x", "shell", "Shell", True),
 )
 
 #: The stream pane's rates, stepped through with rate_up / rate_down.

@@ -1,13 +1,17 @@
 """Moving through the steps without running them, mixed into the app: next, back, jump,
-skip. The app holds the steps' state; this half only moves the current step."""
+skip, and a shell on a lab host between steps. The app holds the steps' state; this half
+only moves the current step."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual.app import App
+from textual.app import App, SuspendNotSupported
 
+from labguide.errors import LabguideError
 from labguide.events import StepFinished, StepStatus
+from labguide.shell_access import shell_command
+from labguide.tui.screens.host_pick import HostPickScreen
 from labguide.tui.screens.jump import JumpScreen
 
 if TYPE_CHECKING:
@@ -79,3 +83,45 @@ class NavActions(App[int]):
 
         self.push_screen(JumpScreen(self.plan, self.infos, self.current), chosen)
 
+    # -- a shell on a lab host, between steps --------------------------------------------
+
+    def action_shell(self) -> None:
+        """A shell on the current step's host (a picker when it has several, or none of
+        its own); the TUI steps aside until the shell ends and comes back as it was."""
+        inv = self.plan.inventory
+        if inv is None:
+            self.notify("no inventory: no lab to open a shell on", severity="warning")
+            return
+        ours = [h for h in self.plan.bound(self.current).step.hosts if h in inv.hosts]
+        reachable = [h for h, host in inv.hosts.items() if host.transport != "proxmox"]
+        if len(ours) == 1 and ours[0] in reachable:
+            self.open_shell(ours[0])
+            return
+
+        def chosen(host: str | None) -> None:
+            if host:
+                self.open_shell(host)
+
+        self.push_screen(HostPickScreen([h for h in ours if h in reachable]
+                                        + [h for h in reachable if h not in ours], ours),
+                         chosen)
+
+    def open_shell(self, name: str) -> None:
+        import subprocess
+
+        assert self.plan.inventory is not None
+        try:
+            argv = shell_command(self.plan.inventory.host(name))
+        except LabguideError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        try:
+            with self.suspend():
+                print(f"labguide: a shell on {name}; `exit` comes back to the chapter",
+                      flush=True)
+                code = subprocess.run(argv, check=False).returncode
+        except SuspendNotSupported:
+            self.notify("this terminal cannot hand over to a shell; run `labguide ssh "
+                        f"{name}` in another one", severity="warning", timeout=8)
+            return
+        self.notify(f"back from the shell on {name} (exit status {code})", timeout=4)
