@@ -4,8 +4,9 @@ A chapter writes `${VIP}` in its commands and the lab's value goes in before the
 shown and run (what is shown is what runs). One quoting rule is not enough: `shlex.quote` is
 right for a bare word, but inside double quotes its single quotes are literal characters and a
 value like `$(touch /tmp/pwned)` would run. So the script is scanned with a small model of the
-shell's quoting (bare words, '…', "…", $'…', `…`, $(…), $((…)), comments, here-documents) and
-each value is escaped for the place it lands in; only a whole number goes into arithmetic.
+shell's quoting (bare words, '…', "…", $'…', `…`, $(…), $((…)), comments, here-documents,
+here-strings) and each value is escaped for the place it lands in; only a whole number goes
+into arithmetic.
 
 Not modelled: `case` patterns inside `$(…)` (their `)` ends the substitution early),
 `${NAME:-${OTHER}}` (the inner name is left as written, as the binder always did), and
@@ -177,7 +178,11 @@ def _scan(text: str, values: Mapping[str, str], start: str) -> str:
                 stack[-1][1] = int(str(stack[-1][1])) - 1
             elif len(stack) > 1:
                 stack.pop()
-        elif text.startswith("<<", i) and not text.startswith("<<<", i):
+        elif text.startswith("<<<", i):  # a here-string: a word follows, no body
+            out.append("<<<")
+            i += 3
+            continue
+        elif text.startswith("<<", i):
             m = _HEREDOC.match(text, i)
             if m:
                 quoted = m.group(4) is None or text[i + 2 + len(m.group(1)):].lstrip(

@@ -117,3 +117,15 @@ def test_arithmetic_takes_numbers_only_and_its_shift_is_no_here_document() -> No
         with pytest.raises(UnsafePlacement, match="whole number"):
             substitute_shell(text, {"X": "a[$(touch pwned)]"})
         assert substitute_shell(text, {"X": "-7"}).count("-7") == 1
+
+
+def test_a_here_string_is_no_here_document() -> None:
+    # `<<<` is a here-string: the lines after it are commands, not a here-document body
+    # (read as `<` plus `<<`, the value below was escaped as a body line and ran)
+    for text in ("cat <<< EOF\nprintf %s ${X}\n", "cat <<<EOF >/dev/null\nprintf %s ${X}\n",
+                 'cat <<< "${X}" >/dev/null\nprintf %s ${X}\n'):
+        script = substitute_shell(text, {"X": "; touch PWNED"})
+        with tempfile.TemporaryDirectory() as d:
+            res = subprocess.run(["bash", "-c", script], cwd=d, capture_output=True, text=True)
+            assert os.listdir(d) == [], (text, script)
+            assert res.stdout.endswith("; touch PWNED"), (text, res.stdout)
