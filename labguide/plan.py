@@ -145,9 +145,12 @@ def bind(
             shown = (substitute(step.body, shown_values, quote=shell) if masking
                      else script)
         except UnsafePlacement as exc:
+            line = step.line if exc.at is None else step.line + 1 + step.body.count(
+                "\n", 0, exc.at)
             errors.append(LabguideError(f"step {step.id}: {exc}",
-                                        Location(file=step.file, line=step.line),
-                                        hint="change the value, or the here-document's end word"))
+                                        Location(file=step.file, line=line),
+                                        hint="change the value or the script (see "
+                                        "docs/chapter-format.md, Variables)"))
             continue
         if step.lang == "qm":
             check_qm(script, step.file, step.line)
