@@ -154,128 +154,159 @@ def parse_inventory(text: str, path: Path, env: Mapping[str, str] | None = None)
         # "at end of document" has no line number: the last line is where it ends
         line = int(m.group(1)) if m else max(1, len(text.splitlines()))
         raise LabguideError(f"not valid TOML: {exc}", Location(file=path, line=line)) from None
-    errors: list[LabguideError] = []
-    base = path.parent
-
-    def err(msg: str, key: str, pattern: str | None = None, hint: str | None = None) -> None:
-        line = _line_of(text, pattern) if pattern else None
-        errors.append(LabguideError(msg, Location(file=path, line=line, key=key), hint))
-
+    reader = _Reader(text, path, env)
     for key in data:
         if key not in ("defaults", "vars", "hosts"):
-            err(f"unknown section {key!r} (expected defaults, vars, hosts)", key,
-                rf"^\[?{re.escape(key)}")
+            reader.err(f"unknown section {key!r} (expected defaults, vars, hosts)", key,
+                       rf"^\[?{re.escape(key)}")
+    defaults = reader.table(data, "defaults")
+    variables, secrets = reader.variables(reader.table(data, "vars"))
+    hosts: dict[str, Host] = {}
+    for name, spec in reader.table(data, "hosts").items():
+        host = reader.host(name, spec, defaults)
+        if host is not None:
+            hosts[name] = host
+    if reader.errors:
+        raise reader.errors[0] if len(reader.errors) == 1 else ErrorGroup(reader.errors)
+    return Inventory(hosts=hosts, vars=variables, secrets=frozenset(secrets), path=path)
 
-    def table(name: str) -> dict[str, Any]:
+
+class _Reader:
+    """Reads the parts of one inventory file, collecting every error (located) on the way."""
+
+    def __init__(self, text: str, path: Path, env: Mapping[str, str]) -> None:
+        self.text, self.path, self.env = text, path, env
+        self.base = path.parent
+        self.errors: list[LabguideError] = []
+
+    def err(self, msg: str, key: str, pattern: str | None = None,
+            hint: str | None = None) -> None:
+        line = _line_of(self.text, pattern) if pattern else None
+        self.errors.append(LabguideError(msg, Location(file=self.path, line=line, key=key),
+                                         hint))
+
+    def table(self, data: dict[str, Any], name: str) -> dict[str, Any]:
         value = data.get(name, {})
         if not isinstance(value, dict):
-            err(f"{name!r} must be a table", name, rf"^{re.escape(name)}\s*=")
+            self.err(f"{name!r} must be a table", name, rf"^{re.escape(name)}\s*=")
             return {}
         return value
 
-    defaults = table("defaults")
-    raw_vars = table("vars")
-    raw_hosts = table("hosts")
+    # -- [vars] -------------------------------------------------------------------------
 
-    variables: dict[str, str] = {}
-    secrets: set[str] = set()
-    for name, value in raw_vars.items():
-        where = rf"^\s*{re.escape(name)}\s*="
-        if not VAR_NAME.match(name):
-            err(f"bad variable name {name!r}", f"vars.{name}", where)
-            continue
-        if isinstance(value, dict):
-            unknown = set(value) - {"value", "env", "file", "secret"}
-            if unknown:
-                err(f"unknown keys {sorted(unknown)} in variable {name}", f"vars.{name}", where)
+    def variables(self, raw_vars: dict[str, Any]) -> tuple[dict[str, str], set[str]]:
+        variables: dict[str, str] = {}
+        secrets: set[str] = set()
+        for name, value in raw_vars.items():
+            where = rf"^\s*{re.escape(name)}\s*="
+            if not VAR_NAME.match(name):
+                self.err(f"bad variable name {name!r}", f"vars.{name}", where)
                 continue
-            secret = bool(value.get("secret", False))
-            if "value" in value:
-                resolved: Any = value["value"]
-            elif "env" in value:
-                resolved = env.get(str(value["env"]))
-                if resolved is None:
-                    err(f"variable {name}: environment variable {value['env']} is not set",
-                        f"vars.{name}", where)
+            if isinstance(value, dict):
+                value = self._variable_table(name, value, where, secrets)
+                if value is None:
                     continue
-            elif "file" in value:
-                try:
-                    resolved = read_secret_file(base / str(value["file"]), f"variable {name}")
-                except LabguideError as exc:
-                    errors.append(exc)
-                    continue
-            else:
-                err(f"variable {name} needs one of value, env, file", f"vars.{name}", where)
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                self.err(f"variable {name} must be a string or a number", f"vars.{name}", where)
                 continue
-            if secret and str(resolved):
-                secrets.add(str(resolved))
-            value = resolved
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            err(f"variable {name} must be a string or a number", f"vars.{name}", where)
-            continue
-        variables[name] = str(value)
+            variables[name] = str(value)
+        return variables, secrets
 
-    hosts: dict[str, Host] = {}
-    for name, spec in raw_hosts.items():
+    def _variable_table(self, name: str, spec: dict[str, Any], where: str,
+                        secrets: set[str]) -> Any:
+        """`NAME = { value|env|file = …, secret = true }`: the value, or None (an error)."""
+        key = f"vars.{name}"
+        unknown = set(spec) - {"value", "env", "file", "secret"}
+        if unknown:
+            self.err(f"unknown keys {sorted(unknown)} in variable {name}", key, where)
+            return None
+        if "value" in spec:
+            resolved: Any = spec["value"]
+        elif "env" in spec:
+            resolved = self.env.get(str(spec["env"]))
+            if resolved is None:
+                self.err(f"variable {name}: environment variable {spec['env']} is not set",
+                         key, where)
+                return None
+        elif "file" in spec:
+            try:
+                resolved = read_secret_file(self.base / str(spec["file"]), f"variable {name}")
+            except LabguideError as exc:
+                self.errors.append(exc)
+                return None
+        else:
+            self.err(f"variable {name} needs one of value, env, file", key, where)
+            return None
+        if bool(spec.get("secret", False)) and str(resolved):
+            secrets.add(str(resolved))
+        return resolved
+
+    # -- [hosts.*] ------------------------------------------------------------------------
+
+    def host(self, name: str, spec: Any, defaults: dict[str, Any]) -> Host | None:
+        """One host (with the defaults applied), or None after recording its error."""
         header = rf"^\s*\[hosts\.\"?{re.escape(name)}\"?\]"
         key = f"hosts.{name}"
         if not HOST_NAME.match(name):
-            err(f"bad host name {name!r}", key, header)
-            continue
+            self.err(f"bad host name {name!r}", key, header)
+            return None
         if not isinstance(spec, dict):
-            err(f"host {name} must be a table", key, header)
-            continue
+            self.err(f"host {name} must be a table", key, header)
+            return None
         merged = {**{k: v for k, v in defaults.items() if k != "proxmox"}, **spec}
         unknown = set(merged) - _HOST_KEYS
         if unknown:
-            err(f"unknown keys {sorted(unknown)} for host {name}", key, header,
-                hint=f"known keys: {', '.join(sorted(_HOST_KEYS))}")
-            continue
+            self.err(f"unknown keys {sorted(unknown)} for host {name}", key, header,
+                     hint=f"known keys: {', '.join(sorted(_HOST_KEYS))}")
+            return None
         transport = merged.get("transport", "ssh")
         if transport not in TRANSPORTS:
-            err(f"host {name}: transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}",
-                key, header)
-            continue
+            self.err(f"host {name}: transport must be one of {', '.join(TRANSPORTS)}, "
+                     f"not {transport!r}", key, header)
+            return None
+        try:
+            return self._host(name, transport, merged, spec)
+        except _Bad as bad:
+            self.err(f"host {name}{bad}", key, header)
+        except LabguideError as exc:
+            self.errors.append(exc)
+        return None
+
+    def _host(self, name: str, transport: str, merged: dict[str, Any],
+              spec: dict[str, Any]) -> Host:
         address = merged.get("address", "127.0.0.1" if transport == "local" else None)
         if not isinstance(address, str) or not address:
-            err(f"host {name} has no address", key, header)
-            continue
+            raise _Bad(" has no address")
         port = merged.get("port", 8006 if transport == "proxmox" else 22)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            err(f"host {name}: port must be a number from 1 to 65535", key, header)
-            continue
+            raise _Bad(": port must be a number from 1 to 65535")
         timeout = merged.get("connect_timeout", 10.0)
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            err(f"host {name}: connect_timeout must be a positive number", key, header)
-            continue
+            raise _Bad(": connect_timeout must be a positive number")
         paths: dict[str, Path | None] = {}
         for pkey in ("identity_file", "known_hosts"):
             pval = merged.get(pkey)
             if pval is not None and not isinstance(pval, str):
-                err(f"host {name}: {pkey} must be a path", key, header)
-            paths[pkey] = (base / os.path.expanduser(pval)) if isinstance(pval, str) else None
+                raise _Bad(f": {pkey} must be a path")
+            paths[pkey] = (self.base / os.path.expanduser(pval)) if pval is not None else None
         user = merged.get("user")
         if user is not None and not isinstance(user, str):
-            err(f"host {name}: user must be a string", key, header)
-            continue
+            raise _Bad(": user must be a string")
         proxmox = None
         if transport == "proxmox":
-            try:
-                proxmox = _proxmox_settings(spec.get("proxmox", {}), name, base, path, text)
-            except LabguideError as exc:
-                errors.append(exc)
-                continue
+            proxmox = _proxmox_settings(spec.get("proxmox", {}), name, self.base, self.path,
+                                        self.text)
         elif "proxmox" in spec:
-            err(f"host {name}: [proxmox] settings need transport = \"proxmox\"", key, header)
-            continue
-        hosts[name] = Host(
-            name=name, address=address, transport=transport, user=user, port=port,
-            identity_file=paths["identity_file"], known_hosts=paths["known_hosts"],
-            connect_timeout=float(timeout), proxmox=proxmox,
+            raise _Bad(': [proxmox] settings need transport = "proxmox"')
+        return Host(
+            name=name, address=address, transport=transport,  # type: ignore[arg-type]
+            user=user, port=port, identity_file=paths["identity_file"],
+            known_hosts=paths["known_hosts"], connect_timeout=float(timeout), proxmox=proxmox,
         )
-    if errors:
-        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
-    return Inventory(hosts=hosts, vars=variables, secrets=frozenset(secrets), path=path)
+
+
+class _Bad(Exception):
+    """A host setting is wrong: the text after "host NAME" in the error."""
 
 
 def _proxmox_settings(
