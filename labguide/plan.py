@@ -104,8 +104,38 @@ def substitute(text: str, values: Mapping[str, str], *, quote: bool) -> str:
 def bind(
     chapter: Chapter, inventory: Inventory | None, sets: Mapping[str, str] | None = None
 ) -> Plan:
+    """The chapter with the lab's values in every step; every problem found is raised at once."""
     errors: list[LabguideError] = []
-    sets = dict(sets or {})
+    values = _values(chapter, inventory, dict(sets or {}), errors)
+    if inventory is not None:
+        _check_hosts(chapter, inventory, errors)
+    _raise(errors)
+    secrets = inventory.secrets if inventory is not None else frozenset()
+    # what is shown: the same text with each secret value replaced by the mask, then escaped
+    # exactly as the real one (a masked quoted value cannot be found in the real text)
+    shown_values = {k: MASK if v in secrets else v for k, v in values.items()}
+    bound = []
+    for step in chapter.steps:
+        b = _bind_step(step, values, shown_values, inventory, errors)
+        if b is not None:
+            bound.append(b)
+    _raise(errors)
+    return Plan(
+        chapter=chapter, inventory=inventory, values=values, steps=tuple(bound),
+        vips=tuple(substitute(v, values, quote=False) for v in chapter.watch.vips),
+        url=substitute(chapter.watch.url, values, quote=False) if chapter.watch.url else None,
+        secrets=secrets,
+    )
+
+
+def _raise(errors: list[LabguideError]) -> None:
+    if errors:
+        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+
+
+def _values(chapter: Chapter, inventory: Inventory | None, sets: dict[str, str],
+            errors: list[LabguideError]) -> dict[str, str]:
+    """The chapter's defaults, overridden by the inventory's [vars], then by --set."""
     for name in sets:
         if name not in chapter.vars:
             errors.append(LabguideError(
@@ -115,65 +145,56 @@ def bind(
     if inventory is not None:
         values.update({k: v for k, v in inventory.vars.items() if k in chapter.vars})
     values.update({k: v for k, v in sets.items() if k in chapter.vars})
-    if inventory is not None:
-        missing: dict[str, list[int]] = {}
-        for step in chapter.steps:
-            for h in (*step.hosts, *([step.wait_ssh] if step.wait_ssh else [])):
-                if h not in inventory.hosts:
-                    missing.setdefault(h, []).append(step.line)
-        for h in chapter.watch.candidates:
-            if h not in inventory.hosts:
-                missing.setdefault(h, [])
-        for h, lines in missing.items():
-            where = f" (used on lines {', '.join(map(str, lines[:5]))}" + (
-                "…)" if len(lines) > 5 else ")") if lines else ""
-            errors.append(LabguideError(
-                f"host {h!r} is needed by chapter {chapter.id}{where} but is not in the inventory",
-                Location(file=inventory.path, host=h)))
-    if errors:
-        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
-    secrets = inventory.secrets if inventory is not None else frozenset()
-    # what is shown: the same text with each secret value replaced by the mask, then escaped
-    # exactly as the real one (a masked quoted value cannot be found in the real text)
-    shown_values = {k: MASK if v in secrets else v for k, v in values.items()}
-    masking = shown_values != values  # else what is shown is the script itself
-    bound = []
+    return values
+
+
+def _check_hosts(chapter: Chapter, inventory: Inventory, errors: list[LabguideError]) -> None:
+    """Every host a step or the live panes use is in the inventory."""
+    missing: dict[str, list[int]] = {}
     for step in chapter.steps:
-        shell = step.kind in ("run", "check", "wait", "qm", "load") and step.lang != "keepalived"
-        try:
-            script = substitute(step.body, values, quote=shell)
-            shown = (substitute(step.body, shown_values, quote=shell) if masking
-                     else script)
-        except UnsafePlacement as exc:
-            line = step.line if exc.at is None else step.line + 1 + step.body.count(
-                "\n", 0, exc.at)
-            errors.append(LabguideError(f"step {step.id}: {exc}",
-                                        Location(file=step.file, line=line),
-                                        hint="change the value or the script (see "
-                                        "docs/chapter-format.md, Variables)"))
-            continue
-        if step.lang == "qm":
-            check_qm(script, step.file, step.line)
-        elif inventory is not None:
-            for h in step.hosts:
-                if inventory.hosts[h].transport == "proxmox":
-                    errors.append(LabguideError(
-                        f"host {h} is reached through the Proxmox API: only qm blocks run there",
-                        Location(file=step.file, line=step.line)))
-        bound.append(BoundStep(
-            step=step,
-            script=script,
-            shown=shown,
-            path=substitute(step.path, values, quote=False) if step.path else None,
-            url=substitute(step.url, values, quote=False) if step.url else None,
-            message=substitute(step.message, shown_values, quote=False),
-            hint=substitute(step.hint, shown_values, quote=False),
-        ))
-    if errors:
-        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
-    return Plan(
-        chapter=chapter, inventory=inventory, values=values, steps=tuple(bound),
-        vips=tuple(substitute(v, values, quote=False) for v in chapter.watch.vips),
-        url=substitute(chapter.watch.url, values, quote=False) if chapter.watch.url else None,
-        secrets=secrets,
+        for h in (*step.hosts, *([step.wait_ssh] if step.wait_ssh else [])):
+            if h not in inventory.hosts:
+                missing.setdefault(h, []).append(step.line)
+    for h in chapter.watch.candidates:
+        if h not in inventory.hosts:
+            missing.setdefault(h, [])
+    for h, lines in missing.items():
+        where = f" (used on lines {', '.join(map(str, lines[:5]))}" + (
+            "…)" if len(lines) > 5 else ")") if lines else ""
+        errors.append(LabguideError(
+            f"host {h!r} is needed by chapter {chapter.id}{where} but is not in the inventory",
+            Location(file=inventory.path, host=h)))
+
+
+def _bind_step(step: Step, values: Mapping[str, str], shown_values: Mapping[str, str],
+               inventory: Inventory | None, errors: list[LabguideError]) -> BoundStep | None:
+    """One step bound (None after recording its error)."""
+    shell = step.kind in ("run", "check", "wait", "qm", "load") and step.lang != "keepalived"
+    try:
+        script = substitute(step.body, values, quote=shell)
+        shown = (substitute(step.body, shown_values, quote=shell) if shown_values != values
+                 else script)  # no secret in the values: what is shown is the script
+    except UnsafePlacement as exc:
+        line = step.line if exc.at is None else step.line + 1 + step.body.count("\n", 0, exc.at)
+        errors.append(LabguideError(f"step {step.id}: {exc}",
+                                    Location(file=step.file, line=line),
+                                    hint="change the value or the script (see "
+                                    "docs/chapter-format.md, Variables)"))
+        return None
+    if step.lang == "qm":
+        check_qm(script, step.file, step.line)
+    elif inventory is not None:
+        for h in step.hosts:
+            if inventory.hosts[h].transport == "proxmox":
+                errors.append(LabguideError(
+                    f"host {h} is reached through the Proxmox API: only qm blocks run there",
+                    Location(file=step.file, line=step.line)))
+    return BoundStep(
+        step=step,
+        script=script,
+        shown=shown,
+        path=substitute(step.path, values, quote=False) if step.path else None,
+        url=substitute(step.url, values, quote=False) if step.url else None,
+        message=substitute(step.message, shown_values, quote=False),
+        hint=substitute(step.hint, shown_values, quote=False),
     )
