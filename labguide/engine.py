@@ -185,7 +185,7 @@ class Engine:
         started = time.monotonic()
         self.bus.publish(StepStarted(step.id, step.hosts))
         self._log("step_started", step=step.id, kind=step.kind, hosts=list(step.hosts),
-                  script=self.redact(bound.shown), path=bound.path)
+                  script=self.redact(bound.shown), path=bound.shown_path)
         outcomes: dict[str, HostOutcome] = {h: HostOutcome() for h in step.hosts}
         try:
             status, message, detail = await self._dispatch(bound, outcomes)
@@ -422,8 +422,9 @@ class Engine:
         data = await self.pool.get(host).read_file(bound.path, sudo=bound.step.sudo)
         if data is None:
             outcome.exit_status = 1
-            self._emit_line(bound.id, host, "stdout", f"{bound.path} does not exist", outcome)
-            return StepStatus.FAILED, f"{bound.path} does not exist"
+            self._emit_line(bound.id, host, "stdout", f"{bound.shown_path} does not exist",
+                            outcome)
+            return StepStatus.FAILED, f"{bound.shown_path} does not exist"
         try:
             found = kc.summary(kc.parse(data.decode("utf-8", "replace")))
             diffs = kc.compare(kc.expectation(bound.script), found)
@@ -472,22 +473,25 @@ class Engine:
         for line in self.diff(bound, old):
             self._emit_line(step.id, host, "diff", line, outcome)
         if old == new:
-            self._emit_line(step.id, host, "info", f"{bound.path} is already up to date", outcome)
+            self._emit_line(step.id, host, "info", f"{bound.shown_path} is already up to date",
+                            outcome)
             outcome.exit_status = 0
             return StepStatus.PASSED, "unchanged"
         await transport.write_file(bound.path, new, mode=step.mode, sudo=step.sudo)
         outcome.exit_status = 0
-        self._emit_line(step.id, host, "info", f"wrote {bound.path} ({len(new)} bytes)", outcome)
-        return StepStatus.PASSED, f"wrote {bound.path}"
+        self._emit_line(step.id, host, "info", f"wrote {bound.shown_path} ({len(new)} bytes)",
+                        outcome)
+        return StepStatus.PASSED, f"wrote {bound.shown_path}"
 
     def diff(self, bound: BoundStep, old: bytes | None) -> list[str]:
-        """Unified diff of what a file step would change (old None: the file is new)."""
-        assert bound.path is not None
-        before = (old or b"").decode("utf-8", "replace").splitlines()
-        after = bound.script.splitlines()
-        label = bound.path if old is not None else "/dev/null"
+        """Unified diff of what a file step would change (old None: the file is new), between
+        the masked texts: a secret (multi-line too) never shows, not even line by line."""
+        assert bound.shown_path is not None
+        before = self.redact((old or b"").decode("utf-8", "replace")).splitlines()
+        after = bound.shown.splitlines()
+        label = bound.shown_path if old is not None else "/dev/null"
         return [self.redact(line.rstrip("\n")) for line in difflib.unified_diff(
-            before, after, fromfile=label, tofile=bound.path, lineterm="")]
+            before, after, fromfile=label, tofile=bound.shown_path, lineterm="")]
 
     async def preview(self, step_id: str) -> dict[str, list[str]]:
         """For a file step: the diff per host, read now, before anything is written."""

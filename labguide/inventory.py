@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from labguide.errors import ErrorGroup, LabguideError, Location
+from labguide.redact import too_short
 
 TransportName = Literal["ssh", "local", "proxmox"]
 TRANSPORTS: tuple[str, ...] = ("ssh", "local", "proxmox")
@@ -237,7 +238,13 @@ class _Reader:
         else:
             self.err(f"variable {name} needs one of value, env, file", key, where)
             return None
-        if bool(spec.get("secret", False)) and str(resolved):
+        if bool(spec.get("secret", False)):
+            why = too_short(str(resolved))
+            if why:
+                self.err(f"variable {name}: {why}", key, where,
+                         hint="a value this short is no secret (and masking it would hide "
+                         "ordinary text): drop secret = true, or use a longer value")
+                return None
             secrets.add(str(resolved))
         return resolved
 

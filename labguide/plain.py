@@ -28,7 +28,7 @@ def describe(bound: BoundStep) -> str:
     hosts = ", ".join(step.hosts)
     extra = []
     if step.kind == "file":
-        extra.append(f"{bound.path}" + (" (sudo)" if step.sudo else ""))
+        extra.append(f"{bound.shown_path}" + (" (sudo)" if step.sudo else ""))
     if step.disruptive:
         extra.append("disruptive")
     if step.reboot:

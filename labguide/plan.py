@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from labguide.chapter import VAR_NAME, Chapter, Step, check_qm
 from labguide.errors import ErrorGroup, LabguideError, Location
 from labguide.inventory import Host, Inventory
-from labguide.redact import MASK
+from labguide.redact import MASK, Redactor
 from labguide.shellsubst import VAR_REF, UnsafePlacement, substitute_shell
 
 
@@ -23,10 +23,13 @@ class BoundStep:
     step: Step
     script: str  # what runs (or is written): the real values
     shown: str  # what every front-end shows: the same, with secret values masked
-    path: str | None
-    url: str | None
-    message: str
-    hint: str
+    path: str | None  # where a file step writes (real values): never shown
+    url: str | None  # what a load step requests (real values): never shown
+    message: str  # shown (masked)
+    hint: str  # shown (masked)
+    #: path and url as every front-end, message, transcript and state shows them (masked)
+    shown_path: str | None = None
+    shown_url: str | None = None
 
     @property
     def id(self) -> str:
@@ -113,10 +116,11 @@ def bind(
     secrets = inventory.secrets if inventory is not None else frozenset()
     # what is shown: the same text with each secret value replaced by the mask, then escaped
     # exactly as the real one (a masked quoted value cannot be found in the real text)
-    shown_values = {k: MASK if v in secrets else v for k, v in values.items()}
+    shown = _Shown({k: MASK if v in secrets else v for k, v in values.items()},
+                   Redactor(secrets))
     bound = []
     for step in chapter.steps:
-        b = _bind_step(step, values, shown_values, inventory, errors)
+        b = _bind_step(step, values, shown, inventory, errors)
         if b is not None:
             bound.append(b)
     _raise(errors)
@@ -166,14 +170,29 @@ def _check_hosts(chapter: Chapter, inventory: Inventory, errors: list[LabguideEr
             Location(file=inventory.path, host=h)))
 
 
-def _bind_step(step: Step, values: Mapping[str, str], shown_values: Mapping[str, str],
+@dataclass(frozen=True)
+class _Shown:
+    """How values are shown: secrets replaced by the mask, and what is left masked again (a
+    value that holds a secret without being one)."""
+
+    values: Mapping[str, str]
+    redact: Redactor
+
+    def text(self, text: str, real: str | None = None, *, quote: bool = False) -> str:
+        """`text` bound with the shown values; `real` (the text bound with the real values)
+        is used as is when no value is secret."""
+        if real is not None and MASK not in self.values.values():
+            return self.redact(real)
+        return self.redact(substitute(text, self.values, quote=quote))
+
+
+def _bind_step(step: Step, values: Mapping[str, str], shown: _Shown,
                inventory: Inventory | None, errors: list[LabguideError]) -> BoundStep | None:
     """One step bound (None after recording its error)."""
     shell = step.kind in ("run", "check", "wait", "qm", "load") and step.lang != "keepalived"
     try:
         script = substitute(step.body, values, quote=shell)
-        shown = (substitute(step.body, shown_values, quote=shell) if shown_values != values
-                 else script)  # no secret in the values: what is shown is the script
+        shown_script = shown.text(step.body, script, quote=shell)
     except UnsafePlacement as exc:
         line = step.line if exc.at is None else step.line + 1 + step.body.count("\n", 0, exc.at)
         errors.append(LabguideError(f"step {step.id}: {exc}",
@@ -192,9 +211,11 @@ def _bind_step(step: Step, values: Mapping[str, str], shown_values: Mapping[str,
     return BoundStep(
         step=step,
         script=script,
-        shown=shown,
+        shown=shown_script,
         path=substitute(step.path, values, quote=False) if step.path else None,
         url=substitute(step.url, values, quote=False) if step.url else None,
-        message=substitute(step.message, shown_values, quote=False),
-        hint=substitute(step.hint, shown_values, quote=False),
+        message=shown.text(step.message),
+        hint=shown.text(step.hint),
+        shown_path=shown.text(step.path) if step.path else None,
+        shown_url=shown.text(step.url) if step.url else None,
     )

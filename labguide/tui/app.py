@@ -255,7 +255,7 @@ class LabguideApp(App[int]):
             try:
                 diffs = await self.engine.preview(bound.id)
             except LabguideError as exc:
-                self.notify(f"cannot read {bound.path}: {exc}", severity="error", timeout=10)
+                self.notify(f"cannot read {bound.shown_path}: {exc}", severity="error", timeout=10)
                 return False
             if any(diffs.values()) and not await self.push_screen_wait(DiffScreen(bound, diffs)):
                 return False

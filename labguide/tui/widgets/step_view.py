@@ -34,7 +34,7 @@ def badges(bound: BoundStep) -> Text:
         t.append(f" {host} ", style="bold black on cyan")
         t.append(" ")
     if step.kind == "file" and bound.path:
-        t.append(f"→ {bound.path}" + (" (sudo)" if step.sudo else ""), style="bold")
+        t.append(f"→ {bound.shown_path}" + (" (sudo)" if step.sudo else ""), style="bold")
     flags = [name for name, on in (("disruptive", step.disruptive), ("reboots", step.reboot),
                                    ("background", step.background),
                                    ("walk-through", step.transient)) if on]
