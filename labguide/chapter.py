@@ -17,11 +17,11 @@ from markdown_it import MarkdownIt
 
 from labguide.errors import LabguideError, Location
 from labguide.shellsubst import VAR_REF
+from labguide.variables import VAR_NAME, chapter_vars
 
 Kind = Literal["run", "check", "wait", "file", "qm", "load"]
 KINDS: tuple[str, ...] = ("run", "check", "wait", "file", "qm", "load")
 SHELL_LANGS = ("sh", "bash", "shell")
-VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 STEP_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 FRONT_MATTER_FENCE = "+++"
 
@@ -123,6 +123,8 @@ class Chapter:
     refs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: Hosts the chapter creates: host → id of the check that passes once it exists.
     exists: dict[str, str] = field(default_factory=dict)
+    #: Variables declared multi-line ([vars.NAME] multiline = true): may hold newlines.
+    multiline: frozenset[str] = frozenset()
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -203,7 +205,8 @@ def _front_matter(text: str, path: Path) -> tuple[dict[str, Any], int]:
 
 
 def _check_front_matter(fm: dict[str, Any], path: Path, text: str) -> tuple[
-        str, str, tuple[str, ...], dict[str, str], Watch, str, dict[str, str]]:
+        str, str, tuple[str, ...], tuple[dict[str, str], frozenset[str]], Watch, str,
+        dict[str, str]]:
     def line_of(key: str) -> int:
         return _line_in_front(text, key)
 
@@ -225,13 +228,7 @@ def _check_front_matter(fm: dict[str, Any], path: Path, text: str) -> tuple[
     raw_vars = fm.get("vars", {})
     if not isinstance(raw_vars, dict):
         raise _err("front matter 'vars' must be a table", path, line_of("vars"))
-    variables: dict[str, str] = {}
-    for name, value in raw_vars.items():
-        if not VAR_NAME.match(name):
-            raise _err(f"bad variable name {name!r}", path, line_of(name))
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise _err(f"variable {name} must be a string or a number", path, line_of(name))
-        variables[name] = str(value)
+    variables = chapter_vars(raw_vars, path, line_of)
     raw_watch = fm.get("watch", {})
     if not isinstance(raw_watch, dict) or set(raw_watch) - {"vips", "candidates", "url"}:
         raise _err("front matter 'watch' takes vips, candidates and url", path, line_of("watch"))
@@ -273,7 +270,8 @@ def _fence_closed(lines: list[str], start: int, end: int, markup: str) -> bool:
 
 def parse_chapter(text: str, path: Path) -> Chapter:
     fm, body_start = _front_matter(text, path)
-    cid, title, hosts, variables, watch, requires, exists = _check_front_matter(fm, path, text)
+    cid, title, hosts, (variables, multiline), watch, requires, exists = _check_front_matter(
+        fm, path, text)
     lines = text.split("\n")
     body = "\n".join(lines[body_start:])
     tokens = MarkdownIt("commonmark").parse(body)
@@ -348,7 +346,7 @@ def parse_chapter(text: str, path: Path) -> Chapter:
     chapter = Chapter(id=cid, title=title, path=path, hosts=hosts, vars=variables, watch=watch,
                       sections=tuple(s for s in sections if s.steps or s.intro.strip()),
                       requires=requires, front_matter_lines=body_start, refs=refs,
-                      exists=exists)
+                      exists=exists, multiline=multiline)
     _validate(chapter, text)
     return chapter
 

@@ -98,6 +98,8 @@ class Inventory:
     #: Values that must never be shown (masked in every output).
     secrets: frozenset[str] = frozenset()
     path: Path | None = None
+    #: The line of each variable in the file (for errors found when a chapter is bound).
+    var_lines: Mapping[str, int] = field(default_factory=dict)
 
     def host(self, name: str) -> Host:
         try:
@@ -116,6 +118,14 @@ def _line_of(text: str, pattern: str) -> int | None:
         if rx.search(line):
             return n
     return None
+
+
+def _var_line(text: str, name: str) -> int | None:
+    """The line of variable `name`: in the [vars] table if there is one, else anywhere."""
+    pattern = rf"^\s*{re.escape(name)}\s*="
+    start = _line_of(text, r"^\s*\[\s*vars\s*\]") or 0
+    after = _line_of("\n".join(text.splitlines()[start:]), pattern)
+    return start + after if after is not None else _line_of(text, pattern)
 
 
 def read_secret_file(path: Path, what: str) -> str:
@@ -162,6 +172,7 @@ def parse_inventory(text: str, path: Path, env: Mapping[str, str] | None = None)
                        rf"^\[?{re.escape(key)}")
     defaults = reader.table(data, "defaults")
     variables, secrets = reader.variables(reader.table(data, "vars"))
+    var_lines = {name: _var_line(text, name) for name in variables}
     hosts: dict[str, Host] = {}
     for name, spec in reader.table(data, "hosts").items():
         host = reader.host(name, spec, defaults)
@@ -169,7 +180,8 @@ def parse_inventory(text: str, path: Path, env: Mapping[str, str] | None = None)
             hosts[name] = host
     if reader.errors:
         raise reader.errors[0] if len(reader.errors) == 1 else ErrorGroup(reader.errors)
-    return Inventory(hosts=hosts, vars=variables, secrets=frozenset(secrets), path=path)
+    return Inventory(hosts=hosts, vars=variables, secrets=frozenset(secrets), path=path,
+                     var_lines={k: v for k, v in var_lines.items() if v is not None})
 
 
 class _Reader:

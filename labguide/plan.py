@@ -9,11 +9,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from labguide.chapter import VAR_NAME, Chapter, Step, check_qm
+from labguide.chapter import Chapter, Step, check_qm
 from labguide.errors import ErrorGroup, LabguideError, Location
 from labguide.inventory import Host, Inventory
 from labguide.redact import MASK, Redactor
 from labguide.shellsubst import VAR_REF, UnsafePlacement, substitute_shell
+from labguide.variables import VAR_NAME, value_error
 
 
 @dataclass(frozen=True)
@@ -77,15 +78,13 @@ class Plan:
 
 
 def parse_sets(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """--set NAME=VALUE options into a dict; a malformed one is a located error."""
+    """--set NAME=VALUE options into a dict; a malformed one is a located error. (What the
+    value may hold depends on the chapter: bind() checks it.)"""
     out: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not VAR_NAME.match(name):
             raise LabguideError(f"--set {pair!r}: expected NAME=VALUE", Location(key="--set"))
-        if "\x00" in value or "\n" in value:
-            raise LabguideError(f"--set {name}: the value may not hold a newline or NUL",
-                                Location(key="--set"))
         out[name] = value
     return out
 
@@ -145,9 +144,19 @@ def _values(chapter: Chapter, inventory: Inventory | None, sets: dict[str, str],
             errors.append(LabguideError(
                 f"--set {name}: the chapter has no variable {name}",
                 Location(key="--set"), hint=f"its variables: {', '.join(chapter.vars)}"))
-    values = dict(chapter.vars)
+    values = dict(chapter.vars)  # (the defaults were checked when the chapter was read)
     if inventory is not None:
+        for name, value in inventory.vars.items():
+            problem = value_error(name, value, name in chapter.multiline)
+            if problem and name in chapter.vars:
+                errors.append(LabguideError(problem, Location(
+                    file=inventory.path, line=inventory.var_lines.get(name),
+                    key=f"vars.{name}")))
         values.update({k: v for k, v in inventory.vars.items() if k in chapter.vars})
+    for name, value in sets.items():
+        problem = value_error(name, value, name in chapter.multiline)
+        if problem and name in chapter.vars:
+            errors.append(LabguideError(f"--set {name}: {problem}", Location(key="--set")))
     values.update({k: v for k, v in sets.items() if k in chapter.vars})
     return values
 

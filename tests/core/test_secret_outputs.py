@@ -138,8 +138,10 @@ title = "A multi-line secret in a file"
 hosts = ["a"]
 [vars]
 DIR = "/tmp"
-CERT = "placeholder"
 SUB = "placeholder"
+[vars.CERT]
+default = "placeholder"
+multiline = true
 +++
 
 ## Install the key
