@@ -1,14 +1,20 @@
 """The SSH transport (asyncssh): one connection per host, reused for every command.
 
-Host keys are always checked against a known_hosts file. Each command runs in its own
-process group on the host, so cancelling it can end everything it started, sudo included.
+Host keys are always checked against one known_hosts file, given to asyncssh explicitly: the
+inventory's, else ~/.ssh/known_hosts. ~/.ssh/config cannot turn checking off or point it
+elsewhere (UserKnownHostsFile none or /dev/null, HostKeyAlias), and a known_hosts that is not
+a regular readable file (or, when new keys are accepted, one they cannot be appended to)
+fails closed. Each command runs in its own process group on the host, so cancelling it can
+end everything it started, sudo included.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shlex
+import stat
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -82,12 +88,47 @@ class SshTransport(ShellTransport):
                 raise
             self._failure = None
 
-    async def _open(self) -> asyncssh.SSHClientConnection:
+    @property
+    def known_hosts_path(self) -> Path:
+        """The file host keys are checked against and accepted into."""
+        return self.host.known_hosts or Path("~/.ssh/known_hosts").expanduser()
+
+    def _known_hosts(self) -> str | asyncssh.SSHKnownHosts:
+        """What asyncssh checks host keys against (never left to ~/.ssh/config): the file, or
+        no keys at all if it does not exist yet. HostError if it cannot keep keys."""
+        path = self.known_hosts_path
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return asyncssh.import_known_hosts("")  # every key unknown; accepted ones create it
+        except OSError as exc:
+            raise self._known_hosts_error(f"cannot be read ({exc.strerror})") from None
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a device"
+                    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a FIFO"
+                    if stat.S_ISFIFO(st.st_mode) else "not a regular file")
+            raise self._known_hosts_error(f"is {kind}: host keys could not be checked there, "
+                                          "nor accepted keys kept")
+        if not os.access(path, os.R_OK):
+            raise self._known_hosts_error("is not readable")
+        if self.accept_new_host_keys and not os.access(path, os.W_OK):
+            raise self._known_hosts_error("is not writable: a newly accepted key could not "
+                                          "be kept")
+        return str(path)
+
+    def _known_hosts_error(self, why: str) -> HostError:
+        return HostError(self.host.name, f"known_hosts {self.known_hosts_path} {why}",
+                         hint="set known_hosts in the inventory to a regular file "
+                         "(it may start empty, with --accept-new-host-keys)")
+
+    def _options(self) -> asyncssh.SSHClientConnectionOptions:
         host = self.host
-        known_hosts = str(host.known_hosts) if host.known_hosts else None
-        extra: dict[str, object] = {}
-        if known_hosts:  # otherwise asyncssh reads ~/.ssh/known_hosts: checking stays on
-            extra["known_hosts"] = known_hosts
+        extra: dict[str, object] = {
+            # explicit, so that ~/.ssh/config's UserKnownHostsFile, GlobalKnownHostsFile and
+            # HostKeyAlias do not apply: the keys checked are the ones labguide records
+            "known_hosts": self._known_hosts(),
+            "host_key_alias": None,
+        }
         if host.identity_file:
             extra["client_keys"] = [str(host.identity_file)]
         if host.user:  # otherwise asyncssh uses the local user name, as ssh does
@@ -106,6 +147,11 @@ class SshTransport(ShellTransport):
             raise HostError(host.name, f"cannot load SSH settings {what}: "
                             f"{getattr(exc, 'strerror', None) or exc}",
                             hint="check identity_file and known_hosts in the inventory") from None
+        return options
+
+    async def _open(self) -> asyncssh.SSHClientConnection:
+        host = self.host
+        options = self._options()
         try:
             return await self._connect_retrying_drops(options)
         except asyncssh.HostKeyNotVerifiable as exc:
@@ -154,7 +200,7 @@ class SshTransport(ShellTransport):
         except (OSError, asyncssh.Error, TimeoutError):
             key = None
         fingerprint = key.get_fingerprint("sha256") if key else "(unavailable)"
-        path = host.known_hosts or Path("~/.ssh/known_hosts").expanduser()
+        path = self.known_hosts_path
         known = _known_entries(path, host)
         if known:
             raise HostError(
@@ -180,7 +226,8 @@ class SshTransport(ShellTransport):
         with open(path, "a", encoding="ascii") as fh:
             fh.write(line)
         self.accepted_keys.append(f"{host.name}: {fingerprint}")
-        return await asyncssh.connect(host.address, host.port, options=options)
+        # options read again: the file may have just been created
+        return await asyncssh.connect(host.address, host.port, options=self._options())
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
