@@ -1,6 +1,10 @@
-"""What the transports that run bash (ssh, local) share: file I/O built on `run`, sudo hints.
+"""What the transports that run bash (ssh, local) share: how a script reaches bash, file I/O
+built on `run`, sudo hints.
 
-Every value that goes into a command is quoted here.
+A script is never a command-line argument (a long one fails with E2BIG, a NUL cannot be in
+one): bash starts with a fixed prelude, reads a length line and that many bytes of script
+from its standard input, and runs the script with the rest of stdin left for it. Every value
+that goes into a command is quoted here.
 """
 
 from __future__ import annotations
@@ -22,6 +26,25 @@ SUDO_HINT = (
     "sudo asked for a password: labguide runs commands without a terminal, so the lab user "
     "needs passwordless sudo (a line like 'ubuntu ALL=(ALL) NOPASSWD:ALL' in /etc/sudoers.d/)"
 )
+
+
+#: What bash runs (`bash --norc --noprofile -ec PRELUDE`): optionally print its process id
+#: (the process group's, under setsid), read the script's length in bytes and the script
+#: from stdin (GNU head -c reads no further), and run it; the rest of stdin is the script's.
+#: Line numbers in bash's messages are the script's own.
+_READ_AND_RUN = ('IFS= read -r __lg_n; __lg_s=$(head -c "$__lg_n"; printf .); '
+                 'eval "unset __lg_n __lg_s; ${__lg_s%.}"')
+PRELUDE = 'printf "%s\\n" "$$"; ' + _READ_AND_RUN
+PRELUDE_QUIET = _READ_AND_RUN
+
+
+def frame(host: str, script: str, input_data: bytes | None = None) -> bytes:
+    """What goes to the prelude's stdin: the length line, the script, then the input."""
+    if "\x00" in script:
+        raise HostError(host, f"the script holds a NUL character (at {script.index(chr(0))}): "
+                        "bash cannot run it", hint="is it in the chapter's text or a value?")
+    body = script.encode("utf-8", "surrogateescape")
+    return b"%d\n" % len(body) + body + (input_data or b"")
 
 
 def is_sudo_prompt(line: str) -> bool:

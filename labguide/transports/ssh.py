@@ -25,7 +25,7 @@ import asyncssh
 from labguide.errors import HostError
 from labguide.inventory import Host
 from labguide.transports.base import CommandResult, OutputSink
-from labguide.transports.shell import SUDO_HINT, ShellTransport, is_sudo_prompt
+from labguide.transports.shell import PRELUDE, SUDO_HINT, ShellTransport, frame, is_sudo_prompt
 
 KILL_GRACE = 2.0
 #: A lost host is noticed after about interval × count seconds of silence.
@@ -42,10 +42,9 @@ DROPPED = (asyncssh.ConnectionLost, ConnectionResetError, ConnectionAbortedError
            BrokenPipeError)
 
 
-def wrap(script: str) -> str:
-    """The remote command: a new session whose first stdout line is its process group id."""
-    body = 'printf "%s\\n" "$$"\n' + script
-    return f"exec setsid -w bash --norc --noprofile -ec {shlex.quote(body)}"
+#: The remote command, the same for every script: a new session whose first stdout line is
+#: its process group id, then the script read from stdin (see shell.PRELUDE).
+WRAPPER = f"exec setsid -w bash --norc --noprofile -ec {shlex.quote(PRELUDE)}"
 
 
 def kill_group_command(pgid: int, sig: str) -> str:
@@ -258,37 +257,12 @@ class SshTransport(ShellTransport):
         input_data: bytes | None = None,
     ) -> CommandResult:
         started = time.monotonic()
+        stdin = frame(self.host.name, script, input_data)
         conn = await self._connection()
-        try:
-            proc = await conn.create_process(wrap(script), encoding=None)
-        except (OSError, asyncssh.Error) as exc:
-            self._lost()
-            raise HostError(self.host.name, f"cannot start a command: {exc}") from None
-        pgid: int | None = None
-        sudo_prompted = False
-
-        def on_stdout(line: str) -> None:
-            nonlocal pgid
-            if pgid is None:
-                try:
-                    pgid = int(line)
-                    return
-                except ValueError:
-                    pgid = 0
-            sink("stdout", line)
-
-        def on_stderr(line: str) -> None:
-            nonlocal sudo_prompted
-            sudo_prompted = sudo_prompted or is_sudo_prompt(line)
-            sink("stderr", line)
-
-        async def feed() -> None:
-            if input_data is not None:
-                proc.stdin.write(input_data)
-            proc.stdin.write_eof()
-
-        work = asyncio.gather(
-            feed(), _pump(proc.stdout, on_stdout), _pump(proc.stderr, on_stderr), proc.wait())
+        proc = await self._start(conn)
+        out = _Output(sink)
+        work = asyncio.gather(_feed(proc, stdin), _pump(proc.stdout, out.stdout),
+                              _pump(proc.stderr, out.stderr), proc.wait())
         work.add_done_callback(_retrieve)
         try:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel
@@ -296,23 +270,36 @@ class SshTransport(ShellTransport):
             async with asyncio.timeout(timeout):
                 await work
         except TimeoutError:
-            await self._kill(proc, pgid)
+            await self._kill(proc, out.pgid)
             return CommandResult(None, time.monotonic() - started, "timeout")
         except asyncio.CancelledError:
-            await asyncio.shield(self._kill(proc, pgid))
+            await asyncio.shield(self._kill(proc, out.pgid))
             raise
         except (OSError, asyncssh.Error):
             self._lost()
             return CommandResult(None, time.monotonic() - started, "connection lost")
-        if sudo_prompted:
+        if out.sudo_prompted:
             sink("info", SUDO_HINT)
+        return self._ended(proc, conn, time.monotonic() - started)
+
+    async def _start(self, conn: asyncssh.SSHClientConnection
+                     ) -> asyncssh.SSHClientProcess[bytes]:
+        try:
+            return await conn.create_process(WRAPPER, encoding=None)
+        except (OSError, asyncssh.Error) as exc:
+            self._lost()
+            raise HostError(self.host.name, f"cannot start a command: {exc}") from None
+
+    def _ended(self, proc: asyncssh.SSHClientProcess[bytes], conn: asyncssh.SSHClientConnection,
+               duration: float) -> CommandResult:
+        """How a command that ran to its end ended."""
         status = proc.exit_status
         if status is None or (status == -1 and proc.exit_signal is None and conn.is_closed()):
             self._lost()
-            return CommandResult(None, time.monotonic() - started, "connection lost")
+            return CommandResult(None, duration, "connection lost")
         if status == -1 and proc.exit_signal is not None:
-            return CommandResult(None, time.monotonic() - started, f"signal {proc.exit_signal[0]}")
-        return CommandResult(status, time.monotonic() - started)
+            return CommandResult(None, duration, f"signal {proc.exit_signal[0]}")
+        return CommandResult(status, duration)
 
     async def _kill(self, proc: asyncssh.SSHClientProcess[bytes], pgid: int | None) -> None:
         """End the remote process group (TERM, then KILL), then the channel."""
@@ -331,10 +318,12 @@ class SshTransport(ShellTransport):
         proc.close()
 
     async def stream(self, command: str) -> AsyncIterator[str]:
+        stdin = frame(self.host.name, command)
         conn = await self._connection()
-        proc = await conn.create_process(wrap(command), encoding=None)
+        proc = await self._start(conn)
         pgid: int | None = None
         try:
+            await _feed(proc, stdin)
             async for raw in proc.stdout:
                 if not raw:
                     break
@@ -351,6 +340,35 @@ class SshTransport(ShellTransport):
             raise
         finally:
             await asyncio.shield(self._kill(proc, pgid))
+
+
+class _Output:
+    """Takes the process group id off the first stdout line, passes the rest on, and notes
+    whether sudo asked for a password."""
+
+    def __init__(self, sink: OutputSink) -> None:
+        self.sink = sink
+        self.pgid: int | None = None
+        self.sudo_prompted = False
+
+    def stdout(self, line: str) -> None:
+        if self.pgid is None:
+            try:
+                self.pgid = int(line)
+                return
+            except ValueError:
+                self.pgid = 0
+        self.sink("stdout", line)
+
+    def stderr(self, line: str) -> None:
+        self.sudo_prompted = self.sudo_prompted or is_sudo_prompt(line)
+        self.sink("stderr", line)
+
+
+async def _feed(proc: asyncssh.SSHClientProcess[bytes], data: bytes) -> None:
+    """The framed script and input on stdin, then end of file."""
+    proc.stdin.write(data)
+    proc.stdin.write_eof()
 
 
 async def _pump(reader: asyncssh.SSHReader[bytes], on_line: Callable[[str], None]) -> None:
