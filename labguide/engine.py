@@ -419,7 +419,8 @@ class Engine:
         from labguide import keepalived_conf as kc
 
         assert bound.path is not None
-        data = await self.pool.get(host).read_file(bound.path, sudo=bound.step.sudo)
+        data = await self.pool.get(host).read_file(bound.path, sudo=bound.step.sudo,
+                                                   timeout=bound.step.timeout)
         if data is None:
             outcome.exit_status = 1
             self._emit_line(bound.id, host, "stdout", f"{bound.shown_path} does not exist",
@@ -469,7 +470,7 @@ class Engine:
         assert bound.path is not None
         transport = self.pool.get(host)
         new = bound.script.encode()
-        old = await transport.read_file(bound.path, sudo=step.sudo)
+        old = await transport.read_file(bound.path, sudo=step.sudo, timeout=step.timeout)
         for line in self.diff(bound, old):
             self._emit_line(step.id, host, "diff", line, outcome)
         if old == new:
@@ -477,7 +478,8 @@ class Engine:
                             outcome)
             outcome.exit_status = 0
             return StepStatus.PASSED, "unchanged"
-        await transport.write_file(bound.path, new, mode=step.mode, sudo=step.sudo)
+        await transport.write_file(bound.path, new, mode=step.mode, sudo=step.sudo,
+                                   timeout=step.timeout)
         outcome.exit_status = 0
         self._emit_line(step.id, host, "info", f"wrote {bound.shown_path} ({len(new)} bytes)",
                         outcome)
@@ -500,7 +502,8 @@ class Engine:
             return {}
         out = {}
         for host in bound.step.hosts:
-            old = await self.pool.get(host).read_file(bound.path, sudo=bound.step.sudo)
+            old = await self.pool.get(host).read_file(bound.path, sudo=bound.step.sudo,
+                                                      timeout=bound.step.timeout)
             out[host] = self.diff(bound, old)
         return out
 

@@ -3,14 +3,18 @@ scripts, bad bytes, stdin and files that are not what they seem."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from labguide.errors import HostError
 from labguide.inventory import Host
 from labguide.transports.local import LocalTransport
-from labguide.transports.shell import ShellTransport
+from labguide.transports.shell import MAX_READ_BYTES, ShellTransport
 from labguide.transports.ssh import SshTransport
 from tests.conftest import Sshd
 
@@ -70,3 +74,50 @@ async def test_a_nul_in_a_script_is_a_clear_error(transport: ShellTransport) -> 
         async for _ in transport.stream("echo \x00"):
             pass
     assert (await transport.run("true", Out())).ok  # and the transport still works
+
+
+async def test_a_fifo_at_the_path_is_an_error_not_a_hang(transport: ShellTransport,
+                                                         tmp_path: Path) -> None:
+    """A FIFO at the path hung read_file (> 6 s with timeout=1)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    t0 = time.monotonic()
+    with pytest.raises(HostError) as err:
+        async with asyncio.timeout(6):
+            await transport.read_file(str(fifo), timeout=1)
+    assert "not a regular file" in str(err.value) and time.monotonic() - t0 < 3
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(HostError, match="not a regular file"):
+        await transport.read_file(str(tmp_path / "dir"), timeout=1)
+
+
+async def test_read_file_reads_at_most_the_cap(transport: ShellTransport,
+                                               tmp_path: Path) -> None:
+    big = tmp_path / "big"
+    big.write_bytes(b"a" * MAX_READ_BYTES)
+    assert await transport.read_file(str(big)) == b"a" * MAX_READ_BYTES
+    with big.open("ab") as fh:
+        fh.write(b"b")
+    with pytest.raises(HostError, match=r"larger than 4096 KiB"):
+        await transport.read_file(str(big))
+
+
+async def test_file_reads_and_writes_end_at_their_timeout(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a sudo that never answers (first on PATH for the local transport's bash)
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "sudo").write_text("#!/bin/sh\nexec sleep 30\n")
+    (fake / "sudo").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    t = LocalTransport(Host(name="box", address="127.0.0.1", transport="local"))
+    target = str(tmp_path / "f")
+    for op in ("read", "write"):
+        t0 = time.monotonic()
+        with pytest.raises(HostError, match=r"timed out"):
+            async with asyncio.timeout(10):
+                if op == "read":
+                    await t.read_file(target, sudo=True, timeout=1)
+                else:
+                    await t.write_file(target, b"x", sudo=True, timeout=1)
+        assert time.monotonic() - t0 < 5, op
