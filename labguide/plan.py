@@ -209,6 +209,14 @@ def _bind_step(step: Step, values: Mapping[str, str], shown: _Shown,
                                     hint="change the value or the script (see "
                                     "docs/chapter-format.md, Variables)"))
         return None
+    path = substitute(step.path, values, quote=False) if step.path else None
+    if path is not None and not path.startswith("/"):
+        errors.append(LabguideError(
+            f"step {step.id}: path= must be absolute once its variables are in, not "
+            f"{shown.text(step.path or '')!r}", Location(file=step.file, line=step.line),
+            hint="~ is not expanded (whose home, under sudo?): write the folder out, "
+            "e.g. path=\"/home/ubuntu/.ssh/config\""))
+        return None
     if step.lang == "qm":
         check_qm(script, step.file, step.line)
     elif inventory is not None:
@@ -221,7 +229,7 @@ def _bind_step(step: Step, values: Mapping[str, str], shown: _Shown,
         step=step,
         script=script,
         shown=shown_script,
-        path=substitute(step.path, values, quote=False) if step.path else None,
+        path=path,
         url=substitute(step.url, values, quote=False) if step.url else None,
         message=shown.text(step.message),
         hint=shown.text(step.hint),

@@ -79,3 +79,18 @@ def test_a_bad_variable_table_is_a_located_error(table: str, message: str) -> No
     with pytest.raises(LabguideError) as err:
         chapter(table)
     assert str(err.value).startswith("/ch/v.md:7: ") and message in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("path, sets", [("~/k.conf", {}), ("~root/k.conf", {}),
+                                        ("${DIR}/k.conf", {"DIR": "~"}),
+                                        ("${DIR}/k.conf", {"DIR": "relative"})])
+def test_a_path_must_be_absolute_once_bound(path: str, sets: dict[str, str]) -> None:
+    """path="~/…" wrote to a literal ./~/ folder in the login directory: refused instead."""
+    ch = parse_chapter(FRONT.format(extra='DIR = "/etc"\n')
+                       + BODY.replace("/tmp/k.conf", path), Path("/ch/v.md"))
+    with pytest.raises(LabguideError) as err:
+        bind(ch, None, sets)
+    assert str(err.value).startswith("/ch/v.md:12: step conf: path= must be absolute"), str(
+        err.value)
+    if "${DIR}" in path:  # an absolute value is fine
+        assert bind(ch, None, {"DIR": "/etc"}).bound("conf").path == "/etc/k.conf"
