@@ -164,7 +164,7 @@ def parse_chapter(text: str, path: Path) -> Chapter:
                       watch=fm.watch, sections=sections, requires=fm.requires,
                       front_matter_lines=fm.body_start,
                       refs={s.id: refs_of(s) for sec in sections for s in sec.steps},
-                      exists=fm.exists)
+                      exists=fm.exists, multiline=fm.multiline)
     validate(chapter, text)
     return chapter
 

@@ -263,11 +263,13 @@ def _confirm_drill(plan: Plan, *, yes: bool, rate: float) -> None:
 
 def _make_engine(plan: Plan, *, restart: bool, accept_new_host_keys: bool) -> Engine:
     from labguide.engine import Engine
-    from labguide.state import RunState, Transcript, run_dir
+    from labguide.state import RunLock, RunState, Transcript, run_dir
 
     folder = run_dir(plan.chapter.id, plan.inventory.path if plan.inventory else None)
+    lock = RunLock.take(folder / "run.lock")  # held until this process ends
     state = RunState.load(folder / "state.json", plan.chapter.id,
                           plan.inventory.lab_id if plan.inventory else None)
+    state.lock = lock
     if state.warning:
         click.echo(f"labguide: warning: {state.warning}", err=True)
     if restart:

@@ -143,7 +143,7 @@ class Engine:
         ctx = StepContext(bound, self)
         self.publish(StepStarted(step.id, step.hosts, step.delay))
         self.note("step_started", step=step.id, kind=step.kind, hosts=list(step.hosts),
-                  script=self.redact(bound.shown), path=bound.path)
+                  script=self.redact(bound.shown), path=bound.shown_path)
         kind_of(step).starting(ctx)
         return ctx
 

@@ -14,9 +14,11 @@ from labguide.chapter_files import split_name
 from labguide.errors import LabguideError, Location
 from labguide.model import Watch
 from labguide.tomlloc import key_line, load_toml
+from labguide.variables import VAR_NAME, chapter_vars
+
+__all__ = ["VAR_NAME", "FrontMatter", "read_front_matter", "split"]
 
 FENCE = "+++"
-VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 STEP_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 KEYS = ("id", "title", "hosts", "vars", "watch", "requires", "exists")
 
@@ -29,6 +31,8 @@ class FrontMatter:
     vars: dict[str, str]
     watch: Watch
     requires: str = ""
+    #: Variables declared multi-line ([vars.NAME] multiline = true): may hold newlines.
+    multiline: frozenset[str] = frozenset()
     #: Hosts the chapter creates: host → id of the check that passes once it exists.
     exists: dict[str, str] = field(default_factory=dict)
     #: 0-based index of the first line after the closing fence (where the body starts).
@@ -67,18 +71,12 @@ class _Reader:
             raise self.fail(f"{label} must be a list of {what}", label.rpartition(".")[2])
         return tuple(value)
 
-    def variables(self) -> dict[str, str]:
+    def variables(self) -> tuple[dict[str, str], frozenset[str]]:
+        """[vars]: the defaults, and the names declared multi-line (labguide/variables.py)."""
         raw = self.data.get("vars", {})
         if not isinstance(raw, dict):
             raise self.fail("front matter 'vars' must be a table", "vars")
-        out: dict[str, str] = {}
-        for name, value in raw.items():
-            if not VAR_NAME.match(name):
-                raise self.fail(f"bad variable name {name!r}", name)
-            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-                raise self.fail(f"variable {name} must be a string or a number", name)
-            out[name] = str(value)
-        return out
+        return chapter_vars(raw, self.path, lambda key: key_line(self.text, key))
 
     def watch(self) -> Watch:
         raw = self.data.get("watch", {})
@@ -125,6 +123,7 @@ def read_front_matter(text: str, path: Path) -> FrontMatter:
     requires = data.get("requires", "")
     if not isinstance(requires, str):
         raise reader.fail("'requires' must be a string", "requires")
-    return FrontMatter(id=cid, title=title, hosts=tuple(hosts), vars=reader.variables(),
-                       watch=reader.watch(), requires=requires, exists=reader.exists(),
-                       body_start=body_start)
+    variables, multiline = reader.variables()
+    return FrontMatter(id=cid, title=title, hosts=tuple(hosts), vars=variables,
+                       watch=reader.watch(), requires=requires, multiline=multiline,
+                       exists=reader.exists(), body_start=body_start)

@@ -4,7 +4,7 @@ Format (paths are relative to the inventory file):
 
     [lab]
     id = "home-lab-2026"       # optional: saved results are tied to this lab (a new lab,
-                               # e.g. each sandbox `lab up`, gets a new id)
+                               # e.g. each sandbox `lab up` with new disks, gets a new id)
 
     [defaults]                 # applied to every host that does not say otherwise
     user = "ubuntu"
@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from labguide.errors import ErrorGroup, LabguideError, Location
+from labguide.redact import too_short
 
 TransportName = Literal["ssh", "local", "proxmox"]
 TRANSPORTS: tuple[str, ...] = ("ssh", "local", "proxmox")
@@ -101,6 +102,8 @@ class Inventory:
     #: Values that must never be shown (masked in every output).
     secrets: frozenset[str] = frozenset()
     path: Path | None = None
+    #: The line of each variable in the file (for errors found when a chapter is bound).
+    var_lines: Mapping[str, int] = field(default_factory=dict)
     #: The lab's identity ([lab] id): run results made on another lab do not hold here.
     lab_id: str | None = None
 
@@ -121,6 +124,14 @@ def _line_of(text: str, pattern: str) -> int | None:
         if rx.search(line):
             return n
     return None
+
+
+def _var_line(text: str, name: str) -> int | None:
+    """The line of variable `name`: in the [vars] table if there is one, else anywhere."""
+    pattern = rf"^\s*{re.escape(name)}\s*="
+    start = _line_of(text, r"^\s*\[\s*vars\s*\]") or 0
+    after = _line_of("\n".join(text.splitlines()[start:]), pattern)
+    return start + after if after is not None else _line_of(text, pattern)
 
 
 def read_secret_file(path: Path, what: str) -> str:
@@ -160,134 +171,191 @@ def parse_inventory(text: str, path: Path, env: Mapping[str, str] | None = None)
         # "at end of document" has no line number: the last line is where it ends
         line = int(m.group(1)) if m else max(1, len(text.splitlines()))
         raise LabguideError(f"not valid TOML: {exc}", Location(file=path, line=line)) from None
-    errors: list[LabguideError] = []
-    base = path.parent
-
-    def err(msg: str, key: str, pattern: str | None = None, hint: str | None = None) -> None:
-        line = _line_of(text, pattern) if pattern else None
-        errors.append(LabguideError(msg, Location(file=path, line=line, key=key), hint))
-
+    reader = _Reader(text, path, env)
     for key in data:
         if key not in ("lab", "defaults", "vars", "hosts"):
-            err(f"unknown section {key!r} (expected lab, defaults, vars, hosts)", key,
-                rf"^\[?{re.escape(key)}")
+            reader.err(f"unknown section {key!r} (expected lab, defaults, vars, hosts)", key,
+                       rf"^\[?{re.escape(key)}")
+    lab_id = reader.lab_id(reader.table(data, "lab"))
+    defaults = reader.table(data, "defaults")
+    variables, secrets = reader.variables(reader.table(data, "vars"))
+    var_lines = {name: _var_line(text, name) for name in variables}
+    hosts: dict[str, Host] = {}
+    for name, spec in reader.table(data, "hosts").items():
+        host = reader.host(name, spec, defaults)
+        if host is not None:
+            hosts[name] = host
+    if reader.errors:
+        raise reader.errors[0] if len(reader.errors) == 1 else ErrorGroup(reader.errors)
+    return Inventory(hosts=hosts, vars=variables, secrets=frozenset(secrets), path=path,
+                     var_lines={k: v for k, v in var_lines.items() if v is not None},
+                     lab_id=lab_id)
 
-    def table(name: str) -> dict[str, Any]:
+
+class _Reader:
+    """Reads the parts of one inventory file, collecting every error (located) on the way."""
+
+    def __init__(self, text: str, path: Path, env: Mapping[str, str]) -> None:
+        self.text, self.path, self.env = text, path, env
+        self.base = path.parent
+        self.errors: list[LabguideError] = []
+
+    def err(self, msg: str, key: str, pattern: str | None = None,
+            hint: str | None = None) -> None:
+        line = _line_of(self.text, pattern) if pattern else None
+        self.errors.append(LabguideError(msg, Location(file=self.path, line=line, key=key),
+                                         hint))
+
+    def lab_id(self, lab: dict[str, Any]) -> str | None:
+        """[lab] id: the lab's identity, a non-empty string."""
+        lab_id = lab.get("id")
+        if set(lab) - {"id"} or (lab_id is not None and (not isinstance(lab_id, str)
+                                                          or not lab_id)):
+            self.err("[lab] takes one key: id, a non-empty string", "lab", r"^\[lab\]")
+            return None
+        return lab_id if isinstance(lab_id, str) else None
+
+    def table(self, data: dict[str, Any], name: str) -> dict[str, Any]:
         value = data.get(name, {})
         if not isinstance(value, dict):
-            err(f"{name!r} must be a table", name, rf"^{re.escape(name)}\s*=")
+            self.err(f"{name!r} must be a table", name, rf"^{re.escape(name)}\s*=")
             return {}
         return value
 
-    lab = table("lab")
-    lab_id = lab.get("id")
-    if set(lab) - {"id"} or (lab_id is not None and (not isinstance(lab_id, str) or not lab_id)):
-        err("[lab] takes one key: id, a non-empty string", "lab", r"^\[lab\]")
-        lab_id = None
-    defaults = table("defaults")
-    raw_vars = table("vars")
-    raw_hosts = table("hosts")
+    # -- [vars] -------------------------------------------------------------------------
 
-    variables: dict[str, str] = {}
-    secrets: set[str] = set()
-    for name, value in raw_vars.items():
-        where = rf"^\s*{re.escape(name)}\s*="
-        if not VAR_NAME.match(name):
-            err(f"bad variable name {name!r}", f"vars.{name}", where)
-            continue
-        if isinstance(value, dict):
-            unknown = set(value) - {"value", "env", "file", "secret"}
-            if unknown:
-                err(f"unknown keys {sorted(unknown)} in variable {name}", f"vars.{name}", where)
+    def variables(self, raw_vars: dict[str, Any]) -> tuple[dict[str, str], set[str]]:
+        variables: dict[str, str] = {}
+        secrets: set[str] = set()
+        for name, value in raw_vars.items():
+            where = rf"^\s*{re.escape(name)}\s*="
+            if not VAR_NAME.match(name):
+                self.err(f"bad variable name {name!r}", f"vars.{name}", where)
                 continue
-            secret = bool(value.get("secret", False))
-            if "value" in value:
-                resolved: Any = value["value"]
-            elif "env" in value:
-                resolved = env.get(str(value["env"]))
-                if resolved is None:
-                    err(f"variable {name}: environment variable {value['env']} is not set",
-                        f"vars.{name}", where)
+            if isinstance(value, dict):
+                value = self._variable_table(name, value, where, secrets)
+                if value is None:
                     continue
-            elif "file" in value:
-                try:
-                    resolved = read_secret_file(base / str(value["file"]), f"variable {name}")
-                except LabguideError as exc:
-                    errors.append(exc)
-                    continue
-            else:
-                err(f"variable {name} needs one of value, env, file", f"vars.{name}", where)
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                self.err(f"variable {name} must be a string or a number", f"vars.{name}", where)
                 continue
-            if secret and str(resolved):
-                secrets.add(str(resolved))
-            value = resolved
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            err(f"variable {name} must be a string or a number", f"vars.{name}", where)
-            continue
-        variables[name] = str(value)
+            variables[name] = str(value)
+        return variables, secrets
 
-    hosts: dict[str, Host] = {}
-    for name, spec in raw_hosts.items():
+    def _variable_table(self, name: str, spec: dict[str, Any], where: str,
+                        secrets: set[str]) -> Any:
+        """`NAME = { value|env|file = …, secret = true }`: the value, or None (an error)."""
+        key = f"vars.{name}"
+        unknown = set(spec) - {"value", "env", "file", "secret"}
+        if unknown:
+            self.err(f"unknown keys {sorted(unknown)} in variable {name}", key, where)
+            return None
+        if "value" in spec:
+            resolved: Any = spec["value"]
+        elif "env" in spec:
+            resolved = self.env.get(str(spec["env"]))
+            if resolved is None:
+                self.err(f"variable {name}: environment variable {spec['env']} is not set",
+                         key, where)
+                return None
+        elif "file" in spec:
+            try:
+                resolved = read_secret_file(self.base / str(spec["file"]), f"variable {name}")
+            except LabguideError as exc:
+                self.errors.append(exc)
+                return None
+        else:
+            self.err(f"variable {name} needs one of value, env, file", key, where)
+            return None
+        if bool(spec.get("secret", False)):
+            why = too_short(str(resolved))
+            if why:
+                self.err(f"variable {name}: {why}", key, where,
+                         hint="a value this short is no secret (and masking it would hide "
+                         "ordinary text): drop secret = true, or use a longer value")
+                return None
+            secrets.add(str(resolved))
+        return resolved
+
+    # -- [hosts.*] ------------------------------------------------------------------------
+
+    def host(self, name: str, spec: Any, defaults: dict[str, Any]) -> Host | None:
+        """One host (with the defaults applied), or None after recording its error."""
         header = rf"^\s*\[hosts\.\"?{re.escape(name)}\"?\]"
         key = f"hosts.{name}"
         if not HOST_NAME.match(name):
-            err(f"bad host name {name!r}", key, header)
-            continue
+            self.err(f"bad host name {name!r}", key, header)
+            return None
         if not isinstance(spec, dict):
-            err(f"host {name} must be a table", key, header)
-            continue
+            self.err(f"host {name} must be a table", key, header)
+            return None
         merged = {**{k: v for k, v in defaults.items() if k != "proxmox"}, **spec}
         unknown = set(merged) - _HOST_KEYS
         if unknown:
-            err(f"unknown keys {sorted(unknown)} for host {name}", key, header,
-                hint=f"known keys: {', '.join(sorted(_HOST_KEYS))}")
-            continue
+            self.err(f"unknown keys {sorted(unknown)} for host {name}", key, header,
+                     hint=f"known keys: {', '.join(sorted(_HOST_KEYS))}")
+            return None
         transport = merged.get("transport", "ssh")
         if transport not in TRANSPORTS:
-            err(f"host {name}: transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}",
-                key, header)
-            continue
+            self.err(f"host {name}: transport must be one of {', '.join(TRANSPORTS)}, "
+                     f"not {transport!r}", key, header)
+            return None
+        try:
+            return self._host(name, transport, merged, spec)
+        except _Bad as bad:
+            self.err(f"host {name}{bad}", key, header)
+        except LabguideError as exc:
+            self.errors.append(exc)
+        return None
+
+    def _host(self, name: str, transport: str, merged: dict[str, Any],
+              spec: dict[str, Any]) -> Host:
         address = merged.get("address", "127.0.0.1" if transport == "local" else None)
         if not isinstance(address, str) or not address:
-            err(f"host {name} has no address", key, header)
-            continue
+            raise _Bad(" has no address")
         port = merged.get("port", 8006 if transport == "proxmox" else 22)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            err(f"host {name}: port must be a number from 1 to 65535", key, header)
-            continue
+            raise _Bad(": port must be a number from 1 to 65535")
         timeout = merged.get("connect_timeout", 10.0)
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            err(f"host {name}: connect_timeout must be a positive number", key, header)
-            continue
+            raise _Bad(": connect_timeout must be a positive number")
         paths: dict[str, Path | None] = {}
         for pkey in ("identity_file", "known_hosts"):
             pval = merged.get(pkey)
             if pval is not None and not isinstance(pval, str):
-                err(f"host {name}: {pkey} must be a path", key, header)
-            paths[pkey] = (base / os.path.expanduser(pval)) if isinstance(pval, str) else None
+                raise _Bad(f": {pkey} must be a path")
+            paths[pkey] = (self.base / os.path.expanduser(pval)) if pval is not None else None
         user = merged.get("user")
         if user is not None and not isinstance(user, str):
-            err(f"host {name}: user must be a string", key, header)
-            continue
+            raise _Bad(": user must be a string")
         proxmox = None
         if transport == "proxmox":
-            try:
-                proxmox = _proxmox_settings(spec.get("proxmox", {}), name, base, path, text)
-            except LabguideError as exc:
-                errors.append(exc)
-                continue
+            proxmox = _proxmox_settings(spec.get("proxmox", {}), name, self.base, self.path,
+                                        self.text)
         elif "proxmox" in spec:
-            err(f"host {name}: [proxmox] settings need transport = \"proxmox\"", key, header)
-            continue
-        hosts[name] = Host(
-            name=name, address=address, transport=transport, user=user, port=port,
-            identity_file=paths["identity_file"], known_hosts=paths["known_hosts"],
-            connect_timeout=float(timeout), proxmox=proxmox,
+            raise _Bad(': [proxmox] settings need transport = "proxmox"')
+        return Host(
+            name=name, address=address, transport=transport,  # type: ignore[arg-type]
+            user=user, port=port, identity_file=paths["identity_file"],
+            known_hosts=paths["known_hosts"], connect_timeout=float(timeout), proxmox=proxmox,
         )
-    if errors:
-        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
-    return Inventory(hosts=hosts, vars=variables, secrets=frozenset(secrets), path=path,
-                     lab_id=lab_id)
+
+
+class _Bad(Exception):
+    """A host setting is wrong: the text after "host NAME" in the error."""
+
+
+def _check_proxmox_login(spec: dict[str, Any], where: Location) -> None:
+    """An API token (with where its secret is) or a user for a ticket login."""
+    if not spec.get("token_id") and not spec.get("user"):
+        raise LabguideError("needs token_id (API token) or user (ticket login)", where)
+    if spec.get("token_id"):
+        if not re.match(r"^[^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9._-]*$", spec["token_id"]):
+            raise LabguideError(
+                f"token_id must look like USER@REALM!NAME, not {spec['token_id']!r}", where)
+        if not spec.get("token_secret_env") and not spec.get("token_secret_file"):
+            raise LabguideError("token_id needs token_secret_env or token_secret_file", where,
+                                hint="the secret never goes in the inventory itself")
 
 
 def _proxmox_settings(
@@ -307,19 +375,9 @@ def _proxmox_settings(
     if not isinstance(node, str) or not node:
         raise LabguideError("missing node (the Proxmox node's name, e.g. \"node1\")", where)
     for skey, sval in spec.items():
-        if skey in ("port", "verify_tls"):
-            continue
-        if not isinstance(sval, str):
+        if skey not in ("port", "verify_tls") and not isinstance(sval, str):
             raise LabguideError(f"{skey} must be a string", where)
-    if not spec.get("token_id") and not spec.get("user"):
-        raise LabguideError("needs token_id (API token) or user (ticket login)", where)
-    if spec.get("token_id"):
-        if not re.match(r"^[^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9._-]*$", spec["token_id"]):
-            raise LabguideError(
-                f"token_id must look like USER@REALM!NAME, not {spec['token_id']!r}", where)
-        if not spec.get("token_secret_env") and not spec.get("token_secret_file"):
-            raise LabguideError("token_id needs token_secret_env or token_secret_file", where,
-                                hint="the secret never goes in the inventory itself")
+    _check_proxmox_login(spec, where)
     verify = spec.get("verify_tls", True)
     if not isinstance(verify, bool):
         raise LabguideError("verify_tls must be true or false", where)

@@ -86,36 +86,43 @@ def parse(text: str) -> Block:
 
 
 def summary(root: Block) -> dict[str, Any]:
-    """What matters for a VRRP setup, as plain data (compared with a chapter's expectation)."""
-    out: dict[str, Any] = {}
-    g = root.child("global_defs")
-    if g is not None and "vrrp_garp_master_refresh" in g.settings:
-        out["vrrp_garp_master_refresh"] = _num(g.settings["vrrp_garp_master_refresh"])
+    """Everything the file configures, as plain data (compared with a chapter's expectation):
+    global_defs' settings at the top, vrrp_script blocks under "vrrp_script", each
+    vrrp_instance under its name, any other block under "NAME ARG"."""
+    out: dict[str, Any] = _settings(Block("(root)", settings=root.settings))
     scripts: dict[str, Any] = {}
     for block in root.children:
-        if block.name == "vrrp_script" and block.arg:
-            entry: dict[str, Any] = {"script": " ".join(block.settings.get("script", []))}
-            if "weight" in block.settings:
-                entry["weight"] = _num(block.settings["weight"])
-            scripts[block.arg] = entry
+        if block.name == "global_defs":
+            out.update(_settings(block))
+        elif block.name == "vrrp_script" and block.arg:
+            scripts[block.arg] = _settings(block)
+        elif block.name == "vrrp_instance" and block.arg:
+            out[block.arg] = _instance(block)
+        else:
+            out[f"{block.name} {block.arg or ''}".strip()] = _settings(block)
     if scripts:
         out["vrrp_script"] = scripts
-    for block in root.children:
-        if block.name != "vrrp_instance" or not block.arg:
-            continue
-        inst: dict[str, Any] = {}
-        for key in ("state", "interface"):
-            if key in block.settings:
-                inst[key] = " ".join(block.settings[key])
-        for key in ("virtual_router_id", "priority", "advert_int"):
-            if key in block.settings:
-                inst[key] = _num(block.settings[key])
-        vips = block.child("virtual_ipaddress")
-        inst["virtual_ipaddress"] = [i.split()[0].split("/")[0] for i in vips.items] if vips else []
-        tracks = block.child("track_script")
-        inst["track_script"] = [i.split()[0] for i in tracks.items] if tracks else []
-        out[block.arg] = inst
     return out
+
+
+def _settings(block: Block) -> dict[str, Any]:
+    """A block's settings (a word alone is true) and its inner blocks (a list of items, or
+    their own settings)."""
+    out: dict[str, Any] = {key: _num(words) if words else True
+                           for key, words in block.settings.items()}
+    for child in block.children:
+        out[child.name] = (list(child.items) if child.items and not child.settings
+                           and not child.children else _settings(child))
+    return out
+
+
+def _instance(block: Block) -> dict[str, Any]:
+    inst = _settings(block)
+    vips = block.child("virtual_ipaddress")
+    inst["virtual_ipaddress"] = [i.split()[0].split("/")[0] for i in vips.items] if vips else []
+    tracks = block.child("track_script")
+    inst["track_script"] = [i.split()[0] for i in tracks.items] if tracks else []
+    return inst
 
 
 def _num(words: list[str]) -> int | str:
@@ -124,7 +131,8 @@ def _num(words: list[str]) -> int | str:
 
 
 def compare(expected: dict[str, Any], found: dict[str, Any], prefix: str = "") -> list[str]:
-    """Differences, one line each ('VI_1.priority: expected 100, found 99')."""
+    """Differences, one line each ('VI_1.priority: expected 100, found 99'), including what
+    the file has and the expectation does not ('VI_1.notify_master: not expected, found …')."""
     diffs: list[str] = []
     for key, want in expected.items():
         where = f"{prefix}{key}"
@@ -139,12 +147,17 @@ def compare(expected: dict[str, Any], found: dict[str, Any], prefix: str = "") -
                 diffs.append(f"{where}: expected {_show(want)}, found {_show(have)}")
         elif str(want) != str(have):
             diffs.append(f"{where}: expected {_show(want)}, found {_show(have)}")
+    for key, have in found.items():
+        if key not in expected and have not in ([], {}):
+            diffs.append(f"{prefix}{key}: not expected, found {_show(have)}")
     return diffs
 
 
 def _show(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(str(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + "; ".join(f"{k} {_show(v)}" for k, v in value.items()) + "}"
     return str(value)
 
 

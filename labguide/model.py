@@ -97,6 +97,8 @@ class Chapter:
     refs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: Hosts the chapter creates: host → id of the check that passes once it exists.
     exists: dict[str, str] = field(default_factory=dict)
+    #: Variables declared multi-line ([vars.NAME] multiline = true): may hold newlines.
+    multiline: frozenset[str] = frozenset()
 
     @property
     def steps(self) -> tuple[Step, ...]:

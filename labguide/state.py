@@ -1,14 +1,18 @@
 """What a run has done, kept on disk: the step results (atomic JSON) and the transcript (JSONL).
 
 Both live under the XDG state directory, one folder per (chapter, inventory) pair, so that
-a run can resume after a crash. Nothing here runs commands.
+a run can resume after a crash; a run holds that folder's lock (RunLock) so that two runs
+of the same chapter and lab do not mix their results. Nothing here runs commands.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
+import socket
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +21,7 @@ from typing import Any
 import platformdirs
 
 from labguide.atomic import write_atomic
+from labguide.errors import LabguideError, Location
 from labguide.events import StepStatus
 
 
@@ -53,6 +58,8 @@ class RunState:
         self.cursor: str | None = None
         #: Set when the saved file could not be read (and was kept aside): say it to the user.
         self.warning: str | None = None
+        #: The run folder's lock, when the caller took one (kept with the state it guards).
+        self.lock: RunLock | None = None
 
     @classmethod
     def load(cls, path: Path, chapter_id: str, lab_id: str | None = None) -> RunState:
@@ -70,33 +77,18 @@ class RunState:
             data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
+            if data.get("chapter") != chapter_id:
+                return state
+            if lab_id is not None and data.get("lab") != lab_id and data.get("steps"):
+                state.warning = _keep_other_lab(path, data.get("lab"), lab_id)
+                return state
+            state.steps, state.cursor = _records(data)
         except ValueError as exc:
             # never overwrite what cannot be read: the next save would lose it for good
             kept = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
             os.replace(path, kept)
             state.warning = (f"{path} could not be read ({exc}); kept as {kept.name}, "
                              "starting with no results")
-            return state
-        if data.get("chapter") != chapter_id:
-            return state
-        if lab_id is not None and data.get("lab") != lab_id and data.get("steps"):
-            kept = path.with_name(f"{path.name}.other-lab-{time.strftime('%Y%m%d-%H%M%S')}")
-            os.replace(path, kept)
-            made_on = data.get("lab") or "a lab without an id"
-            state.warning = (f"the saved results were made on another lab ({made_on}), not "
-                             f"on this one ({lab_id}): starting with no results (kept as "
-                             f"{kept.name})")
-            return state
-        for sid, rec in data.get("steps", {}).items():
-            try:
-                state.steps[sid] = StepRecord(
-                    status=StepStatus(rec["status"]), duration=float(rec.get("duration", 0)),
-                    finished_at=float(rec.get("finished_at", 0)),
-                    message=str(rec.get("message", "")), hosts=dict(rec.get("hosts", {})),
-                    detail=dict(rec.get("detail", {})))
-            except (KeyError, ValueError, TypeError):
-                continue
-        state.cursor = data.get("cursor")
         return state
 
     def record(self, step_id: str, rec: StepRecord) -> None:
@@ -122,6 +114,81 @@ class RunState:
                       for sid, rec in self.steps.items()},
         }
         write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True), mode=0o600)
+
+
+def _keep_other_lab(path: Path, made_on: object, lab_id: str) -> str:
+    """Keep aside results made on another lab; what to tell the reader."""
+    kept = path.with_name(f"{path.name}.other-lab-{time.strftime('%Y%m%d-%H%M%S')}")
+    os.replace(path, kept)
+    return (f"the saved results were made on another lab ({made_on or 'a lab without an id'}"
+            f"), not on this one ({lab_id}): starting with no results (kept as {kept.name})")
+
+
+def _records(data: dict[str, Any]) -> tuple[dict[str, StepRecord], str | None]:
+    """The step records and cursor of a saved state; ValueError if any is not as saved."""
+    steps, cursor = data.get("steps", {}), data.get("cursor")
+    if not isinstance(steps, dict):
+        raise ValueError("'steps' is not an object")
+    if cursor is not None and not isinstance(cursor, str):
+        raise ValueError("'cursor' is not a step id")
+    out: dict[str, StepRecord] = {}
+    for sid, rec in steps.items():
+        if not isinstance(rec, dict) or not isinstance(rec.get("hosts", {}), dict) or (
+                not isinstance(rec.get("detail", {}), dict)):
+            raise ValueError(f"the record of step {sid!r} is not as saved")
+        try:
+            out[sid] = StepRecord(
+                status=StepStatus(rec["status"]), duration=float(rec.get("duration", 0)),
+                finished_at=float(rec.get("finished_at", 0)),
+                message=str(rec.get("message", "")), hosts=dict(rec.get("hosts", {})),
+                detail=dict(rec.get("detail", {})))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"the record of step {sid!r} is not as saved ({exc!r})") from None
+    return out, cursor
+
+
+class RunLock:
+    """An exclusive lock on one run folder (fcntl.flock on a file beside the state), held
+    until release() or the end of the process. The file says who holds it."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path, self._fd = path, fd
+
+    @classmethod
+    def take(cls, path: Path) -> RunLock:
+        """The lock, or a LabguideError that names the run holding it."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(os.pread(fd, 4096, 0))
+            os.close(fd)
+            raise LabguideError(
+                f"another labguide run of this chapter on this lab is going on ({holder}); "
+                "two runs would mix their results", Location(file=path),
+                hint="wait for it to end, or stop it (Ctrl-C where it runs); "
+                "--check and --dry-run need no lock") from None
+        os.ftruncate(fd, 0)  # who holds it (no command line: it may hold --set values)
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                  "since": time.time()}).encode(), 0)
+        return cls(path, fd)
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = -1
+
+
+def _holder(raw: bytes) -> str:
+    try:
+        info = json.loads(raw.decode("utf-8"))
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(info["since"])))
+        return f"process {int(info['pid'])} on {info['host']}, since {since}"
+    except (ValueError, KeyError, TypeError):
+        return "a process that is just starting"
 
 
 class Transcript:

@@ -27,6 +27,12 @@ CAUSES: tuple[str, ...] = (
     "other",  # anything else (a bug or an unusual error: see the error text in --out)
 )
 OK = "ok"
+#: Answers are counted per backend (the body names it, e.g. "web-1"): at most this many
+#: names, each cut to MAX_BACKEND_NAME characters; further bodies count under OTHER_BACKENDS
+#: (a server that answers a new body every time would otherwise make the summary huge).
+MAX_BACKENDS = 32
+MAX_BACKEND_NAME = 64
+OTHER_BACKENDS = "(other)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,8 +300,9 @@ class RunStats:
         if result.ok:
             self.ok += 1
             w.ok += 1
-            self.by_backend[result.body] += 1
-            w.by_backend[result.body] += 1
+            backend = self._backend(result.body)
+            self.by_backend[backend] += 1
+            w.by_backend[backend] += 1
         else:
             self.failed += 1
             w.failed += 1
@@ -307,6 +314,14 @@ class RunStats:
             w.latencies.append(result.latency)
         w.recent.append(result)
         self.outages.add(result)
+
+    def _backend(self, body: str) -> str:
+        """The name an answer counts under: its body, cut short; OTHER_BACKENDS once
+        MAX_BACKENDS names are taken."""
+        name = body if len(body) <= MAX_BACKEND_NAME else body[:MAX_BACKEND_NAME - 1] + "…"
+        if name in self.by_backend or len(self.by_backend) < MAX_BACKENDS:
+            return name
+        return OTHER_BACKENDS
 
     def answer(self, result: RequestResult) -> ProbeAnswer:
         return ProbeAnswer(

@@ -27,7 +27,7 @@ def write_report(fmt: str, out: TextIO, check: CheckReport, drill: DrillReport |
         data = check_as_dict(check)
         if with_drill:
             data["drill"] = drill_as_dict(drill) if drill else {"skipped": drill_skipped}
-        json.dump(data, out, indent=2, ensure_ascii=False)
+        json.dump(data, out, indent=2)  # ASCII JSON: any reader gets the same text back
         out.write("\n")
     elif fmt == "junit":
         root = junit.check_suites(check)

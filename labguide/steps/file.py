@@ -47,22 +47,23 @@ class FileKind(StepKind):
         return FileOptions(mode=mode, sudo=attrs.flag("sudo"))
 
     def target(self, bound: BoundStep) -> str:
-        return f"{bound.path}" + (" (sudo)" if bound.step.options.sudo else "")
+        return bound.shown_text("path") + (" (sudo)" if bound.step.options.sudo else "")
 
     def diff(self, ctx: StepContext, old: bytes | None) -> list[str]:
-        """Unified diff of what the step would change (old None: the file is new)."""
-        path = ctx.bound.text("path")
-        before = (old or b"").decode("utf-8", "replace").splitlines()
-        after = ctx.bound.script.splitlines()
-        label = path if old is not None else "/dev/null"
+        """Unified diff of what the step would change (old None: the file is new), between
+        the masked texts: a secret (multi-line too) never shows, not even line by line."""
+        shown = ctx.bound.shown_text("path")
+        before = ctx.redact((old or b"").decode("utf-8", "replace")).splitlines()
+        after = ctx.bound.shown.splitlines()
+        label = shown if old is not None else "/dev/null"
         return [ctx.redact(line.rstrip("\n")) for line in difflib.unified_diff(
-            before, after, fromfile=label, tofile=path, lineterm="")]
+            before, after, fromfile=label, tofile=shown, lineterm="")]
 
     async def preview(self, ctx: StepContext) -> dict[str, list[str]]:
         out = {}
         for host in ctx.step.hosts:
-            old = await ctx.transport(host).read_file(ctx.bound.text("path"),
-                                                      sudo=ctx.step.options.sudo)
+            old = await ctx.transport(host).read_file(
+                ctx.bound.text("path"), sudo=ctx.step.options.sudo, timeout=ctx.step.timeout)
             out[host] = self.diff(ctx, old)
         return out
 
@@ -72,19 +73,21 @@ class FileKind(StepKind):
 
     async def write(self, ctx: StepContext, host: str) -> Verdict:
         bound, opts, path = ctx.bound, ctx.step.options, ctx.bound.text("path")
+        shown = bound.shown_text("path")
         transport = ctx.transport(host)
         new = bound.script.encode()
-        old = await transport.read_file(path, sudo=opts.sudo)
+        old = await transport.read_file(path, sudo=opts.sudo, timeout=ctx.step.timeout)
         for line in self.diff(ctx, old):
             ctx.emit(host, "diff", line)
         if old == new:
             ctx.outcomes[host].exit_status = 0
-            ctx.emit(host, "info", f"{path} is already up to date")
+            ctx.emit(host, "info", f"{shown} is already up to date")
             return Verdict(StepStatus.PASSED, "unchanged")
-        await transport.write_file(path, new, mode=opts.mode, sudo=opts.sudo)
+        await transport.write_file(path, new, mode=opts.mode, sudo=opts.sudo,
+                                   timeout=ctx.step.timeout)
         ctx.outcomes[host].exit_status = 0
-        ctx.emit(host, "info", f"wrote {path} ({len(new)} bytes)")
-        return Verdict(StepStatus.PASSED, f"wrote {path}")
+        ctx.emit(host, "info", f"wrote {shown} ({len(new)} bytes)")
+        return Verdict(StepStatus.PASSED, f"wrote {shown}")
 
 
 KIND = FileKind()

@@ -43,20 +43,21 @@ class KeepalivedKind(StepKind):
         return KeepalivedOptions(sudo=attrs.flag("sudo"))
 
     def target(self, bound: BoundStep) -> str:
-        return bound.text("path")
+        return bound.shown_text("path")
 
     async def run(self, ctx: StepContext) -> Verdict:
         return await ctx.per_host(lambda host: self.compare(ctx, host),
                                   timeout=ctx.step.timeout)
 
     async def compare(self, ctx: StepContext, host: str) -> Verdict:
-        path = ctx.bound.text("path")
+        path, shown = ctx.bound.text("path"), ctx.bound.shown_text("path")
         outcome = ctx.outcomes[host]
-        data = await ctx.transport(host).read_file(path, sudo=ctx.step.options.sudo)
+        data = await ctx.transport(host).read_file(path, sudo=ctx.step.options.sudo,
+                                                   timeout=ctx.step.timeout)
         if data is None:
             outcome.exit_status = 1
-            ctx.emit(host, "stdout", f"{path} does not exist")
-            return Verdict(StepStatus.FAILED, f"{path} does not exist")
+            ctx.emit(host, "stdout", f"{shown} does not exist")
+            return Verdict(StepStatus.FAILED, f"{shown} does not exist")
         try:
             found = kc.summary(kc.parse(data.decode("utf-8", "replace")))
             diffs = kc.compare(kc.expectation(ctx.bound.script), found)

@@ -61,7 +61,7 @@ class LoadKind(StepKind):
             max_failed=read_limit(attrs), book=read_book(attrs))
 
     def target(self, bound: Any) -> str:
-        return str(bound.text("url"))
+        return str(bound.shown_text("url"))
 
     def starting(self, ctx: StepContext) -> None:
         timeline = Timeline(time.time(), ctx.bound.id)

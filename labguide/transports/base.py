@@ -91,14 +91,18 @@ class Transport(abc.ABC):
         return Captured(result, tuple(out), tuple(err))
 
     @abc.abstractmethod
-    async def read_file(self, path: str, *, sudo: bool = False) -> bytes | None:
-        """The file's content, or None if it does not exist."""
+    async def read_file(self, path: str, *, sudo: bool = False,
+                        timeout: float | None = None) -> bytes | None:
+        """The file's content, or None if it does not exist. HostError if it is not a regular
+        file, too large, or not read within `timeout` seconds (None: a default)."""
 
     @abc.abstractmethod
     async def write_file(
-        self, path: str, data: bytes, *, mode: int | None = None, sudo: bool = False
+        self, path: str, data: bytes, *, mode: int | None = None, sudo: bool = False,
+        timeout: float | None = None,
     ) -> None:
-        """Write the file atomically (temp file + rename), creating it if needed."""
+        """Write the file atomically (temp file + rename), creating it if needed, within
+        `timeout` seconds (None: a default)."""
 
     @abc.abstractmethod
     def stream(self, command: str) -> AsyncIterator[str]:

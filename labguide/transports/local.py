@@ -1,4 +1,8 @@
-"""The local transport: runs bash on the machine labguide runs on, in its own process group."""
+"""The local transport: runs bash on the machine labguide runs on, in its own process group.
+
+The script goes to bash on its stdin, as over SSH (shell.PRELUDE_QUIET): no argument size
+limit, and the rest of stdin is the script's.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,20 @@ import time
 from collections.abc import AsyncIterator
 
 from labguide.transports.base import CommandResult, OutputSink
-from labguide.transports.shell import SUDO_HINT, ShellTransport, is_sudo_prompt
+from labguide.transports.shell import (
+    PRELUDE_QUIET,
+    SUDO_HINT,
+    ShellTransport,
+    frame,
+    is_sudo_prompt,
+)
 from labguide.transports.streams import pump_lines
 
 KILL_GRACE = 2.0
 
 
 class LocalTransport(ShellTransport):
-    """Runs each script as `bash -ec SCRIPT` in a new session; cancelling kills the group."""
+    """Runs each script with `bash -e` in a new session; cancelling kills the group."""
 
     async def connect(self) -> None:
         return None
@@ -34,9 +44,10 @@ class LocalTransport(ShellTransport):
         input_data: bytes | None = None,
     ) -> CommandResult:
         started = time.monotonic()
+        stdin = frame(self.host.name, script, input_data)
         proc = await asyncio.create_subprocess_exec(
-            "bash", "-ec", script,
-            stdin=asyncio.subprocess.PIPE if input_data is not None else asyncio.subprocess.DEVNULL,
+            "bash", "--norc", "--noprofile", "-ec", PRELUDE_QUIET,
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
@@ -48,16 +59,9 @@ class LocalTransport(ShellTransport):
             sudo_prompted = sudo_prompted or is_sudo_prompt(line)
             sink("stderr", line)
 
-        async def feed() -> None:
-            if input_data is not None and proc.stdin is not None:
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    proc.stdin.write(input_data)
-                    await proc.stdin.drain()
-                proc.stdin.close()
-
         assert proc.stdout is not None and proc.stderr is not None
         work = asyncio.gather(
-            feed(),
+            _feed(proc, stdin),
             pump_lines(proc.stdout, lambda line: sink("stdout", line)),
             pump_lines(proc.stderr, on_stderr),
             proc.wait(),
@@ -79,15 +83,17 @@ class LocalTransport(ShellTransport):
         return CommandResult(proc.returncode, time.monotonic() - started)
 
     async def stream(self, command: str) -> AsyncIterator[str]:
+        stdin = frame(self.host.name, command)
         proc = await asyncio.create_subprocess_exec(
-            "bash", "-c", command,
-            stdin=asyncio.subprocess.DEVNULL,
+            "bash", "--norc", "--noprofile", "-c", PRELUDE_QUIET,
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
             start_new_session=True,
         )
         assert proc.stdout is not None
         try:
+            await _feed(proc, stdin)
             while True:
                 raw = await proc.stdout.readline()
                 if not raw:
@@ -95,6 +101,16 @@ class LocalTransport(ShellTransport):
                 yield raw.decode("utf-8", "replace").rstrip("\r\n")
         finally:
             await asyncio.shield(_kill_group(proc))
+
+
+async def _feed(proc: asyncio.subprocess.Process, data: bytes) -> None:
+    """The framed script and input on stdin, then end of file (a command that stops reading
+    early is no error)."""
+    assert proc.stdin is not None
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        proc.stdin.write(data)
+        await proc.stdin.drain()
+    proc.stdin.close()
 
 
 async def _kill_group(proc: asyncio.subprocess.Process) -> None:

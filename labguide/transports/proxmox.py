@@ -340,11 +340,12 @@ class ProxmoxTransport(Transport):
         return LabguideError(f"{what} is not supported on a proxmox host (only qm commands)",
                              Location(host=self.host.name))
 
-    async def read_file(self, path: str, *, sudo: bool = False) -> bytes | None:
+    async def read_file(self, path: str, *, sudo: bool = False,
+                        timeout: float | None = None) -> bytes | None:
         raise self._unsupported("reading files")
 
     async def write_file(self, path: str, data: bytes, *, mode: int | None = None,
-                         sudo: bool = False) -> None:
+                         sudo: bool = False, timeout: float | None = None) -> None:
         raise self._unsupported("writing files")
 
     def stream(self, command: str) -> AsyncIterator[str]:

@@ -1,6 +1,10 @@
-"""What the transports that run bash (ssh, local) share: file I/O built on `run`, sudo hints.
+"""What the transports that run bash (ssh, local) share: how a script reaches bash, file I/O
+built on `run`, sudo hints.
 
-Every value that goes into a command is quoted here.
+A script is never a command-line argument (a long one fails with E2BIG, a NUL cannot be in
+one): bash starts with a fixed prelude, reads a length line and that many bytes of script
+from its standard input, and runs the script with the rest of stdin left for it. Every value
+that goes into a command is quoted here.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import base64
 import shlex
 
 from labguide.errors import HostError
-from labguide.transports.base import Transport
+from labguide.transports.base import CommandResult, Transport
 
 #: What sudo prints when it would need a password and has no terminal to ask on.
 SUDO_PROMPT_MARKERS = (
@@ -24,6 +28,25 @@ SUDO_HINT = (
 )
 
 
+#: What bash runs (`bash --norc --noprofile -ec PRELUDE`): optionally print its process id
+#: (the process group's, under setsid), read the script's length in bytes and the script
+#: from stdin (GNU head -c reads no further), and run it; the rest of stdin is the script's.
+#: Line numbers in bash's messages are the script's own.
+_READ_AND_RUN = ('IFS= read -r __lg_n; __lg_s=$(head -c "$__lg_n"; printf .); '
+                 'eval "unset __lg_n __lg_s; ${__lg_s%.}"')
+PRELUDE = 'printf "%s\\n" "$$"; ' + _READ_AND_RUN
+PRELUDE_QUIET = _READ_AND_RUN
+
+
+def frame(host: str, script: str, input_data: bytes | None = None) -> bytes:
+    """What goes to the prelude's stdin: the length line, the script, then the input."""
+    if "\x00" in script:
+        raise HostError(host, f"the script holds a NUL character (at {script.index(chr(0))}): "
+                        "bash cannot run it", hint="is it in the chapter's text or a value?")
+    body = script.encode("utf-8", "surrogateescape")
+    return b"%d\n" % len(body) + body + (input_data or b"")
+
+
 def is_sudo_prompt(line: str) -> bool:
     return any(marker in line for marker in SUDO_PROMPT_MARKERS)
 
@@ -32,17 +55,34 @@ def _as_root(command: str, sudo: bool) -> str:
     return f"sudo -n sh -c {shlex.quote(command)}" if sudo else command
 
 
-def read_file_script(path: str, sudo: bool) -> str:
-    """Prints 'absent' or 'present' then the file's content as one line of base64."""
+#: The largest file read_file reads (a configuration file, not a disk image).
+MAX_READ_BYTES = 4 * 1024 * 1024
+#: How long a file read or write may take when the caller gives no timeout (seconds).
+FILE_TIMEOUT = 60.0
+
+
+def read_file_script(path: str, sudo: bool, limit: int = MAX_READ_BYTES) -> str:
+    """Prints 'absent', 'special' (not a regular file: a FIFO would block the read) or
+    'present' then at most limit + 1 bytes of the file as one line of base64."""
     q = shlex.quote(path)
-    inner = f"if [ -e {q} ]; then echo present; base64 -w0 < {q}; echo; else echo absent; fi"
+    inner = (f"if [ -f {q} ]; then exec 3< {q} && echo present && "
+             f"head -c {limit + 1} <&3 | base64 -w0 && echo; "
+             f"elif [ -e {q} ]; then echo special; else echo absent; fi")
     return _as_root(inner, sudo)
 
 
-def parse_read_file_output(lines: list[str]) -> bytes | None:
+def parse_read_file_output(lines: list[str], host: str, path: str,
+                           limit: int = MAX_READ_BYTES) -> bytes | None:
     if not lines or lines[0] == "absent":
         return None
-    return base64.b64decode("".join(lines[1:]))
+    if lines[0] == "special":
+        raise HostError(host, f"{path} is not a regular file (a folder, FIFO or device): "
+                        "labguide reads and writes regular files only")
+    data = base64.b64decode("".join(lines[1:]))
+    if len(data) > limit:
+        raise HostError(host, f"{path} is larger than {limit // 1024} KiB: labguide reads "
+                        "files up to that size (configuration files)")
+    return data
 
 
 def write_file_script(path: str, mode: int | None, sudo: bool) -> str:
@@ -62,25 +102,37 @@ def write_file_script(path: str, mode: int | None, sudo: bool) -> str:
 class ShellTransport(Transport, abc.ABC):
     """A transport that runs bash: files are read and written by small quoted scripts."""
 
-    async def read_file(self, path: str, *, sudo: bool = False) -> bytes | None:
+    async def read_file(self, path: str, *, sudo: bool = False,
+                        timeout: float | None = None) -> bytes | None:
         lines: list[str] = []
         errors: list[str] = []
         result = await self.run(
             read_file_script(path, sudo),
             lambda stream, line: (lines if stream == "stdout" else errors).append(line),
+            timeout=FILE_TIMEOUT if timeout is None else timeout,
         )
         if not result.ok:
-            raise HostError(self.host.name, f"cannot read {path}: {' '.join(errors) or result}")
-        return parse_read_file_output(lines)
+            raise self._file_error("read", path, result, errors)
+        return parse_read_file_output(lines, self.host.name, path)
 
     async def write_file(
-        self, path: str, data: bytes, *, mode: int | None = None, sudo: bool = False
+        self, path: str, data: bytes, *, mode: int | None = None, sudo: bool = False,
+        timeout: float | None = None,
     ) -> None:
         errors: list[str] = []
         result = await self.run(
             write_file_script(path, mode, sudo),
             lambda stream, line: errors.append(line) if stream == "stderr" else None,
             input_data=data,
+            timeout=FILE_TIMEOUT if timeout is None else timeout,
         )
         if not result.ok:
-            raise HostError(self.host.name, f"cannot write {path}: {' '.join(errors) or result}")
+            raise self._file_error("write", path, result, errors)
+
+    def _file_error(self, verb: str, path: str, result: CommandResult,
+                    errors: list[str]) -> HostError:
+        if result.reason == "timeout":
+            return HostError(self.host.name, f"cannot {verb} {path}: no answer within "
+                             f"{result.duration:.0f} s (timed out)")
+        why = " ".join(errors) or result.reason or f"exit status {result.exit_status}"
+        return HostError(self.host.name, f"cannot {verb} {path}: {why}")

@@ -1,14 +1,20 @@
 """The SSH transport (asyncssh): one connection per host, reused for every command.
 
-Host keys are always checked against a known_hosts file. Each command runs in its own
-process group on the host, so cancelling it can end everything it started, sudo included.
+Host keys are always checked against one known_hosts file, given to asyncssh explicitly: the
+inventory's, else ~/.ssh/known_hosts. ~/.ssh/config cannot turn checking off or point it
+elsewhere (UserKnownHostsFile none or /dev/null, HostKeyAlias), and a known_hosts that is not
+a regular readable file (or, when new keys are accepted, one they cannot be appended to)
+fails closed. Each command runs in its own process group on the host, so cancelling it can
+end everything it started, sudo included.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shlex
+import stat
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -19,7 +25,7 @@ import asyncssh
 from labguide.errors import HostError
 from labguide.inventory import Host
 from labguide.transports.base import CommandResult, OutputSink
-from labguide.transports.shell import SUDO_HINT, ShellTransport, is_sudo_prompt
+from labguide.transports.shell import PRELUDE, SUDO_HINT, ShellTransport, frame, is_sudo_prompt
 
 KILL_GRACE = 2.0
 #: A lost host is noticed after about interval × count seconds of silence.
@@ -36,10 +42,9 @@ DROPPED = (asyncssh.ConnectionLost, ConnectionResetError, ConnectionAbortedError
            BrokenPipeError)
 
 
-def wrap(script: str) -> str:
-    """The remote command: a new session whose first stdout line is its process group id."""
-    body = 'printf "%s\\n" "$$"\n' + script
-    return f"exec setsid -w bash --norc --noprofile -ec {shlex.quote(body)}"
+#: The remote command, the same for every script: a new session whose first stdout line is
+#: its process group id, then the script read from stdin (see shell.PRELUDE).
+WRAPPER = f"exec setsid -w bash --norc --noprofile -ec {shlex.quote(PRELUDE)}"
 
 
 def kill_group_command(pgid: int, sig: str) -> str:
@@ -82,12 +87,47 @@ class SshTransport(ShellTransport):
                 raise
             self._failure = None
 
-    async def _open(self) -> asyncssh.SSHClientConnection:
+    @property
+    def known_hosts_path(self) -> Path:
+        """The file host keys are checked against and accepted into."""
+        return self.host.known_hosts or Path("~/.ssh/known_hosts").expanduser()
+
+    def _known_hosts(self) -> str | asyncssh.SSHKnownHosts:
+        """What asyncssh checks host keys against (never left to ~/.ssh/config): the file, or
+        no keys at all if it does not exist yet. HostError if it cannot keep keys."""
+        path = self.known_hosts_path
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return asyncssh.import_known_hosts("")  # every key unknown; accepted ones create it
+        except OSError as exc:
+            raise self._known_hosts_error(f"cannot be read ({exc.strerror})") from None
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a device"
+                    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a FIFO"
+                    if stat.S_ISFIFO(st.st_mode) else "not a regular file")
+            raise self._known_hosts_error(f"is {kind}: host keys could not be checked there, "
+                                          "nor accepted keys kept")
+        if not os.access(path, os.R_OK):
+            raise self._known_hosts_error("is not readable")
+        if self.accept_new_host_keys and not os.access(path, os.W_OK):
+            raise self._known_hosts_error("is not writable: a newly accepted key could not "
+                                          "be kept")
+        return str(path)
+
+    def _known_hosts_error(self, why: str) -> HostError:
+        return HostError(self.host.name, f"known_hosts {self.known_hosts_path} {why}",
+                         hint="set known_hosts in the inventory to a regular file "
+                         "(it may start empty, with --accept-new-host-keys)")
+
+    def _options(self) -> asyncssh.SSHClientConnectionOptions:
         host = self.host
-        known_hosts = str(host.known_hosts) if host.known_hosts else None
-        extra: dict[str, object] = {}
-        if known_hosts:  # otherwise asyncssh reads ~/.ssh/known_hosts: checking stays on
-            extra["known_hosts"] = known_hosts
+        extra: dict[str, object] = {
+            # explicit, so that ~/.ssh/config's UserKnownHostsFile, GlobalKnownHostsFile and
+            # HostKeyAlias do not apply: the keys checked are the ones labguide records
+            "known_hosts": self._known_hosts(),
+            "host_key_alias": None,
+        }
         if host.identity_file:
             extra["client_keys"] = [str(host.identity_file)]
         if host.user:  # otherwise asyncssh uses the local user name, as ssh does
@@ -106,6 +146,11 @@ class SshTransport(ShellTransport):
             raise HostError(host.name, f"cannot load SSH settings {what}: "
                             f"{getattr(exc, 'strerror', None) or exc}",
                             hint="check identity_file and known_hosts in the inventory") from None
+        return options
+
+    async def _open(self) -> asyncssh.SSHClientConnection:
+        host = self.host
+        options = self._options()
         try:
             return await self._connect_retrying_drops(options)
         except asyncssh.HostKeyNotVerifiable as exc:
@@ -154,7 +199,7 @@ class SshTransport(ShellTransport):
         except (OSError, asyncssh.Error, TimeoutError):
             key = None
         fingerprint = key.get_fingerprint("sha256") if key else "(unavailable)"
-        path = host.known_hosts or Path("~/.ssh/known_hosts").expanduser()
+        path = self.known_hosts_path
         known = _known_entries(path, host)
         if known:
             raise HostError(
@@ -180,7 +225,8 @@ class SshTransport(ShellTransport):
         with open(path, "a", encoding="ascii") as fh:
             fh.write(line)
         self.accepted_keys.append(f"{host.name}: {fingerprint}")
-        return await asyncssh.connect(host.address, host.port, options=options)
+        # options read again: the file may have just been created
+        return await asyncssh.connect(host.address, host.port, options=self._options())
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -211,37 +257,12 @@ class SshTransport(ShellTransport):
         input_data: bytes | None = None,
     ) -> CommandResult:
         started = time.monotonic()
+        stdin = frame(self.host.name, script, input_data)
         conn = await self._connection()
-        try:
-            proc = await conn.create_process(wrap(script), encoding=None)
-        except (OSError, asyncssh.Error) as exc:
-            self._lost()
-            raise HostError(self.host.name, f"cannot start a command: {exc}") from None
-        pgid: int | None = None
-        sudo_prompted = False
-
-        def on_stdout(line: str) -> None:
-            nonlocal pgid
-            if pgid is None:
-                try:
-                    pgid = int(line)
-                    return
-                except ValueError:
-                    pgid = 0
-            sink("stdout", line)
-
-        def on_stderr(line: str) -> None:
-            nonlocal sudo_prompted
-            sudo_prompted = sudo_prompted or is_sudo_prompt(line)
-            sink("stderr", line)
-
-        async def feed() -> None:
-            if input_data is not None:
-                proc.stdin.write(input_data)
-            proc.stdin.write_eof()
-
-        work = asyncio.gather(
-            feed(), _pump(proc.stdout, on_stdout), _pump(proc.stderr, on_stderr), proc.wait())
+        proc = await self._start(conn)
+        out = _Output(sink)
+        work = asyncio.gather(_feed(proc, stdin), _pump(proc.stdout, out.stdout),
+                              _pump(proc.stderr, out.stderr), proc.wait())
         work.add_done_callback(_retrieve)
         try:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel
@@ -249,23 +270,36 @@ class SshTransport(ShellTransport):
             async with asyncio.timeout(timeout):
                 await work
         except TimeoutError:
-            await self._kill(proc, pgid)
+            await self._kill(proc, out.pgid)
             return CommandResult(None, time.monotonic() - started, "timeout")
         except asyncio.CancelledError:
-            await asyncio.shield(self._kill(proc, pgid))
+            await asyncio.shield(self._kill(proc, out.pgid))
             raise
         except (OSError, asyncssh.Error):
             self._lost()
             return CommandResult(None, time.monotonic() - started, "connection lost")
-        if sudo_prompted:
+        if out.sudo_prompted:
             sink("info", SUDO_HINT)
+        return self._ended(proc, conn, time.monotonic() - started)
+
+    async def _start(self, conn: asyncssh.SSHClientConnection
+                     ) -> asyncssh.SSHClientProcess[bytes]:
+        try:
+            return await conn.create_process(WRAPPER, encoding=None)
+        except (OSError, asyncssh.Error) as exc:
+            self._lost()
+            raise HostError(self.host.name, f"cannot start a command: {exc}") from None
+
+    def _ended(self, proc: asyncssh.SSHClientProcess[bytes], conn: asyncssh.SSHClientConnection,
+               duration: float) -> CommandResult:
+        """How a command that ran to its end ended."""
         status = proc.exit_status
         if status is None or (status == -1 and proc.exit_signal is None and conn.is_closed()):
             self._lost()
-            return CommandResult(None, time.monotonic() - started, "connection lost")
+            return CommandResult(None, duration, "connection lost")
         if status == -1 and proc.exit_signal is not None:
-            return CommandResult(None, time.monotonic() - started, f"signal {proc.exit_signal[0]}")
-        return CommandResult(status, time.monotonic() - started)
+            return CommandResult(None, duration, f"signal {proc.exit_signal[0]}")
+        return CommandResult(status, duration)
 
     async def _kill(self, proc: asyncssh.SSHClientProcess[bytes], pgid: int | None) -> None:
         """End the remote process group (TERM, then KILL), then the channel."""
@@ -284,10 +318,12 @@ class SshTransport(ShellTransport):
         proc.close()
 
     async def stream(self, command: str) -> AsyncIterator[str]:
+        stdin = frame(self.host.name, command)
         conn = await self._connection()
-        proc = await conn.create_process(wrap(command), encoding=None)
+        proc = await self._start(conn)
         pgid: int | None = None
         try:
+            await _feed(proc, stdin)
             async for raw in proc.stdout:
                 if not raw:
                     break
@@ -304,6 +340,35 @@ class SshTransport(ShellTransport):
             raise
         finally:
             await asyncio.shield(self._kill(proc, pgid))
+
+
+class _Output:
+    """Takes the process group id off the first stdout line, passes the rest on, and notes
+    whether sudo asked for a password."""
+
+    def __init__(self, sink: OutputSink) -> None:
+        self.sink = sink
+        self.pgid: int | None = None
+        self.sudo_prompted = False
+
+    def stdout(self, line: str) -> None:
+        if self.pgid is None:
+            try:
+                self.pgid = int(line)
+                return
+            except ValueError:
+                self.pgid = 0
+        self.sink("stdout", line)
+
+    def stderr(self, line: str) -> None:
+        self.sudo_prompted = self.sudo_prompted or is_sudo_prompt(line)
+        self.sink("stderr", line)
+
+
+async def _feed(proc: asyncssh.SSHClientProcess[bytes], data: bytes) -> None:
+    """The framed script and input on stdin, then end of file."""
+    proc.stdin.write(data)
+    proc.stdin.write_eof()
 
 
 async def _pump(reader: asyncssh.SSHReader[bytes], on_line: Callable[[str], None]) -> None:

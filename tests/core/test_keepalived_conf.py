@@ -39,3 +39,20 @@ def test_comments_quotes_and_inline_braces() -> None:
     assert s["vrrp_garp_master_refresh"] == 60
     assert s["vrrp_script"]["s"] == {"script": "/bin/sh -c 'exit 0'", "weight": -5}
     assert s["V"]["virtual_ipaddress"] == ["10.0.0.1"]
+
+
+def test_what_the_file_has_and_the_chapter_did_not_expect_is_a_difference() -> None:
+    # a line added to the host's file (a VIP with newlines once added this one) is flagged
+    p = plan()
+    text = p.bound("active-active-l4lb1").script.replace(
+        "    priority 100\n", '    priority 100\n    notify_master "/usr/bin/touch /tmp/x"\n')
+    text += "virtual_server 10.0.0.1 80 {\n    delay_loop 6\n}\ninclude /etc/extra.conf\n"
+    text = text.replace("weight 10", "weight 10\n    user root")
+    diffs = kc.compare(kc.expectation(p.bound("final-keepalived-conf-l4lb1").script),
+                       kc.summary(kc.parse(text)))
+    assert diffs == [
+        "vrrp_script.chk_maintenance_mode.user: not expected, found root",
+        "VI_1.notify_master: not expected, found /usr/bin/touch /tmp/x",
+        "include: not expected, found /etc/extra.conf",
+        "virtual_server 10.0.0.1 80: not expected, found {delay_loop 6}",
+    ], diffs

@@ -4,16 +4,20 @@ transcripts, nor on any TUI screen (step view, confirmation, output, failure pan
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from labguide.chapter import load_chapter
 from labguide.engine import Engine
-from labguide.inventory import load_inventory
+from labguide.errors import LabguideError
+from labguide.inventory import load_inventory, parse_inventory
 from labguide.plan import bind
-from labguide.redact import MASK
+from labguide.redact import MASK, Redactor
 from labguide.state import RunState, Transcript
 from labguide.tui.app import make_app
 from labguide.tui.keymap import TuiSettings
@@ -123,3 +127,75 @@ async def test_no_tui_screen_shows_the_secret(tmp_path: Path, sshd: Sshd,
         text = svg.replace("&#160;", " ")
         assert SECRET not in text, n
     assert any(MASK in s for s in screens)
+
+
+PEM = ("-----BEGIN TEST KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n"
+       "q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6j7k8l9z0x1c2v3b4n5m6\n-----END TEST KEY-----")
+PATH_TOKEN = "dir-Zq81-secret"
+FILE_CHAPTER = """+++
+id = "pem"
+title = "A multi-line secret in a file"
+hosts = ["a"]
+[vars]
+DIR = "/tmp"
+SUB = "placeholder"
+[vars.CERT]
+default = "placeholder"
+multiline = true
++++
+
+## Install the key
+
+```pem {on="a" id="key" path="${DIR}/${SUB}/key.pem" mode="0600"}
+# the key
+${CERT}
+```
+"""
+
+
+def test_a_multi_line_secret_and_a_secret_in_a_path_never_show(tmp_path: Path,
+                                                                sshd: Sshd) -> None:
+    """Masking was per line and the file step's diff was built from the real text: each line
+    of a PEM secret showed in the diff, the transcript and state.json, and a secret in path=
+    showed in the 'wrote …' message."""
+    chapter = tmp_path / "pem.md"
+    chapter.write_text(FILE_CHAPTER)
+    (tmp_path / "cert.pem").write_text(PEM + "\n")
+    (tmp_path / "cert.pem").chmod(0o600)
+    inv = tmp_path / "inv.toml"
+    inv.write_text('[vars]\nCERT = { file = "cert.pem", secret = true }\n'
+                   f'SUB = {{ value = "{PATH_TOKEN}", secret = true }}\n\n'
+                   + sshd.inventory_host("a"))
+    state = tmp_path / "state"
+    target = tmp_path / "target"
+    out = labguide("run", str(chapter), "--plain", "--yes", "--inventory", str(inv),
+                   "--set", f"DIR={target}", state=state)
+    out += labguide("run", str(chapter), "--dry-run", "--inventory", str(inv),
+                    "--set", f"DIR={target}", state=state)
+    written = target / PATH_TOKEN / "key.pem"
+    assert written.read_text() == f"# the key\n{PEM}\n"  # what was written has the real values
+    assert "wrote" in out and "+# the key" in out, out  # the diff and the message were shown
+    secret_lines = [*PEM.splitlines(), PATH_TOKEN]
+    texts = {"output": out, **{str(f): f.read_text() for f in state.rglob("*") if f.is_file()}}
+    assert any(name.endswith("transcript.jsonl") for name in texts), texts.keys()
+    for name, text in texts.items():
+        for line in secret_lines:
+            assert line not in text, (name, line)
+    assert MASK in out
+
+
+def test_the_redactor_masks_a_multi_line_secret_whole_and_line_by_line() -> None:
+    redact = Redactor([PEM])
+    assert redact(f"a\n{PEM}\nb") == f"a\n{MASK}\nb"
+    for line in PEM.splitlines():
+        assert redact(f"+{line}") == f"+{MASK}"
+    assert redact("ab\n\ncd") == "ab\n\ncd"  # short and empty lines are not secrets
+
+
+def test_a_secret_too_short_to_mask_is_refused_with_its_key(tmp_path: Path) -> None:
+    for value in ("abc", "", "long enough\nab\nlong enough too"):
+        with pytest.raises(LabguideError) as err:
+            parse_inventory(f"[vars]\nX = 1\nPIN = {{ value = {json.dumps(value)}, "
+                            "secret = true }\n", Path("inv.toml"), {})
+        text = str(err.value)
+        assert text.startswith("inv.toml:3 [vars.PIN]: variable PIN: "), text

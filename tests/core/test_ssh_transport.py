@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,6 +164,55 @@ async def test_accept_new_without_a_known_hosts_file_uses_the_users_own(
     assert f"[127.0.0.1]:{sshd.port} ssh-" in (tmp_path / ".ssh/known_hosts").read_text()
     async with SshTransport(sshd.host(known_hosts=None)) as strict:
         assert (await strict.run("true", Lines())).ok
+
+
+@pytest.mark.parametrize("setting", ["UserKnownHostsFile none", "UserKnownHostsFile /dev/null",
+                                     "GlobalKnownHostsFile /dev/null\nUserKnownHostsFile none",
+                                     "HostKeyAlias trusted-elsewhere"])
+async def test_ssh_config_cannot_turn_host_key_checking_off(
+        sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str) -> None:
+    """With no known_hosts in the inventory, ~/.ssh/config's UserKnownHostsFile none turned
+    checking off, and /dev/null made accepted keys never stick: labguide always checks
+    against ~/.ssh/known_hosts itself, whatever the config says."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".ssh").mkdir(mode=0o700)
+    (tmp_path / ".ssh/config").write_text(f"Host *\n    {setting}\n")
+    if "trusted-elsewhere" in setting:  # the alias's key would be trusted for this host
+        (tmp_path / ".ssh/known_hosts").write_text(
+            "trusted-elsewhere " + " ".join(sshd.known_hosts.read_text().split()[1:]) + "\n")
+    with pytest.raises(HostError, match="unknown host key"):
+        await SshTransport(sshd.host(known_hosts=None)).connect()
+    async with SshTransport(sshd.host(known_hosts=None), accept_new_host_keys=True) as t:
+        assert (await t.run("true", Lines())).ok
+    # the accepted key stuck, in ~/.ssh/known_hosts
+    assert f"[127.0.0.1]:{sshd.port} ssh-" in (tmp_path / ".ssh/known_hosts").read_text()
+    async with SshTransport(sshd.host(known_hosts=None)) as strict:
+        assert (await strict.run("true", Lines())).ok
+
+
+@pytest.mark.parametrize("kind", ["/dev/null", "a folder", "a FIFO", "read-only, accepting"])
+async def test_a_known_hosts_that_cannot_keep_keys_fails_closed(
+        sshd: Sshd, tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "known"
+    accept = kind.startswith("read-only")
+    if kind == "/dev/null":
+        path = Path("/dev/null")
+    elif kind == "a folder":
+        path.mkdir()
+    elif kind == "a FIFO":
+        os.mkfifo(path)
+    else:  # root writes any mode: the immutable flag stops it
+        path.write_text("")
+        if subprocess.run(["chattr", "+i", str(path)], check=False).returncode != 0:
+            pytest.skip("chattr +i does not work here")
+    try:
+        with pytest.raises(HostError) as err:
+            await SshTransport(sshd.host(known_hosts=path), accept_new_host_keys=accept).connect()
+    finally:
+        if accept:
+            subprocess.run(["chattr", "-i", str(path)], check=False)
+    assert err.value.host == "box" and str(path) in str(err.value), str(err.value)
+    assert "known_hosts" in str(err.value)
 
 
 async def test_connection_refused_names_the_host(sshd: Sshd) -> None:

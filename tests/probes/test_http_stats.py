@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 from hypothesis import given
@@ -9,6 +10,9 @@ from hypothesis import strategies as st
 
 from labguide.probes.events import OutageWindow
 from labguide.probes.http_stats import (
+    MAX_BACKEND_NAME,
+    MAX_BACKENDS,
+    OTHER_BACKENDS,
     LatencyHistogram,
     OutageTracker,
     RequestResult,
@@ -99,3 +103,21 @@ def test_histogram_percentiles_are_within_half_a_percent(values: list[float]) ->
     assert approx.min == exact.min and approx.max == exact.max
     for name in ("med", "p90", "p95", "p99"):
         assert abs(getattr(approx, name) - getattr(exact, name)) <= 0.003 * getattr(exact, name)
+
+
+def test_backends_are_capped_and_the_rest_is_folded_into_other() -> None:
+    """30,000 distinct bodies made a 5.8 MiB summary line: at most 32 names of at most 64
+    characters are kept, every further answer counts under "(other)"."""
+    stats = RunStats(lambda t: t)
+    for seq in range(30_000):
+        t = seq * 0.001
+        stats.on_result(RequestResult(seq, t, t, 0.001, 200, "ok", f"body {seq} " + "x" * 100))
+    window = stats.take_window()
+    for counts in (stats.by_backend, window.by_backend):
+        assert len(counts) == MAX_BACKENDS + 1 and sum(counts.values()) == 30_000
+        assert counts[OTHER_BACKENDS] == 30_000 - MAX_BACKENDS
+        assert all(len(name) <= MAX_BACKEND_NAME for name in counts)
+    assert len(json.dumps(dict(stats.by_backend))) < 4096
+    # names already counted go on counting under their own name
+    stats.on_result(RequestResult(30_000, 30.0, 30.0, 0.001, 200, "ok", "body 0 " + "x" * 100))
+    assert stats.by_backend["body 0 " + "x" * 56 + "…"] == 2

@@ -46,7 +46,7 @@ class DiffScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text(f"{self.bound.id}: write {self.bound.path}", style="bold"))
+            yield Static(Text(f"{self.bound.id}: write {self.bound.shown_path}", style="bold"))
             with VerticalScroll():
                 yield Static(render_diff(self.diffs))
             yield Static(Text("Write it?  y / enter: write   n / escape: don't",
