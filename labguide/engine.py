@@ -31,6 +31,7 @@ from labguide.state import RunState, StepRecord, Transcript
 from labguide.steps import kind_of
 from labguide.steps.context import Mode, StepContext, Verdict
 from labguide.transports.base import Transport
+from labguide.transports.hostkey import AskHostKey, HostKeyQuestion
 from labguide.transports.pool import TransportPool
 
 __all__ = ["Confirm", "Engine", "Mode", "TransportPool"]
@@ -82,6 +83,23 @@ class Engine:
         """A record in the transcript."""
         if self.transcript is not None:
             self.transcript.write({"t": round(time.time(), 4), "event": event, **data})
+
+    def ask_host_keys(self, ask: AskHostKey | None) -> None:
+        """Who answers a host key seen for the first time (a front-end: the TUI's dialog, a
+        terminal's prompt; None: such keys are refused). Refusals go to the transcript;
+        accepted keys are said at the end of the step that met them."""
+        if ask is None:
+            self.pool.ask_host_key = None
+            return
+
+        async def asked(question: HostKeyQuestion) -> bool | None:
+            answer = await ask(question)
+            if answer is False:
+                self.note("host_key_refused", host=question.host, address=question.where,
+                          key_type=question.key_type, fingerprint=question.fingerprint)
+            return answer
+
+        self.pool.ask_host_key = asked
 
     # -- queries ------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from labguide.fold import RepeatFolder
 from labguide.plan import BoundStep, Plan
 from labguide.probes.events import VipAcquired, VipReleased
 from labguide.steps import kind_of
+from labguide.transports.hostkey import AskHostKey, HostKeyQuestion
 
 MARK = {
     StepStatus.PASSED: "✓", StepStatus.FAILED: "✗", StepStatus.WARNED: "!",
@@ -141,6 +142,7 @@ async def run_plain(engine: Engine, *, start: str | None, yes: bool,
                     out: TextIO = sys.stdout, watch: bool = True) -> StepStatus:
     printer = PlainPrinter(engine.plan, out, color=out.isatty())
     engine.bus.subscribe(printer)
+    engine.ask_host_keys(terminal_host_key_asker())
     resume_at = engine.next_step() if start is None else None
     done = sum(1 for b in engine.plan.steps
                if engine.status(b.id) in (StepStatus.PASSED, StepStatus.WARNED))
@@ -165,6 +167,33 @@ async def run_plain(engine: Engine, *, start: str | None, yes: bool,
         await engine.close()
     summarize(engine, status, out)
     return status
+
+
+def terminal_host_key_asker() -> AskHostKey | None:
+    """OpenSSH's question on the terminal (None without one: new keys are then refused,
+    with the fingerprint and the flag that accepts them)."""
+    if not sys.stdin.isatty():
+        return None
+    lock = asyncio.Lock()
+
+    def ask(question: HostKeyQuestion) -> bool:
+        for line in question.lines():
+            click.echo(line, err=True)
+        while True:
+            answer = click.prompt("Are you sure you want to continue connecting "
+                                  "(yes/no/[fingerprint])?", err=True, default="",
+                                  show_default=False).strip()
+            if answer in ("yes", question.fingerprint):
+                return True
+            if answer == "no":
+                return False
+            click.echo("Please type 'yes', 'no' or the fingerprint.", err=True)
+
+    async def asked(question: HostKeyQuestion) -> bool | None:
+        async with lock:
+            return await asyncio.to_thread(ask, question)
+
+    return asked
 
 
 async def resume_point(engine: Engine, resume_at: str, out: TextIO, yes: bool) -> str | None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from labguide.inventory import Host
 from labguide.transports.base import CommandResult, OutputSink, Transport
+from labguide.transports.hostkey import AskHostKey
 
 __all__ = ["CommandResult", "OutputSink", "Transport", "make_transport"]
 
 
-def make_transport(host: Host, *, accept_new_host_keys: bool = False) -> Transport:
+def make_transport(host: Host, *, accept_new_host_keys: bool = False,
+                   ask_host_key: AskHostKey | None = None) -> Transport:
     """The transport the inventory asks for. Imports lazily: each pulls its own library."""
     if host.transport == "local":
         from labguide.transports.local import LocalTransport
@@ -20,4 +22,5 @@ def make_transport(host: Host, *, accept_new_host_keys: bool = False) -> Transpo
         return ProxmoxTransport(host)
     from labguide.transports.ssh import SshTransport
 
-    return SshTransport(host, accept_new_host_keys=accept_new_host_keys)
+    return SshTransport(host, accept_new_host_keys=accept_new_host_keys,
+                        ask_host_key=ask_host_key)

@@ -12,6 +12,7 @@ from typing import Protocol
 from labguide.inventory import Host
 from labguide.transports import make_transport
 from labguide.transports.base import Transport
+from labguide.transports.hostkey import AskHostKey, HostKeyQuestion
 
 
 class HostLookup(Protocol):
@@ -25,12 +26,19 @@ class TransportPool:
                  preset: dict[str, Transport] | None = None) -> None:
         self.hosts = hosts
         self.accept_new_host_keys = accept_new_host_keys
+        #: Who answers a host key seen for the first time (a front-end sets it; None: the
+        #: key is refused). Read when a transport asks, so it may be set after creation.
+        self.ask_host_key: AskHostKey | None = None
         self._transports: dict[str, Transport] = dict(preset or {})
+
+    async def _ask(self, question: HostKeyQuestion) -> bool | None:
+        return await self.ask_host_key(question) if self.ask_host_key is not None else None
 
     def get(self, host: str) -> Transport:
         if host not in self._transports:
             self._transports[host] = make_transport(
-                self.hosts.host(host), accept_new_host_keys=self.accept_new_host_keys)
+                self.hosts.host(host), accept_new_host_keys=self.accept_new_host_keys,
+                ask_host_key=self._ask)
         return self._transports[host]
 
     async def close(self) -> None:

@@ -25,6 +25,7 @@ import asyncssh
 from labguide.errors import HostError
 from labguide.inventory import Host
 from labguide.transports.base import CommandResult, OutputSink
+from labguide.transports.hostkey import AskHostKey, HostKeyQuestion
 from labguide.transports.shell import PRELUDE, SUDO_HINT, ShellTransport, frame, is_sudo_prompt
 
 KILL_GRACE = 2.0
@@ -54,10 +55,19 @@ def kill_group_command(pgid: int, sig: str) -> str:
     )
 
 
+#: How long a refused host key is remembered, so that a background connection (the VIP
+#: watcher's) does not ask again at once (seconds).
+REFUSAL_MEMORY = 30.0
+
+
 class SshTransport(ShellTransport):
-    def __init__(self, host: Host, *, accept_new_host_keys: bool = False) -> None:
+    def __init__(self, host: Host, *, accept_new_host_keys: bool = False,
+                 ask_host_key: AskHostKey | None = None) -> None:
         super().__init__(host)
         self.accept_new_host_keys = accept_new_host_keys
+        #: Asks the reader about a key seen for the first time (None: refuse it).
+        self.ask_host_key = ask_host_key
+        self._refused: tuple[float, str] | None = None
         self._conn: asyncssh.SSHClientConnection | None = None
         self._lock = asyncio.Lock()
         self._failure: tuple[float, HostError] | None = None
@@ -211,22 +221,45 @@ class SshTransport(ShellTransport):
         if key is None:
             raise HostError(host.name, f"unknown host key for {host.address}, and the host "
                             "did not show its key again to be fingerprinted") from None
-        if not self.accept_new_host_keys:
+        question = HostKeyQuestion(host.name, host.address, host.port, key.get_algorithm(),
+                                   fingerprint, path)
+        answer = True if self.accept_new_host_keys else await self._asked(question)
+        if not answer:
             raise HostError(
                 host.name,
-                f"unknown host key for {host.address}: {fingerprint} is not in {path}",
-                hint="compare it with the host's own key (ssh-keygen -lf /etc/ssh/"
-                "ssh_host_ed25519_key.pub), then rerun with --accept-new-host-keys",
+                f"unknown host key for {host.address}: {question.type_name} {fingerprint} is "
+                f"not in {path}" + (" (refused)" if answer is False else ""),
+                hint=f"compare it with the host's own key ({question.compare_command()} on its "
+                "console), then accept it when asked (in the TUI, or plain mode on a "
+                "terminal), or rerun with --accept-new-host-keys",
             ) from None
+        self._refused = None
         # accepted into the file that was checked: the inventory's, or ~/.ssh/known_hosts as
         # OpenSSH's StrictHostKeyChecking=accept-new does
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         line = f"{_known_name(host)} {key.export_public_key().decode().strip()}\n"
-        with open(path, "a", encoding="ascii") as fh:
-            fh.write(line)
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with open(path, "a", encoding="ascii") as fh:
+                fh.write(line)
+        except OSError as err:
+            raise self._known_hosts_error(f"could not keep the accepted key ({err.strerror})"
+                                          ) from None
         self.accepted_keys.append(f"{host.name}: {fingerprint}")
         # options read again: the file may have just been created
         return await asyncssh.connect(host.address, host.port, options=self._options())
+
+    async def _asked(self, question: HostKeyQuestion) -> bool | None:
+        """The reader's answer: None without anyone to ask; False for a refusal, also of a
+        key refused a moment ago (not asked again at once)."""
+        if self.ask_host_key is None:
+            return None
+        if self._refused and self._refused[1] == question.fingerprint and (
+                time.monotonic() - self._refused[0] < REFUSAL_MEMORY):
+            return False
+        answer = await self.ask_host_key(question)
+        if answer is False:
+            self._refused = (time.monotonic(), question.fingerprint)
+        return answer
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None

@@ -20,6 +20,7 @@ from labguide.events import LoadStarted, Output, StepFinished, StepStarted, Step
 from labguide.fold import RepeatFolder
 from labguide.plan import BoundStep
 from labguide.steps.load import LoadOptions
+from labguide.transports.hostkey import HostKeyQuestion
 from labguide.tui import keymap
 from labguide.tui import textual_fixes as _textual_fixes  # noqa: F401  (a leak, patched)
 from labguide.tui.messages import (
@@ -33,6 +34,7 @@ from labguide.tui.nav_actions import NavActions
 from labguide.tui.relay import EventRelay
 from labguide.tui.screens.confirm import ConfirmScreen
 from labguide.tui.screens.diff import DiffScreen
+from labguide.tui.screens.hostkey import HostKeyScreen
 from labguide.tui.step_info import StepInfo, output_line
 from labguide.tui.stream_actions import StreamActions
 from labguide.tui.stream_control import StreamControl
@@ -75,6 +77,7 @@ class LabguideApp(NavActions, StreamActions):
         self.watcher: object | None = None
         self._closed = False
         self.folder = RepeatFolder()
+        self.asking = asyncio.Lock()  # one question on the screen at a time
         self.title = self.plan.chapter.title
         self.sub_title = f"labguide run {self.plan.chapter.id}"
         if self.settings.keymap:
@@ -118,6 +121,7 @@ class LabguideApp(NavActions, StreamActions):
             return
         self.step_tree.build(self.infos)
         self._unsubscribe = self.engine.bus.subscribe(self.relay)
+        self.engine.ask_host_keys(self.ask_host_key)
         self.set_current(self.current)
         self.stream_pane.set_target(self.stream.rate, False)
         if self.watch_vips:
@@ -219,6 +223,13 @@ class LabguideApp(NavActions, StreamActions):
             worker = event.worker
             self.notify(f"{worker.description or worker.name} failed: {worker.error}",
                         title="error", severity="error", timeout=15)
+
+    async def ask_host_key(self, question: HostKeyQuestion) -> bool:
+        """A host key seen for the first time: the reader decides, one dialog at a time."""
+        async with self.asking:
+            if await self.push_screen_wait(HostKeyScreen(question)):
+                return True
+            return False
 
     async def verify_resume(self) -> None:
         """The earlier checks again; when some fail, the reader chooses what to do."""

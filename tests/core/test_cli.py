@@ -206,8 +206,9 @@ def test_first_contact_shows_the_fingerprint_and_records_the_accepted_key(
     res = run("run", str(chapter), "--plain", "--inventory", str(inv), env=env)
     assert res.returncode != 0 and "Traceback" not in res.stderr
     out = res.stdout + res.stderr
-    assert "unknown host key for 127.0.0.1: SHA256:" in out and "--accept-new-host-keys" in out
-    fingerprint = out.split("unknown host key for 127.0.0.1: ", 1)[1].split(" ", 1)[0]
+    assert "unknown host key for 127.0.0.1: ED25519 SHA256:" in out
+    assert "--accept-new-host-keys" in out
+    fingerprint = out.split("unknown host key for 127.0.0.1: ED25519 ", 1)[1].split(" ", 1)[0]
     res = run("run", str(chapter), "--plain", "--inventory", str(inv),
               "--accept-new-host-keys", env=env)  # stops before the disruptive step
     assert "a | hello world" in res.stdout, res.stdout + res.stderr

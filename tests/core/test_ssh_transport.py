@@ -155,8 +155,9 @@ async def test_accept_new_without_a_known_hosts_file_uses_the_users_own(
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(HostError) as err:
         await SshTransport(sshd.host(known_hosts=None)).connect()
-    fingerprint = err.value.message.split(": ", 1)[1].split(" ")[0]
-    assert fingerprint.startswith("SHA256:") and str(tmp_path / ".ssh/known_hosts") in str(
+    key_type, fingerprint = err.value.message.split(": ", 1)[1].split(" ")[:2]
+    assert key_type == "ED25519" and fingerprint.startswith("SHA256:")
+    assert str(tmp_path / ".ssh/known_hosts") in str(
         err.value)
     async with SshTransport(sshd.host(known_hosts=None), accept_new_host_keys=True) as t:
         assert (await t.run("true", Lines())).ok
