@@ -64,6 +64,9 @@ class Engine:
         self.redactor = Redactor(plan.secrets)
         self._background: dict[str, asyncio.Task[StepRecord]] = {}
         self.results: dict[str, StepRecord] = {}
+        #: Whether a front-end answers commands' prompts (then `run` steps get a terminal).
+        self.answering = False
+        self._answers: dict[tuple[str, str], asyncio.Future[str | None]] = {}
 
     # -- what a step's context reaches (RunServices) ------------------------------------
 
@@ -75,6 +78,32 @@ class Engine:
 
     def publish(self, event: Event) -> None:
         self.bus.publish(event)
+
+    def keep_secret(self, text: str) -> None:
+        """A secret typed by the reader (a password at a prompt): masked from now on."""
+        self.redactor.add(text)
+
+    def wait_answer(self, step_id: str, host: str) -> asyncio.Future[str | None]:
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._answers[(step_id, host)] = future
+        future.add_done_callback(lambda _f: self._answers.pop((step_id, host), None))
+        return future
+
+    def answer(self, step_id: str, host: str, text: str | None) -> bool:
+        """The reader's answer to a prompt of `step_id` on `host` (InputWanted); None: no
+        answer (the command goes on waiting until its timeout). False if none is pending."""
+        future = self._answers.get((step_id, host))
+        if future is None or future.done():
+            return False
+        if text is None:
+            return True
+        future.set_result(text)
+        return True
+
+    @property
+    def waiting_for(self) -> tuple[tuple[str, str], ...]:
+        """(step, host) of the prompts waiting for an answer now."""
+        return tuple(self._answers)
 
     def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
         return self.bus.subscribe(listener)

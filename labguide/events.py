@@ -91,6 +91,26 @@ class LoadStarted(Event):
 
 
 @dataclass(frozen=True)
+class InputWanted(Event):
+    """A step's command on `host` waits for an answer to `prompt` (secret: a password or
+    the like, never echoed, shown or recorded). A front-end answers with Engine.answer."""
+
+    step_id: str
+    host: str
+    prompt: str
+    secret: bool
+
+
+@dataclass(frozen=True)
+class InputDone(Event):
+    """The prompt of InputWanted was answered (or the command ended without an answer)."""
+
+    step_id: str
+    host: str
+    answered: bool
+
+
+@dataclass(frozen=True)
 class RunFinished(Event):
     status: StepStatus
     last_step_id: str | None

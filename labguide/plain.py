@@ -8,13 +8,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 import click
 
 from labguide.clock import clock_ms
 from labguide.engine import Engine
-from labguide.events import Event, HostFinished, Output, StepFinished, StepStarted, StepStatus
+from labguide.events import (
+    Event,
+    HostFinished,
+    InputWanted,
+    Output,
+    StepFinished,
+    StepStarted,
+    StepStatus,
+)
 from labguide.fold import RepeatFolder
 from labguide.plan import BoundStep, Plan
 from labguide.probes.events import VipAcquired, VipReleased
@@ -143,6 +152,9 @@ async def run_plain(engine: Engine, *, start: str | None, yes: bool,
     printer = PlainPrinter(engine.plan, out, color=out.isatty())
     engine.bus.subscribe(printer)
     engine.ask_host_keys(terminal_host_key_asker())
+    answers = terminal_answers(engine)
+    if answers is not None:
+        engine.bus.subscribe(answers)
     resume_at = engine.next_step() if start is None else None
     done = sum(1 for b in engine.plan.steps
                if engine.status(b.id) in (StepStatus.PASSED, StepStatus.WARNED))
@@ -169,12 +181,15 @@ async def run_plain(engine: Engine, *, start: str | None, yes: bool,
     return status
 
 
+#: One question on the terminal at a time (a host key, a command's prompt).
+_TERMINAL = asyncio.Lock()
+
+
 def terminal_host_key_asker() -> AskHostKey | None:
     """OpenSSH's question on the terminal (None without one: new keys are then refused,
     with the fingerprint and the flag that accepts them)."""
     if not sys.stdin.isatty():
         return None
-    lock = asyncio.Lock()
 
     def ask(question: HostKeyQuestion) -> bool:
         for line in question.lines():
@@ -190,10 +205,34 @@ def terminal_host_key_asker() -> AskHostKey | None:
             click.echo("Please type 'yes', 'no' or the fingerprint.", err=True)
 
     async def asked(question: HostKeyQuestion) -> bool | None:
-        async with lock:
+        async with _TERMINAL:
             return await asyncio.to_thread(ask, question)
 
     return asked
+
+
+def terminal_answers(engine: Engine) -> Callable[[Event], None] | None:
+    """Answers commands' prompts on the terminal (a secret one without echo), when there is
+    a terminal; the engine then runs commands that may ask on one."""
+    if not sys.stdin.isatty():
+        return None
+    engine.answering = True
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def answer(event: InputWanted) -> None:
+        async with _TERMINAL:
+            text = await asyncio.to_thread(
+                click.prompt, f"{event.host} asks: {event.prompt}", hide_input=event.secret,
+                default="", show_default=False, err=True)
+        engine.answer(event.step_id, event.host, text)
+
+    def heard(event: Event) -> None:
+        if isinstance(event, InputWanted):
+            task = asyncio.get_running_loop().create_task(answer(event))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    return heard
 
 
 async def resume_point(engine: Engine, resume_at: str, out: TextIO, yes: bool) -> str | None:

@@ -10,7 +10,7 @@ import shlex
 from collections.abc import AsyncIterator
 
 from labguide.inventory import Host
-from labguide.transports.base import CommandResult, OutputSink
+from labguide.transports.base import Ask, CommandResult, OutputSink
 from labguide.transports.local import LocalTransport
 
 
@@ -32,6 +32,7 @@ class NetnsTransport(LocalTransport):
         *,
         timeout: float | None = None,
         input_data: bytes | None = None,
+        ask: Ask | None = None,  # no terminal here: prompts stay unanswered
     ) -> CommandResult:
         inner = (f"exec ip netns exec {shlex.quote(self.netns)} "
                  f"bash -ec {shlex.quote(script)}")

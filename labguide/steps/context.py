@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from labguide.errors import HostError
-from labguide.events import Event, HostFinished, Output, StepStatus
+from labguide.events import Event, HostFinished, InputDone, InputWanted, Output, StepStatus
 from labguide.plan import BoundStep
-from labguide.transports.base import Captured, CommandResult, Transport
+from labguide.transports.base import Ask, Captured, CommandResult, Transport
+from labguide.transports.prompts import Prompt, may_ask
 
 Mode = Literal["run", "check"]
 TAIL_LINES = 200
@@ -79,9 +80,14 @@ class RunServices(Protocol):
     """What the engine lends a step's context (implemented by the engine)."""
 
     mode: Mode
+    #: A front-end answers prompts (the TUI, plain mode on a terminal): commands that may
+    #: ask something then run on a terminal.
+    answering: bool
 
     def transport(self, host: str) -> Transport: ...
     def redact(self, text: str) -> str: ...
+    def keep_secret(self, text: str) -> None: ...
+    def wait_answer(self, step_id: str, host: str) -> asyncio.Future[str | None]: ...
     def publish(self, event: Event) -> None: ...
     def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]: ...
     def note(self, event: str, **data: Any) -> None: ...
@@ -149,15 +155,47 @@ class StepContext:
 
     # -- commands ------------------------------------------------------------------------
 
-    async def run(self, host: str, script: str, timeout: float) -> CommandResult:
-        """Run `script` on `host`, its output shown as it comes; fills the host's outcome."""
+    async def run(self, host: str, script: str, timeout: float, *,
+                  interactive: bool | None = False) -> CommandResult:
+        """Run `script` on `host`, its output shown as it comes; fills the host's outcome.
+        `interactive`: what the command asks is put to the reader (when a front-end
+        answers), the command running on a terminal; None: if the script runs a command that
+        may ask (prompts.may_ask)."""
         outcome = self.outcomes[host]
         outcome.stdout.clear()
+        wanted = may_ask(script) if interactive is None else interactive
+        ask = self.asker(host) if wanted and self.services.answering else None
         result = await self.transport(host).run(
-            script, lambda stream, line: self.emit(host, stream, line), timeout=timeout)
+            script, lambda stream, line: self.emit(host, stream, line), timeout=timeout,
+            ask=ask)
         outcome.took(result)
         self._noted(host, result)
         return result
+
+    def asker(self, host: str) -> Ask:
+        """Puts a command's prompt to the reader (InputWanted) and waits for the answer; a
+        secret answer is masked wherever it might show up afterwards."""
+
+        async def ask(prompt: Prompt) -> str | None:
+            waiting = self.services.wait_answer(self.bound.id, host)
+            self.note("input_wanted", host=host, prompt=self.redact(prompt.text),
+                      secret=prompt.secret)
+            self.publish(InputWanted(self.bound.id, host, self.redact(prompt.text),
+                                     prompt.secret))
+            try:
+                answer = await waiting
+            finally:
+                self.publish(InputDone(self.bound.id, host, waiting.done()
+                                       and not waiting.cancelled()
+                                       and waiting.result() is not None))
+            if answer is not None and prompt.secret:
+                self.services.keep_secret(answer)
+            if answer is not None:
+                self.note("input_given", host=host,
+                          answer=None if prompt.secret else self.redact(answer))
+            return answer
+
+        return ask
 
     async def capture(self, host: str, script: str, timeout: float) -> Captured:
         """Run `script` on `host` without showing its output (show it later with `show`)."""

@@ -10,8 +10,9 @@ from typing import ClassVar
 
 from labguide.events import StepStatus
 from labguide.steps.context import StepContext, Verdict
-from labguide.steps.kind import StepKind
+from labguide.steps.kind import Attrs, StepKind
 from labguide.steps.reach import boot_marker, wait_reachable
+from labguide.steps.run import tty_attr
 
 #: The reboot command itself gets at most this long (it usually loses its connection).
 COMMAND_TIMEOUT = 60.0
@@ -23,8 +24,12 @@ class RebootKind(StepKind):
     name = "reboot"
     verb = "reboot"
     marker = "reboot"
-    attrs: ClassVar[frozenset[str]] = frozenset({"reboot", "disruptive", "delay", "hint"})
+    attrs: ClassVar[frozenset[str]] = frozenset({"reboot", "disruptive", "delay", "hint",
+                                                 "tty"})
     always_disruptive = True
+
+    def options(self, attrs: Attrs) -> bool | None:
+        return tty_attr(attrs)
 
     async def run(self, ctx: StepContext) -> Verdict:
         return await ctx.per_host(lambda host: self.reboot(ctx, host))
@@ -33,7 +38,8 @@ class RebootKind(StepKind):
         step = ctx.step
         t0 = time.monotonic()
         before = await boot_marker(ctx, host)
-        result = await ctx.run(host, ctx.bound.script, min(step.timeout, COMMAND_TIMEOUT))
+        result = await ctx.run(host, ctx.bound.script, min(step.timeout, COMMAND_TIMEOUT),
+                               interactive=step.options)
         if result.exit_status not in CUT_OFF and result.reason is None:
             return Verdict(StepStatus.FAILED,
                            f"reboot failed with exit status {result.exit_status}")

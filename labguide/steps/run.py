@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from labguide.events import StepStatus
 from labguide.steps.context import StepContext, Verdict
-from labguide.steps.kind import StepKind
+from labguide.steps.kind import Attrs, StepKind
 from labguide.transports.base import CommandResult
 
 
@@ -21,14 +21,25 @@ def ended_badly(result: CommandResult, timeout: float) -> Verdict | None:
     return None
 
 
+def tty_attr(attrs: Attrs) -> bool | None:
+    """`tty`: run on a terminal (prompts answered) whatever the script; `tty=false`: never;
+    absent: when the script runs a command that may ask (prompts.may_ask)."""
+    return None if "tty" not in attrs else attrs.flag("tty")
+
+
 class RunKind(StepKind):
     name = "run"
     verb = "run"
-    attrs: ClassVar[frozenset[str]] = frozenset({"disruptive", "reboot", "delay", "hint"})
+    attrs: ClassVar[frozenset[str]] = frozenset({"disruptive", "reboot", "delay", "hint",
+                                                 "tty"})
+
+    def options(self, attrs: Attrs) -> bool | None:
+        return tty_attr(attrs)
 
     async def run(self, ctx: StepContext) -> Verdict:
         async def one(host: str) -> Verdict:
-            result = await ctx.run(host, ctx.bound.script, ctx.step.timeout)
+            result = await ctx.run(host, ctx.bound.script, ctx.step.timeout,
+                                   interactive=ctx.step.options)
             return ended_badly(result, ctx.step.timeout) or Verdict(StepStatus.PASSED)
 
         return await ctx.per_host(one)

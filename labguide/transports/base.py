@@ -7,13 +7,16 @@ their output line by line. It knows nothing of chapters, steps or front-ends.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from labguide.inventory import Host
+from labguide.transports.prompts import Prompt
 
 #: Receives each line of output as it arrives: (stream, line), stream is "stdout"/"stderr"/"info".
 OutputSink = Callable[[str, str], None]
+#: Answers a command's prompt: the text to type, or None to leave it unanswered.
+Ask = Callable[[Prompt], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,14 @@ class Transport(abc.ABC):
         *,
         timeout: float | None = None,
         input_data: bytes | None = None,
+        ask: Ask | None = None,
     ) -> CommandResult:
         """Run a shell script (bash, errexit on) and stream its output to sink.
 
         Cancelling the calling task ends the remote command (its whole process group,
-        including what it runs under sudo) before the cancellation propagates.
+        including what it runs under sudo) before the cancellation propagates. With `ask`,
+        the command runs on a terminal where the transport has one (SSH), and each prompt
+        it shows is answered with what `ask` returns; other transports ignore it.
         """
 
     async def capture(self, script: str, *, timeout: float | None = None,

@@ -13,7 +13,7 @@ import signal
 import time
 from collections.abc import AsyncIterator
 
-from labguide.transports.base import CommandResult, OutputSink
+from labguide.transports.base import Ask, CommandResult, OutputSink
 from labguide.transports.shell import (
     PRELUDE_QUIET,
     SUDO_HINT,
@@ -42,6 +42,7 @@ class LocalTransport(ShellTransport):
         *,
         timeout: float | None = None,
         input_data: bytes | None = None,
+        ask: Ask | None = None,  # no terminal here: prompts stay unanswered
     ) -> CommandResult:
         started = time.monotonic()
         stdin = frame(self.host.name, script, input_data)

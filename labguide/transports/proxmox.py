@@ -23,7 +23,7 @@ from proxmoxer.core import ProxmoxResource, ResourceException
 from labguide.errors import HostError, LabguideError, Location
 from labguide.inventory import Host, ProxmoxSettings, read_secret_file
 from labguide.redact import MASK
-from labguide.transports.base import CommandResult, OutputSink, Transport
+from labguide.transports.base import Ask, CommandResult, OutputSink, Transport
 from labguide.transports.pve_session import FINGERPRINT, PinnedFingerprintAdapter, TicketAuth
 from labguide.transports.qm import QmCommand, QmSyntaxError, parse_qm_script
 from labguide.transports.qm_output import format_config, format_list, format_status
@@ -201,7 +201,7 @@ class ProxmoxTransport(Transport):
             raise _Timeout() from None
 
     async def run(self, script: str, sink: OutputSink, *, timeout: float | None = None,
-                  input_data: bytes | None = None) -> CommandResult:
+                  input_data: bytes | None = None, ask: Ask | None = None) -> CommandResult:
         t0 = time.monotonic()
 
         def out(stream: str, line: str) -> None:

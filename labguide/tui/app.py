@@ -16,7 +16,15 @@ from textual.worker import Worker, WorkerState
 
 from labguide.engine import Engine
 from labguide.errors import LabguideError
-from labguide.events import LoadStarted, Output, StepFinished, StepStarted, StepStatus
+from labguide.events import (
+    InputDone,
+    InputWanted,
+    LoadStarted,
+    Output,
+    StepFinished,
+    StepStarted,
+    StepStatus,
+)
 from labguide.fold import RepeatFolder
 from labguide.plan import BoundStep
 from labguide.steps.load import LoadOptions
@@ -38,6 +46,7 @@ from labguide.tui.screens.hostkey import HostKeyScreen
 from labguide.tui.step_info import StepInfo, output_line
 from labguide.tui.stream_actions import StreamActions
 from labguide.tui.stream_control import StreamControl
+from labguide.tui.widgets.answer import AnswerLine
 from labguide.tui.widgets.output import OutputPane
 from labguide.tui.widgets.step_view import FailurePanel, StepView
 from labguide.tui.widgets.steps import StepTree
@@ -99,6 +108,7 @@ class LabguideApp(NavActions, StreamActions):
         self.step_view = StepView(self.plan, id="step")
         self.failure_panel = FailurePanel(id="failure")
         self.output_pane = OutputPane(id="output")
+        self.answer_line = AnswerLine(id="answer")
         self.vip_pane = VipPane(self.plan.vips, self.plan.chapter.watch.candidates,
                                 absent=self.not_created, id="vip")
         self.stream_pane = StreamPane(self.plan.url, id="stream")
@@ -109,6 +119,7 @@ class LabguideApp(NavActions, StreamActions):
                 yield self.step_view
                 yield self.failure_panel
                 yield self.output_pane
+                yield self.answer_line
             with Vertical(id="live"):
                 yield self.vip_pane
                 yield self.stream_pane
@@ -122,6 +133,7 @@ class LabguideApp(NavActions, StreamActions):
         self.step_tree.build(self.infos)
         self._unsubscribe = self.engine.bus.subscribe(self.relay)
         self.engine.ask_host_keys(self.ask_host_key)
+        self.engine.answering = True  # commands that ask run on a terminal; we answer
         self.set_current(self.current)
         self.stream_pane.set_target(self.stream.rate, False)
         if self.watch_vips:
@@ -184,6 +196,14 @@ class LabguideApp(NavActions, StreamActions):
         if isinstance(event, LoadStarted):
             self.load_started(event, self.plan.url is not None)
             return
+        if isinstance(event, InputWanted):
+            if step_id != self.current:  # show the output that asks
+                self.set_current(step_id)
+            self.answer_line.ask(step_id, event.host, event.prompt, event.secret)
+            return
+        if isinstance(event, InputDone):
+            self.answer_line.done(step_id, event.host)
+            return
         self.infos[step_id].apply(event)
         if isinstance(event, StepStarted) and step_id == self.current:
             self.output_pane.show(step_id, [])
@@ -216,6 +236,16 @@ class LabguideApp(NavActions, StreamActions):
 
     def on_probe_events(self, message: ProbeEvents) -> None:
         self.stream_pane.feed(message.events)
+
+    def on_answer_line_given(self, message: AnswerLine.Given) -> None:
+        if not self.engine.answer(message.step_id, message.host, message.text):
+            self.notify("that question is no longer asked", severity="warning", timeout=4)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the answer line has the keyboard, keys are for the answer (even q)."""
+        if self.answer_line.has_focus and action in ("quit", "cancel"):
+            return False
+        return True
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A background job that failed says so (workers run with exit_on_error=False)."""

@@ -318,3 +318,42 @@ async def test_resuming_on_a_lab_that_lost_a_result_asks_and_can_start_over(
         assert engine.state.status("make") == StepStatus.PENDING
         await pilot.press("q")
 
+
+
+async def test_a_command_that_asks_gets_its_answer_from_the_answer_line(
+        sshd: Sshd, tmp_path: Path) -> None:
+    from labguide.tui.widgets.answer import AnswerLine
+
+    chapter = tmp_path / "ask.md"
+    chapter.write_text('+++\ntitle = "Ask"\nhosts = ["a"]\n+++\n\n## Ask\n\n'
+                       '```sh {on="a" id="ask"}\nread -s -p "Password: " pw; echo\n'
+                       'read -p "Name: " n; echo "hello $n, ${#pw} characters"\n```\n')
+    engine = make_engine(chapter, {"a": sshd.host("a")}, tmp_path / "run")
+    app = app_for(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        answer = app.query_one(AnswerLine)
+        assert not answer.display
+        await pilot.press("r")
+        for _ in range(400):
+            if answer.asking:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause()
+        assert answer.asking and answer.has_focus and answer.password, app.infos["ask"]
+        assert answer.display
+        assert "a asks: Password:" in str(answer.border_title)
+        await pilot.press(*"q-sekrit9")  # 'q' is typed, not quit
+        await pilot.press("enter")
+        for _ in range(400):
+            if answer.asking and not answer.password:
+                break
+            await pilot.pause(0.02)
+        assert "a asks: Name:" in str(answer.border_title)
+        await pilot.press(*"Ada", "enter")
+        await settle(pilot)
+        assert app.infos["ask"].status == StepStatus.PASSED
+        assert "a │ hello Ada, 9 characters" in log_text(app)
+        assert "q-sekrit9" not in log_text(app) and not answer.display
+        await pilot.press("q")
+    for path in (tmp_path / "run").rglob("*"):
+        assert b"q-sekrit9" not in path.read_bytes()
