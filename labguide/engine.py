@@ -437,7 +437,8 @@ class Engine:
             self._emit_line(bound.id, host, "stdout", line, outcome)
         outcome.exit_status = 1 if diffs else 0
         if diffs:
-            return StepStatus.FAILED, "; ".join(diffs[:3]) + (" …" if len(diffs) > 3 else "")
+            return StepStatus.FAILED, self.redact(  # found values may hold a secret
+                "; ".join(diffs[:3]) + (" …" if len(diffs) > 3 else ""))
         return StepStatus.PASSED, bound.message
 
     async def _wait(self, bound: BoundStep, host: str, outcome: HostOutcome

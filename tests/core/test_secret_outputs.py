@@ -199,3 +199,43 @@ def test_a_secret_too_short_to_mask_is_refused_with_its_key(tmp_path: Path) -> N
                             "secret = true }\n", Path("inv.toml"), {})
         text = str(err.value)
         assert text.startswith("inv.toml:3 [vars.PIN]: variable PIN: "), text
+
+
+KEEPALIVED_CHAPTER = """+++
+id = "kc"
+title = "A secret in a keepalived.conf"
+hosts = ["a"]
+[vars]
+DIR = "/tmp"
++++
+
+## Check
+
+```keepalived {on="a" check id="conf" path="${DIR}/keepalived.conf"}
+[VI_1]
+state = "MASTER"
+```
+"""
+
+
+def test_a_secret_found_in_a_checked_keepalived_conf_is_masked(tmp_path: Path,
+                                                                sshd: Sshd) -> None:
+    """The check names what the file has and the chapter did not expect: a value there that
+    is an inventory secret is masked in the step's message too."""
+    chapter = tmp_path / "kc.md"
+    chapter.write_text(KEEPALIVED_CHAPTER.replace('DIR = "/tmp"', 'DIR = "/tmp"\nPASS = "x"'))
+    (tmp_path / "keepalived.conf").write_text(
+        "vrrp_instance VI_1 {\n  state MASTER\n  authentication {\n    auth_type PASS\n"
+        f"    auth_pass {SECRET}\n  }}\n}}\n")
+    inv = tmp_path / "inv.toml"
+    inv.write_text('[vars]\nPASS = { env = "LGT_SECRET_TOKEN", secret = true }\n'
+                   f'DIR = "{tmp_path}"\n\n' + sshd.inventory_host("a"))
+    state = tmp_path / "state"
+    out = labguide("run", str(chapter), "--check", "--format", "json", "--inventory", str(inv),
+                   state=state)
+    out += labguide("run", str(chapter), "--plain", "--yes", "--inventory", str(inv),
+                    state=state)
+    assert "VI_1.authentication: not expected" in out, out
+    texts = {"output": out, **{str(f): f.read_text() for f in state.rglob("*") if f.is_file()}}
+    for name, text in texts.items():
+        assert SECRET not in text, name
