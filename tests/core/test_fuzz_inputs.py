@@ -45,6 +45,11 @@ front = st.sampled_from([
     '+++\ntitle = "T"\n[watch]\nvips = ["${X}"]\ncandidates = ["q"]\n+++\n',
     '+++\ntitle = "T"\nhosts = "a"\n+++\n',
     '+++\ntitle = "T"\n[vars]\n"bad name" = "1"\n+++\n',
+    '+++\nid = "t"\ntitle = "T"\nhosts = ["a", "b"]\n[vars]\nX = "1\\n2"\n+++\n',
+    '+++\nid = "t"\ntitle = "T"\nhosts = ["a", "b"]\n[vars.X]\ndefault = "1\\n2"\n'
+    'multiline = true\n+++\n',
+    '+++\ntitle = "T"\n[vars.X]\nmultiline = 1\n+++\n',
+    '+++\ntitle = "T"\n[vars.X]\ndefault = "\\u0000"\nmultiline = true\n+++\n',
 ])
 
 
@@ -78,7 +83,8 @@ INV_KEYS = ["address", "user", "port", "identity_file", "known_hosts", "transpor
             "verify_tls", "ca"]
 INV_VALUES = ['"198.18.16.10"', "22", "0", "70000", "true", '"ssh"', '"proxmox"', '"telnet"',
               '"a@b!c"', '"bad"', "[1]", "{ value = \"x\" }", "{ env = \"NOPE_NOT_SET\" }",
-              '"k"', "-1", "1.5", '""']
+              '"k"', "-1", "1.5", '""', '"a\\nb"', '{ value = "ab", secret = true }',
+              '"\\u2028"']
 inv_line = st.builds(lambda k, v: f"{k} = {v}\n", st.sampled_from(INV_KEYS),
                      st.sampled_from(INV_VALUES))
 inv_header = st.sampled_from(["[hosts.a]\n", "[hosts.b]\n", "[hosts.\"x y\"]\n", "[vars]\n",
