@@ -97,7 +97,7 @@ class LabguideApp(App[int]):
         self.output_pane = OutputPane(id="output")
         self.vip_pane = VipPane(self.plan.vips, self.plan.chapter.watch.candidates,
                                 absent=self.not_created, id="vip")
-        self.stream_pane = StreamPane(self.plan.url, id="stream")
+        self.stream_pane = StreamPane(self.plan.shown_url, id="stream")
         yield Header(icon="≡")
         with Horizontal(id="main"):
             yield self.step_tree

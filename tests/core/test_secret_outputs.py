@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from labguide.chapter import load_chapter
+from labguide.chapter import load_chapter, parse_chapter
 from labguide.engine import Engine
 from labguide.errors import LabguideError
 from labguide.inventory import load_inventory, parse_inventory
@@ -239,3 +239,19 @@ def test_a_secret_found_in_a_checked_keepalived_conf_is_masked(tmp_path: Path,
     texts = {"output": out, **{str(f): f.read_text() for f in state.rglob("*") if f.is_file()}}
     for name, text in texts.items():
         assert SECRET not in text, name
+
+
+def test_urls_and_paths_are_shown_masked(tmp_path: Path) -> None:
+    text = ('+++\nid = "u"\ntitle = "u"\nhosts = ["a"]\n[vars]\nT = "x"\n[watch]\n'
+            'url = "http://198.18.16.140/?t=${T}"\n+++\n\n## S\n\n'
+            '```sh {on="a" load id="l" url="http://198.18.16.140/?t=${T}"}\ntrue\n```\n\n'
+            '```conf {on="a" id="f" path="/etc/${T}/x"}\n${T}\n```\n')
+    inv = parse_inventory('[vars]\nT = { value = "tok-Secret-99", secret = true }\n'
+                          '[hosts.a]\naddress = "198.18.16.2"\n', Path("inv.toml"), {})
+    plan = bind(parse_chapter(text, Path("u.md")), inv)
+    assert plan.url == "http://198.18.16.140/?t=tok-Secret-99"  # what is requested
+    assert plan.shown_url == f"http://198.18.16.140/?t={MASK}"  # what the stream pane shows
+    load, file = plan.bound("l"), plan.bound("f")
+    assert load.url == plan.url and load.shown_url == plan.shown_url
+    assert file.path == "/etc/tok-Secret-99/x" and file.shown_path == f"/etc/{MASK}/x"
+    assert file.script == "tok-Secret-99\n" and file.shown == f"{MASK}\n"
