@@ -221,18 +221,18 @@ class Engine:
         bound = ctx.bound
         duration = time.monotonic() - started
         detail = verdict.detail or {}
+        message = self.redact(verdict.message)  # a kind's message may quote a host's file
         rec = StepRecord(status=verdict.status, duration=duration, finished_at=time.time(),
-                         message=verdict.message, hosts=dict(ctx.host_records()),
-                         detail=detail)
+                         message=message, hosts=dict(ctx.host_records()), detail=detail)
         self._record(bound.id, rec)
         self.note("step_finished", step=bound.id, status=verdict.status.value,
-                  duration=round(duration, 3), message=verdict.message, detail=detail,
+                  duration=round(duration, 3), message=message, detail=detail,
                   hosts={h: {k: v for k, v in o.items() if k != "tail"}
                          for h, o in rec.hosts.items()})
         self._say_accepted_keys(bound)
         if self.transcript is not None:
             self.transcript.sync()
-        self.publish(StepFinished(bound.id, verdict.status, duration, verdict.message, detail))
+        self.publish(StepFinished(bound.id, verdict.status, duration, message, detail))
         return rec
 
     def _say_accepted_keys(self, bound: BoundStep) -> None:

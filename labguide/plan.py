@@ -56,6 +56,10 @@ class BoundStep:
     def shown_path(self) -> str | None:
         return self.shown_texts.get("path")
 
+    @property
+    def shown_url(self) -> str | None:
+        return self.shown_texts.get("url")
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -64,8 +68,9 @@ class Plan:
     values: Mapping[str, str]
     steps: tuple[BoundStep, ...]
     vips: tuple[str, ...]
-    url: str | None
+    url: str | None  # the live stream's URL (real values: what is requested)
     secrets: frozenset[str]
+    shown_url: str | None = None  # the same as shown (masked)
 
     def bound(self, step_id: str) -> BoundStep:
         for b in self.steps:
@@ -161,6 +166,7 @@ def bind(
         vips=tuple(substitute(v, values, quote=False) for v in chapter.watch.vips),
         url=substitute(chapter.watch.url, values, quote=False) if chapter.watch.url else None,
         secrets=secrets,
+        shown_url=shown.text(chapter.watch.url) if chapter.watch.url else None,
     )
 
 

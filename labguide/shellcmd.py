@@ -75,7 +75,13 @@ class Command:
             return
         if self.ssh:
             self._ssh_word(word)
-        elif name in EVALUATE_ALL:
+        else:
+            self._command_word(word, name)
+
+    def _command_word(self, word: str, name: str) -> None:
+        """A word of the command itself (its name or an argument): what it makes of the
+        words after it."""
+        if name in EVALUATE_ALL:
             self.evaluates_rest = name
         elif name == "let":
             self.whole_numbers = True

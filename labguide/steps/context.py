@@ -242,6 +242,8 @@ class StepContext:
                 outcome.reason = "unreachable"
                 self.emit(host, "stderr", verdict.message)
             outcome.duration = time.monotonic() - t0
+            # a kind's message may quote what it found on the host (a secret in a file)
+            verdict = Verdict(verdict.status, self.redact(verdict.message), verdict.detail)
             outcome.status, outcome.message = verdict.status.value, verdict.message
             self.publish(HostFinished(self.bound.id, host, outcome.exit_status,
                                       outcome.duration,

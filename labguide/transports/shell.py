@@ -30,10 +30,12 @@ SUDO_HINT = (
 
 #: What bash runs (`bash --norc --noprofile -ec PRELUDE`): optionally print its process id
 #: (the process group's, under setsid), read the script's length in bytes and the script
-#: from stdin (GNU head -c reads no further), and run it; the rest of stdin is the script's.
-#: Line numbers in bash's messages are the script's own.
-_READ_AND_RUN = ('IFS= read -r __lg_n; __lg_s=$(head -c "$__lg_n"; printf .); '
-                 'eval "unset __lg_n __lg_s; ${__lg_s%.}"')
+#: from stdin, and run it; the rest of stdin is the script's. `read -N` (bytes, under
+#: LC_ALL=C) reads no further than it is told and needs no fork (`$(head -c N)` cost two
+#: processes a command); a script cut short fails the read, and errexit ends the wrapper
+#: before any of it runs. Line numbers in bash's messages are the script's own.
+_READ_AND_RUN = ('IFS= read -r __lg_n; LC_ALL=C IFS= read -r -N "$__lg_n" __lg_s; '
+                 'eval "unset __lg_n __lg_s; $__lg_s"')
 PRELUDE = 'printf "%s\\n" "$$"; ' + _READ_AND_RUN
 PRELUDE_QUIET = _READ_AND_RUN
 

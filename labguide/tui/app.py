@@ -111,7 +111,7 @@ class LabguideApp(NavActions, StreamActions):
         self.answer_line = AnswerLine(id="answer")
         self.vip_pane = VipPane(self.plan.vips, self.plan.chapter.watch.candidates,
                                 absent=self.not_created, id="vip")
-        self.stream_pane = StreamPane(self.plan.url, id="stream")
+        self.stream_pane = StreamPane(self.plan.shown_url, id="stream")
         yield Header(icon="≡")
         with Horizontal(id="main"):
             yield self.step_tree

@@ -61,6 +61,11 @@ front = st.sampled_from([
     '+++\ntitle = "T"\nhosts = ["ホスト"]\n+++\n',
     '+++\nid = "日本語"\ntitle = "T"\n+++\n',
     '+++\ntitle = "T"\n[vars]\n変数 = "1"\n+++\n',
+    '+++\nid = "t"\ntitle = "T"\nhosts = ["a", "b"]\n[vars]\nX = "1\\n2"\n+++\n',
+    '+++\nid = "t"\ntitle = "T"\nhosts = ["a", "b"]\n[vars.X]\ndefault = "1\\n2"\n'
+    'multiline = true\n+++\n',
+    '+++\ntitle = "T"\n[vars.X]\nmultiline = 1\n+++\n',
+    '+++\ntitle = "T"\n[vars.X]\ndefault = "\\u0000"\nmultiline = true\n+++\n',
 ])
 
 
@@ -95,7 +100,8 @@ INV_KEYS = ["address", "user", "port", "identity_file", "known_hosts", "transpor
 INV_VALUES = ['"198.18.16.10"', "22", "0", "70000", "true", '"ssh"', '"proxmox"', '"telnet"',
               '"a@b!c"', '"bad"', "[1]", "{ value = \"x\" }", "{ env = \"NOPE_NOT_SET\" }",
               '"k"', "-1", "1.5", '""', '"ユーザー"', '"198.18.16.10\u3000"', '"~/鍵/id"',
-              '{ value = "秘密\u3000😀" }', *(f'"{s}"' for s in NON_ASCII)]
+              '{ value = "秘密\u3000😀" }', *(f'"{s}"' for s in NON_ASCII),
+              '"a\\nb"', '{ value = "ab", secret = true }', '"\\u2028"']
 inv_line = st.builds(lambda k, v: f"{k} = {v}\n", st.sampled_from(INV_KEYS),
                      st.sampled_from(INV_VALUES))
 inv_header = st.sampled_from(["[hosts.a]\n", "[hosts.b]\n", "[hosts.\"x y\"]\n", "[vars]\n",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from labguide.chapter import load_chapter
+from labguide.chapter import load_chapter, parse_chapter
 from labguide.engine import Engine
 from labguide.errors import LabguideError
 from labguide.inventory import load_inventory, parse_inventory
@@ -199,3 +199,59 @@ def test_a_secret_too_short_to_mask_is_refused_with_its_key(tmp_path: Path) -> N
                             "secret = true }\n", Path("inv.toml"), {})
         text = str(err.value)
         assert text.startswith("inv.toml:3 [vars.PIN]: variable PIN: "), text
+
+
+KEEPALIVED_CHAPTER = """+++
+id = "kc"
+title = "A secret in a keepalived.conf"
+hosts = ["a"]
+[vars]
+DIR = "/tmp"
++++
+
+## Check
+
+```keepalived {on="a" check id="conf" path="${DIR}/keepalived.conf"}
+[VI_1]
+state = "MASTER"
+```
+"""
+
+
+def test_a_secret_found_in_a_checked_keepalived_conf_is_masked(tmp_path: Path,
+                                                                sshd: Sshd) -> None:
+    """The check names what the file has and the chapter did not expect: a value there that
+    is an inventory secret is masked in the step's message too."""
+    chapter = tmp_path / "kc.md"
+    chapter.write_text(KEEPALIVED_CHAPTER.replace('DIR = "/tmp"', 'DIR = "/tmp"\nPASS = "x"'))
+    (tmp_path / "keepalived.conf").write_text(
+        "vrrp_instance VI_1 {\n  state MASTER\n  authentication {\n    auth_type PASS\n"
+        f"    auth_pass {SECRET}\n  }}\n}}\n")
+    inv = tmp_path / "inv.toml"
+    inv.write_text('[vars]\nPASS = { env = "LGT_SECRET_TOKEN", secret = true }\n'
+                   f'DIR = "{tmp_path}"\n\n' + sshd.inventory_host("a"))
+    state = tmp_path / "state"
+    out = labguide("run", str(chapter), "--check", "--format", "json", "--inventory", str(inv),
+                   state=state)
+    out += labguide("run", str(chapter), "--plain", "--yes", "--inventory", str(inv),
+                    state=state)
+    assert "VI_1.authentication: not expected" in out, out
+    texts = {"output": out, **{str(f): f.read_text() for f in state.rglob("*") if f.is_file()}}
+    for name, text in texts.items():
+        assert SECRET not in text, name
+
+
+def test_urls_and_paths_are_shown_masked(tmp_path: Path) -> None:
+    text = ('+++\nid = "u"\ntitle = "u"\nhosts = ["a"]\n[vars]\nT = "x"\n[watch]\n'
+            'url = "http://198.18.16.140/?t=${T}"\n+++\n\n## S\n\n'
+            '```sh {on="a" load id="l" url="http://198.18.16.140/?t=${T}"}\ntrue\n```\n\n'
+            '```conf {on="a" id="f" path="/etc/${T}/x"}\n${T}\n```\n')
+    inv = parse_inventory('[vars]\nT = { value = "tok-Secret-99", secret = true }\n'
+                          '[hosts.a]\naddress = "198.18.16.2"\n', Path("inv.toml"), {})
+    plan = bind(parse_chapter(text, Path("u.md")), inv)
+    assert plan.url == "http://198.18.16.140/?t=tok-Secret-99"  # what is requested
+    assert plan.shown_url == f"http://198.18.16.140/?t={MASK}"  # what the stream pane shows
+    load, file = plan.bound("l"), plan.bound("f")
+    assert load.url == plan.url and load.shown_url == plan.shown_url
+    assert file.path == "/etc/tok-Secret-99/x" and file.shown_path == f"/etc/{MASK}/x"
+    assert file.script == "tok-Secret-99\n" and file.shown == f"{MASK}\n"

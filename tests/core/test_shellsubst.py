@@ -230,3 +230,38 @@ def test_a_here_string_is_no_here_document() -> None:
             res = subprocess.run(["bash", "-c", script], cwd=d, capture_output=True, text=True)
             assert os.listdir(d) == [], (text, script)
             assert res.stdout.endswith("; touch PWNED"), (text, res.stdout)
+
+
+# Scripts made of shell fragments at random, with a value that would run `touch pwned`:
+# whatever the model gets wrong about an odd script, the value is refused or runs nothing.
+# (This found values run after `\;#<<EOF`, in `${a}bash -c`, in `sh <<<` and after
+# `${a}eval`.)
+FRAGMENTS = ["${X}", " ", "'", '"', "`", "$(", ")", "((", "))", "$((", "$[", "]", "a[", "\n",
+             ";", "|", "&", "<<EOF\n", "EOF\n", "<<'EOF'\n", "<<<", "#", "\\", "echo ",
+             "eval ", "bash -c ", "sh ", "-c ", "$'", "${a}", "case x in x) ", "esac", "{",
+             "}", "=", "printf %s ", "let ", "trap ", "2>&1 ", "x", "\t", "$SHELL "]
+HOSTILE = ["$(touch pwned)", "`touch pwned`", "; touch pwned", "'; touch pwned; '",
+           '"; touch pwned; "', '\\"; touch pwned #', "\ntouch pwned\n",
+           "EOF\ntouch pwned\nEOF", "a[$(touch pwned)]", "x)); touch pwned; ((x",
+           "' `touch pwned` '", "\\`touch pwned\\`", "\\'$(touch pwned)\\'"]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=14),
+       st.sampled_from(HOSTILE))
+def test_odd_scripts_run_no_value(fragments: list[str], value: str) -> None:
+    template = "".join(fragments)
+    if "${X}" not in template:
+        template += "${X}"
+    try:
+        script = substitute_shell(template, {"X": value})
+    except UnsafePlacement:
+        return
+    with tempfile.TemporaryDirectory() as d:
+        try:
+            subprocess.run(["bash", "-c", script], cwd=d, capture_output=True, timeout=3,
+                           stdin=subprocess.DEVNULL, env={"PATH": os.environ["PATH"]})
+        except subprocess.TimeoutExpired:
+            pass
+        assert not os.path.exists(os.path.join(d, "pwned")), (template, value, script)
