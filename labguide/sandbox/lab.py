@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import fcntl
-import os
 import shutil
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -18,6 +17,7 @@ from typing import Any
 
 from labguide.errors import LabguideError, Location
 from labguide.sandbox import network, node1, preflight, sshkeys
+from labguide.sandbox.guest_files import GuestTree
 from labguide.sandbox.image import ensure_images, is_ready
 from labguide.sandbox.inventory_file import ProxmoxAccess, write_inventory
 from labguide.sandbox.machines import NspawnMachines
@@ -83,22 +83,18 @@ def _provision_disk(m: NspawnMachines, paths: LabPaths, vm: VmSpec) -> None:
     m.create_role_disk(vm.vmid, vm.role)
     if vm.role != "client":
         return
-    upper = m.disk_upper(vm.vmid)
+    upper = GuestTree(m.disk_upper(vm.vmid), f"VM {vm.vmid} ({vm.name})")
     lower = paths.base_image
     for rel in ("home", "home/ubuntu"):  # upper dirs must keep the lower dirs' owner and mode
-        src, dst = lower / rel, upper / rel
-        dst.mkdir(exist_ok=True)
-        st = src.stat()
-        os.chown(dst, st.st_uid, st.st_gid)
-        dst.chmod(st.st_mode & 0o7777)
+        st = (lower / rel).stat()
+        upper.make_dir(rel, st.st_mode & 0o7777, st.st_uid, st.st_gid)
     home = lower / "home/ubuntu"
     uid, gid = home.stat().st_uid, home.stat().st_gid
     sshkeys.install_client_identity(paths, upper, uid, gid)
-    d = upper / "home/ubuntu"
+    d = "home/ubuntu"
     for part in K6_DIR.split("/")[2:]:
-        d = d / part
-        d.mkdir(exist_ok=True)
-        os.chown(d, uid, gid)
+        d = f"{d}/{part}"
+        upper.make_dir(d, 0o755, uid, gid)
 
 
 async def _wait_ssh(ip: str, timeout: float = 30.0) -> None:
@@ -194,8 +190,8 @@ async def _check_login(paths: LabPaths, vm: VmSpec, say: Say) -> None:
         raise LabguideError(
             f"cannot log in to {vm.name} ({vm.ip}) as ubuntu: {str(exc) or type(exc).__name__}",
             Location(host=vm.name),
-            hint=f"the guest's journal: nsenter -t $(cat {paths.vm_run(vm.vmid)}/leader.pid) "
-                 "-a journalctl -b --no-pager",
+            hint="the guest's journal: journalctl --no-pager -b "
+                 f"--directory={paths.vm_run(vm.vmid) / 'root/var/log/journal'}",
         ) from None
     state, *failed = str(res.stdout).strip().splitlines() or ["unknown"]
     if state.strip() != "running":
@@ -252,8 +248,12 @@ def _services(m: NspawnMachines, vmid: int) -> dict[str, str]:
     if rec is None or not leader.exists():
         return {}
     units = ["ssh.service", "nginx.service", "haproxy.service", "keepalived.service"]
+    # The guest's own systemctl runs, so it runs as nobody, without capabilities and unable
+    # to gain any (no_new_privs: a setuid file the guest planted gives nothing): guests are
+    # root, and a program of theirs run by the host as root could leave the container.
     proc = subprocess.run(
-        ["nsenter", "-t", leader.read_text().strip(), "-m", "-p", "--",
+        ["setpriv", "--no-new-privs", "nsenter", "-t", leader.read_text().strip(), "-a",
+         "-S", "65534", "-G", "65534", "--",
          "systemctl", "show", "-p", "Id,LoadState,ActiveState", *units],
         capture_output=True, text=True, timeout=10, check=False,
     )

@@ -155,9 +155,10 @@ class NspawnMachines:
                 break
             await asyncio.sleep(0.05)
         tail = _tail(run_dir / "console.log")
+        why = _failure(run_dir)
         await self.stop(vmid)
-        raise LabguideError(f"VM {vmid} ({name}) did not boot", Location(host=name),
-                            hint=f"its console log ends with:\n{tail}")
+        raise LabguideError(f"VM {vmid} ({name}) did not boot" + (f": {why}" if why else ""),
+                            Location(host=name), hint=f"its console log ends with:\n{tail}")
 
     async def _wait_gone(self, vmid: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -240,6 +241,14 @@ class NspawnMachines:
             return VmRecord.load(self.paths.vm_run(vmid))
         except (OSError, ValueError, KeyError):
             return None
+
+
+def _failure(run_dir: Path) -> str:
+    """What the supervisor wrote when it gave up before the boot (a refused guest path…)."""
+    try:
+        return (run_dir / "failed").read_text(errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -3,14 +3,15 @@ and the known_hosts that trusts the CA. Files only; nothing here connects anywhe
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from labguide.sandbox.guest_files import GuestTree
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.proc import run
 from labguide.sandbox.topology import HOST_ADDRESSES, PREFIX
 
 KEY_COMMENT = "labguide-sandbox"
+UBUNTU_SSH = "home/ubuntu/.ssh"
 
 
 def _keygen(path: Path, comment: str) -> None:
@@ -63,46 +64,31 @@ def sign_host_key(paths: LabPaths, key: Path, name: str, ip: str) -> Path:
     return cert
 
 
-def install_guest_ssh(root: Path, key: Path, cert: Path, authorized_keys: str) -> None:
-    """Put the host key, its certificate and the lab's authorized key into a guest tree."""
-    etc_ssh = root / "etc/ssh"
+def install_guest_ssh(tree: GuestTree, key: Path, cert: Path, authorized_keys: str) -> None:
+    """Put the host key, its certificate and the lab's authorized key into a guest tree
+    (never through a link the guest left there: guest_files.py)."""
     for src, dst, mode in (
         (key, "ssh_host_ed25519_key", 0o600),
         (Path(str(key) + ".pub"), "ssh_host_ed25519_key.pub", 0o644),
         (cert, "ssh_host_ed25519_key-cert.pub", 0o644),
     ):
-        target = etc_ssh / dst
-        target.write_bytes(src.read_bytes())
-        target.chmod(mode)
-    ssh = root / "home/ubuntu/.ssh"
-    ssh.mkdir(mode=0o700, parents=True, exist_ok=True)
-    auth = ssh / "authorized_keys"
-    auth.write_text(authorized_keys)
-    auth.chmod(0o600)
-    uid, gid = _ubuntu_ids(root)
-    os.chown(ssh, uid, gid)
-    os.chown(auth, uid, gid)
+        tree.write(f"etc/ssh/{dst}", src.read_bytes(), mode)
+    install_authorized_keys(tree, authorized_keys)
 
 
-def install_client_identity(paths: LabPaths, root: Path, uid: int, gid: int) -> None:
+def install_authorized_keys(tree: GuestTree, authorized_keys: str) -> None:
+    """The lab's key as the only authorized key of the guest's ubuntu user."""
+    uid, gid = tree.user_ids("ubuntu")
+    tree.make_dir(UBUNTU_SSH, 0o700, uid, gid)
+    tree.write(f"{UBUNTU_SSH}/authorized_keys", authorized_keys.encode(), 0o600, uid, gid)
+
+
+def install_client_identity(paths: LabPaths, tree: GuestTree, uid: int, gid: int) -> None:
     """Give the guest's ubuntu user the lab key and known_hosts (the client VM: scp, ssh)."""
-    ssh = root / "home/ubuntu/.ssh"
-    ssh.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tree.make_dir(UBUNTU_SSH, 0o700, uid, gid)
     for src, dst, mode in (
         (paths.identity_file, "id_ed25519", 0o600),
         (Path(str(paths.identity_file) + ".pub"), "id_ed25519.pub", 0o644),
         (paths.known_hosts, "known_hosts", 0o644),
     ):
-        target = ssh / dst
-        target.write_bytes(src.read_bytes())
-        target.chmod(mode)
-        os.chown(target, uid, gid)
-    os.chown(ssh, uid, gid)
-
-
-def _ubuntu_ids(root: Path) -> tuple[int, int]:
-    for line in (root / "etc/passwd").read_text().splitlines():
-        fields = line.split(":")
-        if fields[0] == "ubuntu":
-            return int(fields[2]), int(fields[3])
-    raise KeyError("no user ubuntu in the guest image")
+        tree.write(f"{UBUNTU_SSH}/{dst}", src.read_bytes(), mode, uid, gid)
