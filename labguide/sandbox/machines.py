@@ -20,7 +20,14 @@ from typing import Any
 from labguide.errors import LabguideError, Location
 from labguide.sandbox import cgroups, network, sshkeys
 from labguide.sandbox.paths import LabPaths
-from labguide.sandbox.topology import BRIDGE, TEMPLATE_VMID, machine_name, netns_name, veth_name
+from labguide.sandbox.topology import (
+    BRIDGE,
+    TEMPLATE_VMID,
+    is_vm_name,
+    machine_name,
+    netns_name,
+    veth_name,
+)
 from labguide.sandbox.vmrecord import (
     VmRecord,
     pid_alive,
@@ -139,6 +146,9 @@ class NspawnMachines:
 
     async def start(self, vmid: int, name: str, ip_cidr: str, gateway: str | None) -> None:
         """Boot the VM; returns once systemd in the guest reports startup finished."""
+        if not is_vm_name(name):  # it becomes host names and paths (netns, run, propagate)
+            raise LabguideError(f"VM {vmid}: {name!r} is not a name the sandbox can use (a DNS "
+                                "name of at most 63 characters)", Location(key=f"vm {vmid}"))
         if self.is_running(vmid):
             return
         run_dir = await asyncio.to_thread(self._prepare, vmid, name, ip_cidr, gateway)

@@ -1,7 +1,9 @@
-"""The lab's fixed shape: bridge, addresses, VM ids and roles. Constants only, no I/O."""
+"""The lab's fixed shape: bridge, addresses, VM ids and roles, and the names derived from
+them. Constants and pure functions only, no I/O."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 SUBNET = "198.18.16.0/24"
@@ -47,6 +49,16 @@ HOST_ADDRESSES: dict[str, str] = {
     **{vm.name: vm.ip for vm in START_VMS},
     L4LB2_NAME: L4LB2_IP,
 }
+
+
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_VM_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+
+
+def is_vm_name(name: str) -> bool:
+    """A name the lab may turn into host names (namespace, nspawn machine, run paths): a DNS
+    name (no `/`, no `..`) of at most 63 characters (nspawn's machine names stop at 64)."""
+    return len(name) <= 63 and _VM_NAME.fullmatch(name) is not None
 
 
 def netns_name(name: str) -> str:

@@ -205,3 +205,13 @@ async def test_links_a_guest_plants_never_lead_the_host_out(machines: NspawnMach
         path.unlink()
         if saved.exists() or saved.is_symlink():
             saved.rename(path)
+
+
+async def test_a_name_that_would_leave_its_folders_is_refused(machines: NspawnMachines) -> None:
+    """A VM's name becomes host names and paths (its namespace, nspawn's propagate folder
+    that teardown removes): only DNS names get that far (the emulator checks them too)."""
+    m = machines
+    for name in ("../../x", "a/b", "x" * 64, "", "-a", "a..b"):
+        with pytest.raises(LabguideError, match="not a name the sandbox can use"):
+            await m.start(VMID, name, f"{IP}/32", None)
+        assert not m.paths.vm_run(VMID).exists()

@@ -18,7 +18,7 @@ from typing import Any
 
 from labguide.sandbox.pve.auth import Identity
 from labguide.sandbox.pve.backend import Machines
-from labguide.sandbox.pve.params import ApiError, fail, param_error
+from labguide.sandbox.pve.params import ApiError, fail, is_dns_name, param_error
 from labguide.sandbox.pve.store import VmStore, random_mac
 from labguide.sandbox.pve.store import new_uuid as _uuid
 from labguide.sandbox.pve.tasks import Task, TaskError, TaskManager
@@ -456,6 +456,10 @@ class Node:
             self.check_lock(vmid, conf)
             if self.running(vmid):
                 raise TaskError(f"VM {vmid} already running")
+            name = conf.get("name", f"VM{vmid}")
+            if not is_dns_name(name) or len(name) > 63:
+                raise TaskError(f"VM {vmid}: the sandbox starts only VMs whose name is a DNS "
+                                f"name of at most 63 characters, not {name!r}")
             ip, gw = parse_ipconfig(conf.get("ipconfig0", ""))
             if not ip:
                 raise TaskError(f"VM {vmid}: the sandbox needs a static address in ipconfig0 "
@@ -463,7 +467,7 @@ class Node:
             if any("cloudinit" in v for _, v in _drives(conf)):
                 task.log("generating cloud-init ISO")
             try:
-                await self.machines.start(vmid, conf.get("name", f"VM{vmid}"), ip, gw)
+                await self.machines.start(vmid, name, ip, gw)
             except Exception as exc:
                 raise TaskError(f"start failed: {exc}") from None
             self._started[vmid] = time.time()

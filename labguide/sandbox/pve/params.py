@@ -20,6 +20,20 @@ _IPV4_CIDR = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(\d{1,2})$
 _IPV4 = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
 
 
+#: Parameters whose value may span lines: the store writes them %-encoded (`#` lines).
+MULTI_LINE = frozenset({"description"})
+
+
+def has_line_break(text: str) -> bool:
+    """Whether `text` holds anything str.splitlines splits on (\\n, \\r, \\v, \\f, \\x1c-\\x1e,
+    U+0085, U+2028, U+2029): one line per value is what keeps a config file's keys apart."""
+    return "".join(text.splitlines()) != text
+
+
+def is_dns_name(text: str) -> bool:
+    return bool(_DNS_NAME.match(text))
+
+
 class ApiError(Exception):
     """An error answer: HTTP status, message (also the reason phrase), optional per-field errors."""
 
@@ -90,7 +104,7 @@ def _check_format(fmt: str, value: str) -> str | None:
         if not re.fullmatch(r"[1-9][0-9]{2,8}", value):
             return "invalid format - value does not look like a valid VM ID"
     elif fmt == "dns-name":
-        if not _DNS_NAME.match(value):
+        if not is_dns_name(value):
             return "invalid format - value does not look like a valid DNS name"
     elif fmt == "pve-node":
         if not _NODE.match(value):
@@ -113,6 +127,9 @@ def check(schema: Mapping[str, Param], raw: Mapping[str, Any]) -> dict[str, Any]
         text = value if isinstance(value, str) else str(value)
         if isinstance(value, bool):  # JSON bodies: true/false are not 1/0 for PVE either
             text = "True" if value else "False"
+        if name not in MULTI_LINE and has_line_break(text):
+            errors[name] = "value must not contain a line break"
+            continue
         if spec.type == "boolean":
             if text not in ("0", "1"):
                 errors[name] = f"type check ('boolean') failed - got '{text}'"
