@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from labguide.errors import LabguideError, Location
-from labguide.sandbox import network, node1, preflight, sshkeys
+from labguide.sandbox import firewall, network, node1, preflight, sshkeys
 from labguide.sandbox.guest_files import GuestTree
 from labguide.sandbox.image import ensure_images, is_ready
 from labguide.sandbox.inventory_file import ProxmoxAccess, write_inventory
@@ -74,8 +74,8 @@ def _lock(paths: LabPaths) -> Iterator[None]:
 
 def is_up(paths: LabPaths) -> bool:
     m = NspawnMachines(paths)
-    return (network.bridge_is_ours() is True and all(m.is_running(v.vmid) for v in START_VMS)
-            and paths.inventory.exists())
+    return (network.bridge_is_ours() is True and firewall.table_is_ours() is True
+            and all(m.is_running(v.vmid) for v in START_VMS) and paths.inventory.exists())
 
 
 def _provision_disk(m: NspawnMachines, paths: LabPaths, vm: VmSpec) -> None:
@@ -124,6 +124,8 @@ def up(paths: LabPaths | None = None, say: Say = _quiet) -> Path:
         with _phase(say, "network: bridge lgbr0, 198.18.16.1 and .2"):
             network.check_addresses_free()
             network.ensure_bridge(paths.bridge_record)
+        with _phase(say, f"firewall: nftables table {firewall.FAMILY} {firewall.TABLE}"):
+            firewall.install(paths.firewall_record)
         with _phase(say, "SSH keys, host CA, known_hosts"):
             sshkeys.ensure_lab_keys(paths)
         todo = [vm for vm in START_VMS if not m.is_running(vm.vmid)]
@@ -217,7 +219,8 @@ def down(paths: LabPaths | None = None, say: Say = _quiet, purge: bool = False) 
             _run(_stop_all(m, vmids))
             for vmid in vmids:
                 m.forget(vmid)
-        with _phase(say, f"delete bridge {BRIDGE}"):
+        with _phase(say, f"delete firewall table and bridge {BRIDGE}"):
+            firewall.remove(paths.firewall_record)
             network.delete_bridge()
         with _phase(say, "remove state and runtime files"):
             shutil.rmtree(paths.state, ignore_errors=True)
@@ -294,6 +297,8 @@ def status(paths: LabPaths | None = None) -> dict[str, Any]:
     return {
         "up": is_up(paths),
         "bridge": BRIDGE if network.bridge_is_ours() else None,
+        "firewall": (f"{firewall.FAMILY} {firewall.TABLE}" if firewall.table_is_ours()
+                     else None),
         "hosts": hosts,
         "inventory": str(paths.inventory) if paths.inventory.exists() else None,
         "proxmox": prox,

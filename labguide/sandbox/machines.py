@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from labguide.errors import LabguideError, Location
-from labguide.sandbox import cgroups, network, sshkeys
+from labguide.sandbox import cgroups, firewall, network, sshkeys
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.topology import (
     BRIDGE,
@@ -115,6 +115,10 @@ class NspawnMachines:
         if network.bridge_is_ours() is not True:
             raise LabguideError(f"the lab's bridge {BRIDGE} is missing",
                                 Location(host="localhost"), hint="run `labguide lab up` first")
+        if firewall.table_is_ours() is not True:  # no VM runs without what keeps it in
+            raise LabguideError(f"the lab's firewall (nftables table {firewall.FAMILY} "
+                                f"{firewall.TABLE}) is missing", Location(host="localhost"),
+                                hint="run `labguide lab up` first")
         if not self.disk_exists(vmid):
             self.create_disk(vmid, None)
         run_dir = self.paths.vm_run(vmid)

@@ -79,6 +79,10 @@ class LabPaths:
         return self.run / "bridge.json"
 
     @property
+    def firewall_record(self) -> Path:
+        return self.run / "firewall.json"
+
+    @property
     def lock(self) -> Path:
         return self.run / "lab.lock"
 

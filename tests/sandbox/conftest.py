@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from sandbox_helpers import Base
 
-from labguide.sandbox import network, sshkeys
+from labguide.sandbox import firewall, network, sshkeys
 from labguide.sandbox.image import ensure_images
 from labguide.sandbox.paths import LabPaths
 from tests.conftest import lab_up, sandbox_missing
@@ -37,11 +37,16 @@ def sandbox_base() -> Iterator[Base]:
     if made_bridge:
         network.check_addresses_free()
         network.ensure_bridge(paths.bridge_record)
+    made_firewall = firewall.table_is_ours() is None
+    if made_firewall:
+        firewall.install(paths.firewall_record)
     yield Base(paths)
-    if made_bridge:
-        from labguide.sandbox.machines import NspawnMachines
+    from labguide.sandbox.machines import NspawnMachines
 
-        if not NspawnMachines(paths).running_vmids():
+    if not NspawnMachines(paths).running_vmids():
+        if made_firewall:
+            firewall.remove(paths.firewall_record)
+        if made_bridge:
             network.delete_bridge()
             paths.bridge_record.unlink(missing_ok=True)
 
