@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from labguide.errors import LabguideError, Location
-from labguide.sandbox import firewall, network, node1, preflight, sshkeys
+from labguide.sandbox import firewall, network, node1, preflight, settings, sshkeys
 from labguide.sandbox.guest_files import GuestTree
-from labguide.sandbox.image import ensure_images, is_ready
+from labguide.sandbox.image import ensure_images, images_ready
 from labguide.sandbox.inventory_file import ProxmoxAccess, write_inventory
 from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.paths import LabPaths
@@ -91,6 +91,8 @@ def _provision_disk(m: NspawnMachines, paths: LabPaths, vm: VmSpec) -> None:
     home = lower / "home/ubuntu"
     uid, gid = home.stat().st_uid, home.stat().st_gid
     sshkeys.install_client_identity(paths, upper, uid, gid)
+    if settings.current(paths).host_keys == "ca":  # "strict": once the VMs made their keys
+        sshkeys.install_known_hosts(upper, paths.known_hosts.read_text(), uid, gid)
     d = "home/ubuntu"
     for part in K6_DIR.split("/")[2:]:
         d = f"{d}/{part}"
@@ -108,16 +110,19 @@ async def _wait_ssh(ip: str, timeout: float = 30.0) -> None:
                             Location(host=ip)) from None
 
 
-def up(paths: LabPaths | None = None, say: Say = _quiet) -> Path:
-    """Build (or reuse) and start the chapter's start state; returns the inventory's path."""
+def up(paths: LabPaths | None = None, say: Say = _quiet, host_keys: str | None = None) -> Path:
+    """Build (or reuse) and start the chapter's start state; returns the inventory's path.
+    `host_keys`: "ca" or "strict" (settings.py; None: $LABGUIDE_HOST_KEYS, what the lab
+    has, or the default)."""
     paths = paths or LabPaths.default()
     preflight.require_root("up")
     preflight.require_tools()
     t_start = time.monotonic()
     with _lock(paths):
+        chosen = settings.choose(paths, host_keys)
+        settings.record(paths, chosen)
         m = NspawnMachines(paths)
-        cold = not (is_ready(paths.base_image) and all(
-            is_ready(paths.layer(r)) for r in ("web", "lb", "client")))
+        cold = not images_ready(paths)
         with _phase(say, "images (cold build: debootstrap + .debs)" if cold
                     else "images (cached)"):
             ensure_images(paths, say)
@@ -126,7 +131,7 @@ def up(paths: LabPaths | None = None, say: Say = _quiet) -> Path:
             network.ensure_bridge(paths.bridge_record)
         with _phase(say, f"firewall: nftables table {firewall.FAMILY} {firewall.TABLE}"):
             firewall.install(paths.firewall_record)
-        with _phase(say, "SSH keys, host CA, known_hosts"):
+        with _phase(say, f"SSH keys (host keys {chosen.host_keys!r})"):
             sshkeys.ensure_lab_keys(paths)
         todo = [vm for vm in START_VMS if not m.is_running(vm.vmid)]
         with _phase(say, f"disks for {len(todo)} VM(s)"):
@@ -144,11 +149,39 @@ def up(paths: LabPaths | None = None, say: Say = _quiet) -> Path:
                 node1.start_vms_via_api(paths, [vm.vmid for vm in todo])
         with _phase(say, "wait for sshd, nginx and HAProxy"):
             _run(_wait_all_ssh())
+        if chosen.host_keys == "strict":
+            with _phase(say, "known_hosts: the start VMs' own host keys"):
+                _learn_host_keys(m, paths)
         with _phase(say, "log in to each VM (host keys checked)"):
             _run(_check_logins(paths, say))
         inv = write_inventory(paths, prox)
     say(f"lab up in {time.monotonic() - t_start:.1f} s; inventory: {inv}")
     return inv
+
+
+def _learn_host_keys(m: NspawnMachines, paths: LabPaths) -> None:
+    """Host keys "strict": the start VMs are known as after the book's earlier chapters.
+    Their own keys (made at first boot) are read from their trees, never through a link,
+    into the inventory's known_hosts and the client's; a clone stays unknown to both."""
+    lines = ["# The start VMs' own host keys, read from each guest by `labguide lab up`"]
+    for vm in START_VMS:
+        rec = m.record(vm.vmid)
+        if rec is None:
+            raise LabguideError(f"VM {vm.vmid} ({vm.name}) has no runtime record",
+                                Location(file=paths.vm_run(vm.vmid) / "vm.json"))
+        key = sshkeys.guest_host_key(GuestTree(Path(rec.root), f"VM {vm.vmid} ({vm.name})"))
+        lines.append(f"{vm.name},{vm.ip} {key}")
+    text = "\n".join(lines) + "\n"
+    tmp = paths.known_hosts.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.chmod(0o644)
+    tmp.rename(paths.known_hosts)
+    client = next(vm for vm in START_VMS if vm.role == "client")
+    rec = m.record(client.vmid)
+    assert rec is not None
+    tree = GuestTree(Path(rec.root), f"VM {client.vmid} ({client.name})")
+    uid, gid = tree.user_ids("ubuntu")
+    sshkeys.install_known_hosts(tree, text, uid, gid)
 
 
 async def _wait_http(ip: str, timeout: float = 30.0) -> None:
@@ -299,6 +332,7 @@ def status(paths: LabPaths | None = None) -> dict[str, Any]:
         "bridge": BRIDGE if network.bridge_is_ours() else None,
         "firewall": (f"{firewall.FAMILY} {firewall.TABLE}" if firewall.table_is_ours()
                      else None),
+        "host_keys": have.host_keys if (have := settings.recorded(paths)) else None,
         "hosts": hosts,
         "inventory": str(paths.inventory) if paths.inventory.exists() else None,
         "proxmox": prox,

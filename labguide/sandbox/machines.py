@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from labguide.errors import LabguideError, Location
-from labguide.sandbox import cgroups, firewall, network, sshkeys
+from labguide.sandbox import cgroups, firewall, network, settings, sshkeys
+from labguide.sandbox.guest_files import GuestTree
+from labguide.sandbox.image import CLOUDINIT_LAYER
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.topology import (
     BRIDGE,
@@ -66,24 +68,28 @@ class NspawnMachines:
         if copy_upper_from is not None and copy_upper_from.exists():
             subprocess.run(["cp", "-a", "--reflink=auto", str(copy_upper_from),
                             str(disk / "upper")], check=True, capture_output=True)
+            sshkeys.drop_host_keys(GuestTree(disk / "upper", f"VM {vmid}"))
         else:
             (disk / "upper").mkdir()
         (disk / "work").mkdir()
-        sshkeys.ensure_host_key(disk / "hostkey")
+        if settings.current(self.paths).host_keys == "ca":
+            sshkeys.ensure_host_key(disk / "hostkey")
         (disk / "disk.json").write_text(json.dumps({"lowers": lowers}) + "\n")
 
     def create_disk(self, vmid: int, source_vmid: int | None) -> None:
         """A new disk: an empty upper over the base image, or a copy of the source VM's disk
-        when the source is not the template. The host key is always the new VM's own."""
+        when the source is not the template. The host keys are always the new VM's own."""
         src = self._disk_meta(source_vmid) if source_vmid not in (None, TEMPLATE_VMID) else None
         if src is not None and source_vmid is not None:
             self._new_disk(vmid, list(src["lowers"]), self.paths.disk(source_vmid) / "upper")
         else:
-            self._new_disk(vmid, [str(self.paths.base_image)], None)
+            self._new_disk(vmid, [str(self.paths.layer(CLOUDINIT_LAYER)),
+                                  str(self.paths.base_image)], None)
 
     def create_role_disk(self, vmid: int, role: str) -> None:
         """A disk over a cached role layer (web, lb, client): the lab's start-state VMs."""
-        self._new_disk(vmid, [str(self.paths.layer(role)), str(self.paths.base_image)], None)
+        self._new_disk(vmid, [str(self.paths.layer(CLOUDINIT_LAYER)), str(self.paths.layer(role)),
+                              str(self.paths.base_image)], None)
 
     def disk_upper(self, vmid: int) -> Path:
         return self.paths.disk(vmid) / "upper"
@@ -127,15 +133,19 @@ class NspawnMachines:
         sshkeys.ensure_lab_keys(self.paths)
         disk = self.paths.disk(vmid)
         meta = self._disk_meta(vmid) or {}
-        key = sshkeys.ensure_host_key(disk / "hostkey")
-        ip = ip_cidr.split("/", 1)[0]
-        cert = sshkeys.sign_host_key(self.paths, key, name, ip)
+        host_keys = settings.current(self.paths).host_keys
+        key = cert = ""
+        if host_keys == "ca":
+            key_path = sshkeys.ensure_host_key(disk / "hostkey")
+            key = str(key_path)
+            cert = str(sshkeys.sign_host_key(self.paths, key_path, name,
+                                             ip_cidr.split("/", 1)[0]))
         VmRecord(
             vmid=vmid, name=name, ip_cidr=ip_cidr, gateway=gateway, netns=netns_name(name),
             veth=veth_name(vmid), machine=machine_name(name), root=str(run_dir / "root"),
             lowers=tuple(meta["lowers"]), upper=str(disk / "upper"), work=str(disk / "work"),
-            repo=str(self.paths.repo), host_key=str(key), host_cert=str(cert),
-            authorized_keys=str(self.paths.identity_file) + ".pub",
+            repo=str(self.paths.repo), host_key=key, host_cert=cert,
+            authorized_keys=str(self.paths.identity_file) + ".pub", host_keys=host_keys,
         ).save(run_dir)
         for f in ("failed", "ready"):
             (run_dir / f).unlink(missing_ok=True)

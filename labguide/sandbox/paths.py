@@ -40,6 +40,10 @@ class LabPaths:
         return self.state / "inventory.toml"
 
     @property
+    def settings(self) -> Path:
+        return self.state / "lab.json"
+
+    @property
     def ssh_dir(self) -> Path:
         return self.state / "ssh"
 

@@ -65,9 +65,11 @@ def prepare_guest(rec: VmRecord) -> None:
     lines = ["127.0.0.1\tlocalhost", f"127.0.1.1\t{rec.name}"]
     lines += [f"{ip}\t{name}" for name, ip in HOST_ADDRESSES.items() if name != rec.name]
     tree.write("etc/hosts", ("\n".join(lines) + "\n").encode())
-    sshkeys.install_guest_ssh(
-        tree, Path(rec.host_key), Path(rec.host_cert), Path(rec.authorized_keys).read_text()
-    )
+    authorized = Path(rec.authorized_keys).read_text()
+    if rec.host_keys == "ca":
+        sshkeys.install_guest_ssh(tree, Path(rec.host_key), Path(rec.host_cert), authorized)
+    else:  # "strict": the guest's own keys, made at its first boot (image.HOSTKEYS_UNIT)
+        sshkeys.install_authorized_keys(tree, authorized)
 
 
 class Supervisor:

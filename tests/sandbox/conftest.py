@@ -19,8 +19,10 @@ from tests.conftest import lab_up, sandbox_missing
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the crash test first: it needs the lab down, and the `lab` fixture keeps it up."""
-    first = [i for i in items if i.nodeid.startswith("tests/sandbox/test_crash.py")]
+    """Run the crash and strict host key tests first: they take the lab down and up their
+    own way, and the `lab` fixture keeps it up."""
+    first = [i for i in items if i.nodeid.startswith(("tests/sandbox/test_crash.py",
+                                                       "tests/sandbox/test_host_keys.py"))]
     if first:
         items[:] = first + [i for i in items if i not in first]
 
