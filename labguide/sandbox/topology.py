@@ -3,8 +3,9 @@ them. Constants and pure functions only, no I/O."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from labguide.proxmox_params import is_dns_name
 
 SUBNET = "198.18.16.0/24"
 PREFIX = "198.18.16."
@@ -51,14 +52,10 @@ HOST_ADDRESSES: dict[str, str] = {
 }
 
 
-_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
-_VM_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
-
-
 def is_vm_name(name: str) -> bool:
     """A name the lab may turn into host names (namespace, nspawn machine, run paths): a DNS
     name (no `/`, no `..`) of at most 63 characters (nspawn's machine names stop at 64)."""
-    return len(name) <= 63 and _VM_NAME.fullmatch(name) is not None
+    return len(name) <= 63 and is_dns_name(name)
 
 
 def netns_name(name: str) -> str:

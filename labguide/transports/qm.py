@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from labguide import proxmox_params
+
 __all__ = ["QmCommand", "QmSyntaxError", "parse_qm_script", "SUBCOMMANDS"]
 
 OptionKind = Literal["bool", "int", "str"]
@@ -39,10 +41,6 @@ SUBCOMMANDS: tuple[str, ...] = tuple(_SPEC)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 _PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
-_DNS_NAME = re.compile(
-    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*$"
-)
-_IPCONFIG_KEYS = {"ip", "gw", "ip6", "gw6"}
 
 
 class QmSyntaxError(ValueError):
@@ -92,7 +90,7 @@ class QmCommand:
 
 
 def _as_vmid(value: str, what: str, line: int) -> int:
-    if not re.fullmatch(r"[0-9]+", value) or not 100 <= int(value) <= 999_999_999:
+    if not proxmox_params.is_vmid(value):
         raise QmSyntaxError(f"{what} must be a VM id from 100 to 999999999, not {value!r}", line)
     return int(value)
 
@@ -125,19 +123,16 @@ def _check_value(sub: str, opt: str, kind: OptionKind, value: str, line: int) ->
         raise QmSyntaxError(f"qm {sub}: --{opt} takes 1 or 0, not {value!r}", line)
     if kind == "int" and not re.fullmatch(r"[0-9]+", value):
         raise QmSyntaxError(f"qm {sub}: --{opt} takes a whole number, not {value!r}", line)
-    if opt == "name" and not _DNS_NAME.match(value):
+    problem = proxmox_params.check_value(opt, value)  # the checks node1's API makes too
+    if problem is None:
+        return value
+    if opt == "name" and not proxmox_params.is_dns_name(value):
         raise QmSyntaxError(f"qm {sub}: --name {value!r} is not a valid DNS name", line)
-    if opt.startswith("ipconfig"):
-        _check_ipconfig(sub, opt, value, line)
-    return value
-
-
-def _check_ipconfig(sub: str, opt: str, value: str, line: int) -> None:
-    for part in value.split(","):
-        key, sep, val = part.partition("=")
-        if not sep or key not in _IPCONFIG_KEYS or not val:
-            raise QmSyntaxError(
-                f"qm {sub}: --{opt} expects ip=ADDRESS/PREFIX[,gw=GATEWAY], got {value!r}", line)
+    if opt.startswith("ipconfig") and not proxmox_params.has_line_break(value):
+        why = problem.rsplit("\n", 1)[-1]
+        raise QmSyntaxError(f"qm {sub}: --{opt} expects ip=ADDRESS/PREFIX[,gw=GATEWAY], "
+                            f"got {value!r} ({why})", line)
+    raise QmSyntaxError(f"qm {sub}: --{opt} {value!r}: {problem}", line)
 
 
 def _parse_command(words: list[str], line: int, text: str) -> QmCommand:

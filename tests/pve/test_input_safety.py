@@ -10,7 +10,7 @@ import pytest
 import requests
 from proxmoxer import ResourceException
 
-from labguide.sandbox.pve.params import has_line_break
+from labguide.proxmox_params import has_line_break
 from tests.pve.conftest import Emulator, wait_task
 
 #: Every character Python's str.splitlines splits on (the store's old parser did).

@@ -1,6 +1,7 @@
 """API errors and parameter checking the way PVE's JSONSchema reports them (400 + per-field errors).
 
-Pure functions over strings; no HTTP framework here.
+The formats themselves are labguide.proxmox_params (shared with the qm parser). Pure
+functions over strings; no HTTP framework here.
 """
 
 from __future__ import annotations
@@ -10,28 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from labguide.proxmox_params import MULTI_LINE, check_format, has_line_break
+
 ParamType = Literal["integer", "boolean", "string", "number"]
-
-_DNS_NAME = re.compile(
-    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*$"
-)
-_NODE = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$")
-_IPV4_CIDR = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(\d{1,2})$")
-_IPV4 = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
-
-
-#: Parameters whose value may span lines: the store writes them %-encoded (`#` lines).
-MULTI_LINE = frozenset({"description"})
-
-
-def has_line_break(text: str) -> bool:
-    """Whether `text` holds anything str.splitlines splits on (\\n, \\r, \\v, \\f, \\x1c-\\x1e,
-    U+0085, U+2028, U+2029): one line per value is what keeps a config file's keys apart."""
-    return "".join(text.splitlines()) != text
-
-
-def is_dns_name(text: str) -> bool:
-    return bool(_DNS_NAME.match(text))
 
 
 class ApiError(Exception):
@@ -66,52 +48,6 @@ class Param:
 VMID = Param("integer", optional=False, format="pve-vmid")
 NODE = Param("string", optional=False, format="pve-node")
 BOOL = Param("boolean")
-
-
-def _ipv4_ok(parts: tuple[str, ...]) -> bool:
-    return all(0 <= int(p) <= 255 for p in parts)
-
-
-def check_ipconfig(value: str) -> str | None:
-    """PVE's pve-qm-ipconfig format: ip=CIDR|dhcp, gw=IP, ip6=…, gw6=…; returns an error or None."""
-    seen: set[str] = set()
-    for part in value.split(","):
-        key, sep, val = part.partition("=")
-        if not sep:
-            return f"invalid format - format error\n{key}: property is not defined in schema"
-        if key in seen:
-            return f"invalid format - duplicate key in comma-separated list property: {key}"
-        seen.add(key)
-        if key == "ip":
-            m = _IPV4_CIDR.match(val)
-            if val != "dhcp" and not (m and _ipv4_ok(m.groups()[:4]) and int(m.group(5)) <= 32):
-                return ("invalid format - format error\nipconfig0.ip: invalid format - "
-                        "value does not look like a valid ipv4 network configuration")
-        elif key == "gw":
-            m = _IPV4.match(val)
-            if not (m and _ipv4_ok(m.groups())):
-                return ("invalid format - format error\nipconfig0.gw: invalid format - "
-                        f"value does not look like a valid IPv4 address: {val}")
-        elif key in ("ip6", "gw6"):
-            continue
-        else:
-            return f"invalid format - format error\n{key}: property is not defined in schema"
-    return None
-
-
-def _check_format(fmt: str, value: str) -> str | None:
-    if fmt == "pve-vmid":
-        if not re.fullmatch(r"[1-9][0-9]{2,8}", value):
-            return "invalid format - value does not look like a valid VM ID"
-    elif fmt == "dns-name":
-        if not is_dns_name(value):
-            return "invalid format - value does not look like a valid DNS name"
-    elif fmt == "pve-node":
-        if not _NODE.match(value):
-            return "invalid format - value does not look like a valid node name"
-    elif fmt == "ipconfig":
-        return check_ipconfig(value)
-    return None
 
 
 def check(schema: Mapping[str, Param], raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -154,7 +90,7 @@ def check(schema: Mapping[str, Param], raw: Mapping[str, Any]) -> dict[str, Any]
                            f"'{', '.join(spec.enum)}'"
             continue
         if spec.format:
-            problem = _check_format(spec.format, text)
+            problem = check_format(spec.format, text, name)
             if problem:
                 errors[name] = problem
     for name, spec in schema.items():

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from labguide.sandbox.pve.params import has_line_break
+from labguide.proxmox_params import has_line_break
 
 _KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
 _SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if c != 0x3A)  # quote() escapes the rest
