@@ -1,7 +1,8 @@
 """Times `labguide lab up` (cold and warm) and `lab down`, and the memory the running lab uses.
 
-Usage (root): .venv/bin/python bench/lab_updown.py [--cold] [--runs N]
---cold first drops the cache (`lab down --purge`) so the first `up` debootstraps again.
+Usage (root): .venv/bin/python bench/lab_updown.py [--cold] [--runs N] [--host-keys ca|strict]
+--cold first drops the cache (`lab down --purge`) so the first `up` debootstraps again;
+--host-keys is `lab up --host-keys` (strict: each guest makes its keys at its first boot).
 Prints a Markdown table; nothing is sent outside the lab's bridge.
 """
 
@@ -69,6 +70,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cold", action="store_true")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--host-keys", choices=("ca", "strict"), default=None)
     args = ap.parse_args()
     paths = LabPaths.default()
     load = os.getloadavg()
@@ -77,11 +79,12 @@ def main() -> int:
         lab.down(paths)
     if args.cold:
         lab.down(paths, purge=True)
-        rows.append(("up, cold (debootstrap + .debs + layers)", timed(lab.up, paths)))
+        rows.append(("up, cold (debootstrap + .debs + layers)",
+                     timed(lab.up, paths, host_keys=args.host_keys)))
         rows.append(("down", timed(lab.down, paths)))
     mem = (0.0, 0)
     for i in range(args.runs):
-        rows.append((f"up, warm (run {i + 1})", timed(lab.up, paths)))
+        rows.append((f"up, warm (run {i + 1})", timed(lab.up, paths, host_keys=args.host_keys)))
         if i == 0:
             time.sleep(5)  # let the guests settle before measuring memory
             mem = lab_memory(paths)

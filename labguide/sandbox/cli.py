@@ -9,6 +9,7 @@ import click
 
 from labguide.sandbox import lab as lab_mod
 from labguide.sandbox.paths import LabPaths
+from labguide.sandbox.settings import DEFAULT_HOST_KEYS, HOST_KEY_MODES, HOST_KEYS_ENV
 
 
 def _say(line: str) -> None:
@@ -21,11 +22,16 @@ def lab() -> None:
 
 
 @lab.command("up")
-def up() -> None:
+@click.option("--host-keys", type=click.Choice(HOST_KEY_MODES), default=None,
+              help="How guests get SSH host keys: 'strict' as in a real lab (each VM makes "
+                   "its own at first boot; a clone is unknown to every known_hosts) or 'ca' "
+                   f"(signed by a lab host CA that known_hosts trusts). Default: "
+                   f"${HOST_KEYS_ENV}, else what the lab has, else '{DEFAULT_HOST_KEYS}'.")
+def up(host_keys: str | None) -> None:
     """Build (once) and start the chapter's start state; write the lab's inventory."""
     t0 = time.monotonic()
     click.echo("labguide lab up: building the sandbox lab (198.18.16.0/24 on lgbr0)")
-    inv = lab_mod.up(LabPaths.default(), say=_say)
+    inv = lab_mod.up(LabPaths.default(), say=_say, host_keys=host_keys)
     click.echo(f"\nThe lab is up ({time.monotonic() - t0:.1f} s). Its inventory: {inv}")
     click.echo("Run the chapter against it:")
     click.echo(f"  labguide run l4lb-ha --inventory {inv}")
@@ -51,7 +57,7 @@ def status(as_json: bool) -> None:
         click.echo(json.dumps(st, indent=2))
         return
     click.echo(f"lab: {'up' if st['up'] else 'down'}   bridge: {st['bridge'] or '-'}   "
-               f"inventory: {st['inventory'] or '-'}")
+               f"host keys: {st['host_keys'] or '-'}   inventory: {st['inventory'] or '-'}")
     click.echo(f"{'host':<10} {'vmid':>5} {'address':<15} {'state':<8} services")
     for h in st["hosts"]:
         svc = " ".join(f"{k}={v}" for k, v in h["services"].items())

@@ -25,6 +25,8 @@ BASE_PACKAGES = (
 )
 #: What the offline repository holds: what the chapter installs, and what the layers need.
 REPO_PACKAGES = ("haproxy", "keepalived", "nginx-light")
+#: The role layers over the base image (built inside it, with the lab's repository).
+ROLES = ("web", "lb", "client")
 BUILD_SOURCES = f"""\
 deb {MIRROR} {SUITE} main
 deb {MIRROR} {SUITE}-updates main
@@ -35,13 +37,34 @@ READY_MARK = ".labguide-ready"
 IMAGE_VERSION = "4"  # bump when the recipe changes: a cached image of another version is rebuilt
 
 SSHD_DROPIN = """\
-# labguide sandbox: key login only; host key signed by the lab's host CA.
+# labguide sandbox: key login only, with the guest's ed25519 host key.
 HostKey /etc/ssh/ssh_host_ed25519_key
-HostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UseDNS no
 """
+
+#: The template's stand-in for cloud-init's ssh module (`ssh_deletekeys`, `ssh_genkeytypes`):
+#: the image has no host keys, and a guest's first boot makes its own before sshd starts. A
+#: clone's copied keys are deleted when its disk is made (machines.py), as a new instance-id
+#: makes cloud-init do. With host keys "ca" the host puts a key there first: nothing to do.
+HOSTKEYS_UNIT_NAME = "labguide-ssh-hostkeys.service"
+HOSTKEYS_UNIT = """\
+[Unit]
+Description=SSH host keys of a new instance (what cloud-init does at a clone's first boot)
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+Before=ssh.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+
+[Install]
+WantedBy=ssh.service
+"""
+#: The layer over every VM's disk that holds the unit above (and sshd's drop-in, which older
+#: cached base images still carry with a HostCertificate line).
+CLOUDINIT_LAYER = "cloudinit"
 
 NGINX_SITE = """\
 # labguide sandbox web backend: GET /hostname answers with this host's name.
@@ -105,6 +128,12 @@ def _nspawn_cmd(root: Path, script: str, *, network: bool, repo: Path | None = N
 def in_root(root: Path, script: str, *, network: bool = False, repo: Path | None = None) -> str:
     """Run a shell script inside a directory tree with systemd-nspawn (no boot)."""
     return run(_nspawn_cmd(root, script, network=network, repo=repo), timeout=1200).stdout
+
+
+def images_ready(paths: LabPaths) -> bool:
+    """Whether the cache holds every image a lab needs (else `up` builds, cold)."""
+    return is_ready(paths.base_image) and all(
+        is_ready(paths.layer(r)) for r in (*ROLES, CLOUDINIT_LAYER))
 
 
 def is_ready(path: Path) -> bool:
@@ -258,7 +287,31 @@ def _fill_layer(root: Path, role: str, paths: LabPaths) -> None:
         raise ValueError(f"unknown role {role!r}")
 
 
-ROLES = ("web", "lb", "client")
+
+def build_cloudinit_layer(paths: LabPaths, say: Progress) -> None:
+    """The first-boot host key unit and sshd's drop-in, as a layer of plain files (no chroot:
+    it is written, not installed)."""
+    layer = paths.layer(CLOUDINIT_LAYER)
+    tmp = layer.with_name(CLOUDINIT_LAYER + ".building")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    for rel in ("etc/ssh/sshd_config.d", "etc/systemd/system/ssh.service.wants"):
+        (tmp / rel).mkdir(parents=True)
+    for d in (tmp, *tmp.rglob("*")):  # an upper dir's mode wins over the base's in overlayfs
+        d.chmod(0o755)
+        os.chown(d, 0, 0)
+    (tmp / "etc/ssh/sshd_config.d/50-labguide.conf").write_text(SSHD_DROPIN)
+    unit = tmp / "etc/systemd/system" / HOSTKEYS_UNIT_NAME
+    unit.write_text(HOSTKEYS_UNIT)
+    (tmp / "etc/systemd/system/ssh.service.wants" / HOSTKEYS_UNIT_NAME).symlink_to(
+        f"/etc/systemd/system/{HOSTKEYS_UNIT_NAME}")
+    for f in (unit, tmp / "etc/ssh/sshd_config.d/50-labguide.conf"):
+        f.chmod(0o644)
+    _mark_ready(tmp)
+    if layer.exists():
+        shutil.rmtree(layer)
+    tmp.rename(layer)
+    say(f"layer {CLOUDINIT_LAYER} written")
 
 
 def ensure_images(paths: LabPaths, say: Progress) -> bool:
@@ -275,5 +328,7 @@ def ensure_images(paths: LabPaths, say: Progress) -> bool:
         if not is_ready(paths.layer(role)):
             build_layer(paths, role, say)
             built = True
+    if not is_ready(paths.layer(CLOUDINIT_LAYER)):
+        build_cloudinit_layer(paths, say)
     os.sync()
     return built

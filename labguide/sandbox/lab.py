@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import fcntl
-import os
 import shutil
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -17,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from labguide.errors import LabguideError, Location
-from labguide.sandbox import network, node1, preflight, sshkeys
-from labguide.sandbox.image import ensure_images, is_ready
+from labguide.sandbox import firewall, network, node1, preflight, settings, sshkeys
+from labguide.sandbox.guest_files import GuestTree
+from labguide.sandbox.image import ensure_images, images_ready
 from labguide.sandbox.inventory_file import ProxmoxAccess, lab_identity, write_inventory
 from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.paths import LabPaths
@@ -74,8 +74,8 @@ def _lock(paths: LabPaths) -> Iterator[None]:
 
 def is_up(paths: LabPaths) -> bool:
     m = NspawnMachines(paths)
-    return (network.bridge_is_ours() is True and all(m.is_running(v.vmid) for v in START_VMS)
-            and paths.inventory.exists())
+    return (network.bridge_is_ours() is True and firewall.table_is_ours() is True
+            and all(m.is_running(v.vmid) for v in START_VMS) and paths.inventory.exists())
 
 
 def _provision_disk(m: NspawnMachines, paths: LabPaths, vm: VmSpec) -> None:
@@ -83,22 +83,20 @@ def _provision_disk(m: NspawnMachines, paths: LabPaths, vm: VmSpec) -> None:
     m.create_role_disk(vm.vmid, vm.role)
     if vm.role != "client":
         return
-    upper = m.disk_upper(vm.vmid)
+    upper = GuestTree(m.disk_upper(vm.vmid), f"VM {vm.vmid} ({vm.name})")
     lower = paths.base_image
     for rel in ("home", "home/ubuntu"):  # upper dirs must keep the lower dirs' owner and mode
-        src, dst = lower / rel, upper / rel
-        dst.mkdir(exist_ok=True)
-        st = src.stat()
-        os.chown(dst, st.st_uid, st.st_gid)
-        dst.chmod(st.st_mode & 0o7777)
+        st = (lower / rel).stat()
+        upper.make_dir(rel, st.st_mode & 0o7777, st.st_uid, st.st_gid)
     home = lower / "home/ubuntu"
     uid, gid = home.stat().st_uid, home.stat().st_gid
     sshkeys.install_client_identity(paths, upper, uid, gid)
-    d = upper / "home/ubuntu"
+    if settings.current(paths).host_keys == "ca":  # "strict": once the VMs made their keys
+        sshkeys.install_known_hosts(upper, paths.known_hosts.read_text(), uid, gid)
+    d = "home/ubuntu"
     for part in K6_DIR.split("/")[2:]:
-        d = d / part
-        d.mkdir(exist_ok=True)
-        os.chown(d, uid, gid)
+        d = f"{d}/{part}"
+        upper.make_dir(d, 0o755, uid, gid)
 
 
 async def _wait_ssh(ip: str, timeout: float = 30.0) -> None:
@@ -112,23 +110,28 @@ async def _wait_ssh(ip: str, timeout: float = 30.0) -> None:
                             Location(host=ip)) from None
 
 
-def up(paths: LabPaths | None = None, say: Say = _quiet) -> Path:
-    """Build (or reuse) and start the chapter's start state; returns the inventory's path."""
+def up(paths: LabPaths | None = None, say: Say = _quiet, host_keys: str | None = None) -> Path:
+    """Build (or reuse) and start the chapter's start state; returns the inventory's path.
+    `host_keys`: "ca" or "strict" (settings.py; None: $LABGUIDE_HOST_KEYS, what the lab
+    has, or the default)."""
     paths = paths or LabPaths.default()
     preflight.require_root("up")
     preflight.require_tools()
     t_start = time.monotonic()
     with _lock(paths):
+        chosen = settings.choose(paths, host_keys)
+        settings.record(paths, chosen)
         m = NspawnMachines(paths)
-        cold = not (is_ready(paths.base_image) and all(
-            is_ready(paths.layer(r)) for r in ("web", "lb", "client")))
+        cold = not images_ready(paths)
         with _phase(say, "images (cold build: debootstrap + .debs)" if cold
                     else "images (cached)"):
             ensure_images(paths, say)
         with _phase(say, "network: bridge lgbr0, 198.18.16.1 and .2"):
             network.check_addresses_free()
             network.ensure_bridge(paths.bridge_record)
-        with _phase(say, "SSH keys, host CA, known_hosts"):
+        with _phase(say, f"firewall: nftables table {firewall.FAMILY} {firewall.TABLE}"):
+            firewall.install(paths.firewall_record)
+        with _phase(say, f"SSH keys (host keys {chosen.host_keys!r})"):
             sshkeys.ensure_lab_keys(paths)
         todo = [vm for vm in START_VMS if not m.is_running(vm.vmid)]
         fresh = [vm for vm in todo if not m.disk_exists(vm.vmid)]
@@ -146,12 +149,40 @@ def up(paths: LabPaths | None = None, say: Say = _quiet) -> Path:
                 node1.start_vms_via_api(paths, [vm.vmid for vm in todo])
         with _phase(say, "wait for sshd, nginx and HAProxy"):
             _run(_wait_all_ssh())
+        if chosen.host_keys == "strict":
+            with _phase(say, "known_hosts: the start VMs' own host keys"):
+                _learn_host_keys(m, paths)
         with _phase(say, "log in to each VM (host keys checked)"):
             _run(_check_logins(paths, say))
         # a lab with new disks is a new lab: results of runs on the old one do not hold here
         inv = write_inventory(paths, prox, lab_identity(paths, new=bool(fresh)))
     say(f"lab up in {time.monotonic() - t_start:.1f} s; inventory: {inv}")
     return inv
+
+
+def _learn_host_keys(m: NspawnMachines, paths: LabPaths) -> None:
+    """Host keys "strict": the start VMs are known as after the book's earlier chapters.
+    Their own keys (made at first boot) are read from their trees, never through a link,
+    into the inventory's known_hosts and the client's; a clone stays unknown to both."""
+    lines = ["# The start VMs' own host keys, read from each guest by `labguide lab up`"]
+    for vm in START_VMS:
+        rec = m.record(vm.vmid)
+        if rec is None:
+            raise LabguideError(f"VM {vm.vmid} ({vm.name}) has no runtime record",
+                                Location(file=paths.vm_run(vm.vmid) / "vm.json"))
+        key = sshkeys.guest_host_key(GuestTree(Path(rec.root), f"VM {vm.vmid} ({vm.name})"))
+        lines.append(f"{vm.name},{vm.ip} {key}")
+    text = "\n".join(lines) + "\n"
+    tmp = paths.known_hosts.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.chmod(0o644)
+    tmp.rename(paths.known_hosts)
+    client = next(vm for vm in START_VMS if vm.role == "client")
+    rec = m.record(client.vmid)
+    assert rec is not None
+    tree = GuestTree(Path(rec.root), f"VM {client.vmid} ({client.name})")
+    uid, gid = tree.user_ids("ubuntu")
+    sshkeys.install_known_hosts(tree, text, uid, gid)
 
 
 async def _wait_http(ip: str, timeout: float = 30.0) -> None:
@@ -195,8 +226,8 @@ async def _check_login(paths: LabPaths, vm: VmSpec, say: Say) -> None:
         raise LabguideError(
             f"cannot log in to {vm.name} ({vm.ip}) as ubuntu: {str(exc) or type(exc).__name__}",
             Location(host=vm.name),
-            hint=f"the guest's journal: nsenter -t $(cat {paths.vm_run(vm.vmid)}/leader.pid) "
-                 "-a journalctl -b --no-pager",
+            hint="the guest's journal: journalctl --no-pager -b "
+                 f"--directory={paths.vm_run(vm.vmid) / 'root/var/log/journal'}",
         ) from None
     state, *failed = str(res.stdout).strip().splitlines() or ["unknown"]
     if state.strip() != "running":
@@ -222,7 +253,8 @@ def down(paths: LabPaths | None = None, say: Say = _quiet, purge: bool = False) 
             _run(_stop_all(m, vmids))
             for vmid in vmids:
                 m.forget(vmid)
-        with _phase(say, f"delete bridge {BRIDGE}"):
+        with _phase(say, f"delete firewall table and bridge {BRIDGE}"):
+            firewall.remove(paths.firewall_record)
             network.delete_bridge()
         with _phase(say, "remove state and runtime files"):
             shutil.rmtree(paths.state, ignore_errors=True)
@@ -253,8 +285,12 @@ def _services(m: NspawnMachines, vmid: int) -> dict[str, str]:
     if rec is None or not leader.exists():
         return {}
     units = ["ssh.service", "nginx.service", "haproxy.service", "keepalived.service"]
+    # The guest's own systemctl runs, so it runs as nobody, without capabilities and unable
+    # to gain any (no_new_privs: a setuid file the guest planted gives nothing): guests are
+    # root, and a program of theirs run by the host as root could leave the container.
     proc = subprocess.run(
-        ["nsenter", "-t", leader.read_text().strip(), "-m", "-p", "--",
+        ["setpriv", "--no-new-privs", "nsenter", "-t", leader.read_text().strip(), "-a",
+         "-S", "65534", "-G", "65534", "--",
          "systemctl", "show", "-p", "Id,LoadState,ActiveState", *units],
         capture_output=True, text=True, timeout=10, check=False,
     )
@@ -295,6 +331,9 @@ def status(paths: LabPaths | None = None) -> dict[str, Any]:
     return {
         "up": is_up(paths),
         "bridge": BRIDGE if network.bridge_is_ours() else None,
+        "firewall": (f"{firewall.FAMILY} {firewall.TABLE}" if firewall.table_is_ours()
+                     else None),
+        "host_keys": have.host_keys if (have := settings.recorded(paths)) else None,
         "hosts": hosts,
         "inventory": str(paths.inventory) if paths.inventory.exists() else None,
         "proxmox": prox,

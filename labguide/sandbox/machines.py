@@ -18,9 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from labguide.errors import LabguideError, Location
-from labguide.sandbox import cgroups, network, sshkeys
+from labguide.sandbox import cgroups, firewall, network, settings, sshkeys
+from labguide.sandbox.guest_files import GuestTree
+from labguide.sandbox.image import CLOUDINIT_LAYER
 from labguide.sandbox.paths import LabPaths
-from labguide.sandbox.topology import BRIDGE, TEMPLATE_VMID, machine_name, netns_name, veth_name
+from labguide.sandbox.topology import (
+    BRIDGE,
+    TEMPLATE_VMID,
+    is_vm_name,
+    machine_name,
+    netns_name,
+    veth_name,
+)
 from labguide.sandbox.vmrecord import (
     VmRecord,
     pid_alive,
@@ -59,24 +68,28 @@ class NspawnMachines:
         if copy_upper_from is not None and copy_upper_from.exists():
             subprocess.run(["cp", "-a", "--reflink=auto", str(copy_upper_from),
                             str(disk / "upper")], check=True, capture_output=True)
+            sshkeys.drop_host_keys(GuestTree(disk / "upper", f"VM {vmid}"))
         else:
             (disk / "upper").mkdir()
         (disk / "work").mkdir()
-        sshkeys.ensure_host_key(disk / "hostkey")
+        if settings.current(self.paths).host_keys == "ca":
+            sshkeys.ensure_host_key(disk / "hostkey")
         (disk / "disk.json").write_text(json.dumps({"lowers": lowers}) + "\n")
 
     def create_disk(self, vmid: int, source_vmid: int | None) -> None:
         """A new disk: an empty upper over the base image, or a copy of the source VM's disk
-        when the source is not the template. The host key is always the new VM's own."""
+        when the source is not the template. The host keys are always the new VM's own."""
         src = self._disk_meta(source_vmid) if source_vmid not in (None, TEMPLATE_VMID) else None
         if src is not None and source_vmid is not None:
             self._new_disk(vmid, list(src["lowers"]), self.paths.disk(source_vmid) / "upper")
         else:
-            self._new_disk(vmid, [str(self.paths.base_image)], None)
+            self._new_disk(vmid, [str(self.paths.layer(CLOUDINIT_LAYER)),
+                                  str(self.paths.base_image)], None)
 
     def create_role_disk(self, vmid: int, role: str) -> None:
         """A disk over a cached role layer (web, lb, client): the lab's start-state VMs."""
-        self._new_disk(vmid, [str(self.paths.layer(role)), str(self.paths.base_image)], None)
+        self._new_disk(vmid, [str(self.paths.layer(CLOUDINIT_LAYER)), str(self.paths.layer(role)),
+                              str(self.paths.base_image)], None)
 
     def disk_upper(self, vmid: int) -> Path:
         return self.paths.disk(vmid) / "upper"
@@ -108,6 +121,10 @@ class NspawnMachines:
         if network.bridge_is_ours() is not True:
             raise LabguideError(f"the lab's bridge {BRIDGE} is missing",
                                 Location(host="localhost"), hint="run `labguide lab up` first")
+        if firewall.table_is_ours() is not True:  # no VM runs without what keeps it in
+            raise LabguideError(f"the lab's firewall (nftables table {firewall.FAMILY} "
+                                f"{firewall.TABLE}) is missing", Location(host="localhost"),
+                                hint="run `labguide lab up` first")
         if not self.disk_exists(vmid):
             self.create_disk(vmid, None)
         run_dir = self.paths.vm_run(vmid)
@@ -116,15 +133,19 @@ class NspawnMachines:
         sshkeys.ensure_lab_keys(self.paths)
         disk = self.paths.disk(vmid)
         meta = self._disk_meta(vmid) or {}
-        key = sshkeys.ensure_host_key(disk / "hostkey")
-        ip = ip_cidr.split("/", 1)[0]
-        cert = sshkeys.sign_host_key(self.paths, key, name, ip)
+        host_keys = settings.current(self.paths).host_keys
+        key = cert = ""
+        if host_keys == "ca":
+            key_path = sshkeys.ensure_host_key(disk / "hostkey")
+            key = str(key_path)
+            cert = str(sshkeys.sign_host_key(self.paths, key_path, name,
+                                             ip_cidr.split("/", 1)[0]))
         VmRecord(
             vmid=vmid, name=name, ip_cidr=ip_cidr, gateway=gateway, netns=netns_name(name),
             veth=veth_name(vmid), machine=machine_name(name), root=str(run_dir / "root"),
             lowers=tuple(meta["lowers"]), upper=str(disk / "upper"), work=str(disk / "work"),
-            repo=str(self.paths.repo), host_key=str(key), host_cert=str(cert),
-            authorized_keys=str(self.paths.identity_file) + ".pub",
+            repo=str(self.paths.repo), host_key=key, host_cert=cert,
+            authorized_keys=str(self.paths.identity_file) + ".pub", host_keys=host_keys,
         ).save(run_dir)
         for f in ("failed", "ready"):
             (run_dir / f).unlink(missing_ok=True)
@@ -139,6 +160,9 @@ class NspawnMachines:
 
     async def start(self, vmid: int, name: str, ip_cidr: str, gateway: str | None) -> None:
         """Boot the VM; returns once systemd in the guest reports startup finished."""
+        if not is_vm_name(name):  # it becomes host names and paths (netns, run, propagate)
+            raise LabguideError(f"VM {vmid}: {name!r} is not a name the sandbox can use (a DNS "
+                                "name of at most 63 characters)", Location(key=f"vm {vmid}"))
         if self.is_running(vmid):
             return
         run_dir = await asyncio.to_thread(self._prepare, vmid, name, ip_cidr, gateway)
@@ -155,9 +179,10 @@ class NspawnMachines:
                 break
             await asyncio.sleep(0.05)
         tail = _tail(run_dir / "console.log")
+        why = _failure(run_dir)
         await self.stop(vmid)
-        raise LabguideError(f"VM {vmid} ({name}) did not boot", Location(host=name),
-                            hint=f"its console log ends with:\n{tail}")
+        raise LabguideError(f"VM {vmid} ({name}) did not boot" + (f": {why}" if why else ""),
+                            Location(host=name), hint=f"its console log ends with:\n{tail}")
 
     async def _wait_gone(self, vmid: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -240,6 +265,14 @@ class NspawnMachines:
             return VmRecord.load(self.paths.vm_run(vmid))
         except (OSError, ValueError, KeyError):
             return None
+
+
+def _failure(run_dir: Path) -> str:
+    """What the supervisor wrote when it gave up before the boot (a refused guest path…)."""
+    try:
+        return (run_dir / "failed").read_text(errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def _tail(path: Path, lines: int = 15) -> str:

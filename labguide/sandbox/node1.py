@@ -80,8 +80,12 @@ def start_emulator(paths: LabPaths, timeout: float = 20.0) -> None:
             if emulator_pid(paths) is None:
                 break
             time.sleep(0.05)
+    try:
+        tail = "\n".join(paths.pve_log.read_text(errors="replace").splitlines()[-12:])
+    except OSError:
+        tail = "(no log)"
     raise LabguideError("the Proxmox API emulator (node1) did not start",
-                        Location(file=paths.pve_log), hint="see its log")
+                        Location(file=paths.pve_log), hint=f"its log ends with:\n{tail}")
 
 
 def stop_emulator(paths: LabPaths, timeout: float = 5.0) -> bool:

@@ -40,6 +40,10 @@ class LabPaths:
         return self.state / "inventory.toml"
 
     @property
+    def settings(self) -> Path:
+        return self.state / "lab.json"
+
+    @property
     def ssh_dir(self) -> Path:
         return self.state / "ssh"
 
@@ -77,6 +81,10 @@ class LabPaths:
     @property
     def bridge_record(self) -> Path:
         return self.run / "bridge.json"
+
+    @property
+    def firewall_record(self) -> Path:
+        return self.run / "firewall.json"
 
     @property
     def lock(self) -> Path:

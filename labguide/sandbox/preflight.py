@@ -16,6 +16,7 @@ HOST_TOOLS: dict[str, str] = {
     "ip": "iproute2",
     "setsid": "util-linux",
     "mount": "mount",
+    "nft": "nftables",
 }
 
 

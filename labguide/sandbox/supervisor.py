@@ -16,7 +16,9 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from labguide.errors import LabguideError
 from labguide.sandbox import cgroups, network, sshkeys
+from labguide.sandbox.guest_files import GuestTree
 from labguide.sandbox.topology import HOST_ADDRESSES, REPO_MOUNT
 from labguide.sandbox.vmrecord import VmRecord, read_pid, write_pid
 
@@ -56,15 +58,18 @@ def mount_root(rec: VmRecord) -> None:
 
 
 def prepare_guest(rec: VmRecord) -> None:
-    """Name, hosts table and SSH identity of the guest, written through the mounted overlay."""
-    root = Path(rec.root)
-    (root / "etc/hostname").write_text(rec.name + "\n")
+    """Name, hosts table and SSH identity of the guest, written through the mounted overlay
+    without following any link the guest left in its tree (guest_files.py)."""
+    tree = GuestTree(Path(rec.root), f"VM {rec.vmid} ({rec.name})")
+    tree.write("etc/hostname", (rec.name + "\n").encode())
     lines = ["127.0.0.1\tlocalhost", f"127.0.1.1\t{rec.name}"]
     lines += [f"{ip}\t{name}" for name, ip in HOST_ADDRESSES.items() if name != rec.name]
-    (root / "etc/hosts").write_text("\n".join(lines) + "\n")
-    sshkeys.install_guest_ssh(
-        root, Path(rec.host_key), Path(rec.host_cert), Path(rec.authorized_keys).read_text()
-    )
+    tree.write("etc/hosts", ("\n".join(lines) + "\n").encode())
+    authorized = Path(rec.authorized_keys).read_text()
+    if rec.host_keys == "ca":
+        sshkeys.install_guest_ssh(tree, Path(rec.host_key), Path(rec.host_cert), authorized)
+    else:  # "strict": the guest's own keys, made at its first boot (image.HOSTKEYS_UNIT)
+        sshkeys.install_authorized_keys(tree, authorized)
 
 
 class Supervisor:
@@ -143,7 +148,8 @@ class Supervisor:
             return 0 if rc in (0, REBOOT_STATUS) or self.stopping else rc
         except Exception as exc:  # noqa: BLE001 - reported in the log and the failed file
             log(f"failed: {exc}")
-            (self.run_dir / "failed").write_text(f"{exc}\n")
+            why = exc.message if isinstance(exc, LabguideError) else str(exc)
+            (self.run_dir / "failed").write_text(f"{why}\n")
             return 1
         finally:
             self.teardown()

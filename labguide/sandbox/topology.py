@@ -1,8 +1,11 @@
-"""The lab's fixed shape: bridge, addresses, VM ids and roles. Constants only, no I/O."""
+"""The lab's fixed shape: bridge, addresses, VM ids and roles, and the names derived from
+them. Constants and pure functions only, no I/O."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from labguide.proxmox_params import is_dns_name
 
 SUBNET = "198.18.16.0/24"
 PREFIX = "198.18.16."
@@ -47,6 +50,12 @@ HOST_ADDRESSES: dict[str, str] = {
     **{vm.name: vm.ip for vm in START_VMS},
     L4LB2_NAME: L4LB2_IP,
 }
+
+
+def is_vm_name(name: str) -> bool:
+    """A name the lab may turn into host names (namespace, nspawn machine, run paths): a DNS
+    name (no `/`, no `..`) of at most 63 characters (nspawn's machine names stop at 64)."""
+    return len(name) <= 63 and is_dns_name(name)
 
 
 def netns_name(name: str) -> str:

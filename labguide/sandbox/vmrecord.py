@@ -30,6 +30,7 @@ class VmRecord:
     host_key: str
     host_cert: str
     authorized_keys: str  # the lab user's public key file
+    host_keys: str = "ca"  # settings.HostKeys: "strict" leaves host_key/host_cert empty
 
     def save(self, run_dir: Path) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)

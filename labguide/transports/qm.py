@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from labguide import proxmox_params
 from labguide.errors import LabguideError, Location
 
 __all__ = ["QmCommand", "QmSyntaxError", "parse_qm_script", "SUBCOMMANDS", "check_qm",
@@ -43,10 +44,6 @@ SUBCOMMANDS: tuple[str, ...] = tuple(_SPEC)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 _PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
-_DNS_NAME = re.compile(
-    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*$"
-)
-_IPCONFIG_KEYS = {"ip", "gw", "ip6", "gw6"}
 
 
 class QmSyntaxError(ValueError):
@@ -96,7 +93,7 @@ class QmCommand:
 
 
 def _as_vmid(value: str, what: str, line: int) -> int:
-    if not re.fullmatch(r"[0-9]+", value) or not 100 <= int(value) <= 999_999_999:
+    if not proxmox_params.is_vmid(value):
         raise QmSyntaxError(f"{what} must be a VM id from 100 to 999999999, not {value!r}", line)
     return int(value)
 
@@ -129,22 +126,19 @@ def _check_value(sub: str, opt: str, kind: OptionKind, value: str, line: int) ->
         raise QmSyntaxError(f"qm {sub}: --{opt} takes 1 or 0, not {value!r}", line)
     if kind == "int" and not re.fullmatch(r"[0-9]+", value):
         raise QmSyntaxError(f"qm {sub}: --{opt} takes a whole number, not {value!r}", line)
-    if opt == "name" and not _DNS_NAME.match(value):
+    problem = proxmox_params.check_value(opt, value)  # the checks node1's API makes too
+    if problem is None:
+        return value
+    if opt == "name" and not proxmox_params.is_dns_name(value):
         raise QmSyntaxError(f"qm {sub}: --name {value!r} is not a valid DNS name", line)
-    if opt.startswith("ipconfig"):
-        _check_ipconfig(sub, opt, value, line)
-    return value
+    if opt.startswith("ipconfig") and not proxmox_params.has_line_break(value):
+        why = problem.rsplit("\n", 1)[-1]
+        raise QmSyntaxError(f"qm {sub}: --{opt} expects ip=ADDRESS/PREFIX[,gw=GATEWAY], "
+                            f"got {value!r} ({why})", line)
+    raise QmSyntaxError(f"qm {sub}: --{opt} {value!r}: {problem}", line)
 
 
-def _check_ipconfig(sub: str, opt: str, value: str, line: int) -> None:
-    for part in value.split(","):
-        key, sep, val = part.partition("=")
-        if not sep or key not in _IPCONFIG_KEYS or not val:
-            raise QmSyntaxError(
-                f"qm {sub}: --{opt} expects ip=ADDRESS/PREFIX[,gw=GATEWAY], got {value!r}", line)
-
-
-def _parse_command(words: list[str], line: int, text: str) -> QmCommand:
+def _subcommand(words: list[str], line: int) -> str:
     if not words or words[0] != "qm":
         first = words[0] if words else ""
         raise QmSyntaxError(f"a qm block holds only qm commands, not {first!r}", line)
@@ -154,7 +148,35 @@ def _parse_command(words: list[str], line: int, text: str) -> QmCommand:
     if sub not in _SPEC:
         raise QmSyntaxError(
             f"qm {sub}: subcommand not supported (supported: {', '.join(SUBCOMMANDS)})", line)
-    positional_names, known = _SPEC[sub]
+    return sub
+
+
+def _option(sub: str, word: str, rest: list[str], i: int, seen: list[tuple[str, str]],
+            line: int) -> tuple[tuple[str, str], int]:
+    """The option at rest[i] (`--name`, `--name=value` or `--name value`), checked; and the
+    index of the next word."""
+    known = _SPEC[sub][1]
+    name, _eq, given = word.lstrip("-").partition("=")
+    value: str | None = given if _eq else None
+    if name not in known:
+        raise QmSyntaxError(f"qm {sub}: option --{name} is not supported", line)
+    if any(k == name for k, _ in seen):
+        raise QmSyntaxError(f"qm {sub}: option --{name} given twice", line)
+    kind = known[name]
+    nxt = rest[i + 1] if i + 1 < len(rest) else None
+    if value is None and kind == "bool":
+        take = nxt is not None and nxt.lower() in _TRUE | _FALSE
+        value, i = (nxt, i + 1) if take and nxt is not None else ("1", i)
+    elif value is None:
+        if nxt is None:
+            raise QmSyntaxError(f"qm {sub}: option --{name} needs a value", line)
+        value, i = nxt, i + 1
+    return (name, _check_value(sub, name, kind, value, line)), i + 1
+
+
+def _parse_command(words: list[str], line: int, text: str) -> QmCommand:
+    sub = _subcommand(words, line)
+    positional_names = _SPEC[sub][0]
     args: list[str] = []
     options: list[tuple[str, str]] = []
     rest = words[2:]
@@ -162,32 +184,11 @@ def _parse_command(words: list[str], line: int, text: str) -> QmCommand:
     while i < len(rest):
         word = rest[i]
         if word.startswith("-") and not re.fullmatch(r"-[0-9]+", word):
-            name = word.lstrip("-")
-            value: str | None = None
-            if "=" in name:
-                name, value = name.split("=", 1)
-            if name not in known:
-                raise QmSyntaxError(f"qm {sub}: option --{name} is not supported", line)
-            if any(k == name for k, _ in options):
-                raise QmSyntaxError(f"qm {sub}: option --{name} given twice", line)
-            kind = known[name]
-            if value is None:
-                nxt = rest[i + 1] if i + 1 < len(rest) else None
-                if kind == "bool":
-                    if nxt is not None and nxt.lower() in _TRUE | _FALSE:
-                        value = nxt
-                        i += 1
-                    else:
-                        value = "1"
-                else:
-                    if nxt is None:
-                        raise QmSyntaxError(f"qm {sub}: option --{name} needs a value", line)
-                    value = nxt
-                    i += 1
-            options.append((name, _check_value(sub, name, kind, value, line)))
+            option, i = _option(sub, word, rest, i, options, line)
+            options.append(option)
         else:
             args.append(word)
-        i += 1
+            i += 1
     if len(args) != len(positional_names):
         want = " ".join(n.upper() for n in positional_names) or "no arguments"
         raise QmSyntaxError(f"qm {sub}: expects {want}, got {len(args)} argument(s)", line)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 
 from labguide.transports.qm import QmSyntaxError, parse_qm_script
@@ -48,6 +50,9 @@ def test_continuation_lines_and_option_forms() -> None:
     ("qm set 501", 0, "no options specified"),
     ("qm clone 999 501 --full maybe", 0, "qm clone: expects VMID NEWID"),
     ("qm set 501 --ipconfig0 198.18.16.134/32", 0, "ipconfig0 expects ip="),
+    ("qm set 501 --ipconfig0 ip=300.1.1.1/24", 0, "valid ipv4 network configuration"),
+    ("qm set 501 --ipconfig1 ip=10.0.0.1/24,gw=10.0.0.256", 0, "valid IPv4 address"),
+    ("qm start 0501", 0, "VM id"),
     ("qm set 501 --cores two", 0, "whole number"),
     ("qm clone 999 501 --name l4lb_2", 0, "not a valid DNS name"),
     ("ssh node1 qm start 501", 0, "only qm commands"),
@@ -69,3 +74,34 @@ def test_every_supported_subcommand() -> None:
     ])
     assert [c.subcommand for c in parse_qm_script(script)] == [
         "list", "status", "config", "stop", "shutdown", "reboot", "destroy", "start"]
+
+
+VALUES = {
+    "name": ["l4lb-2", "a.b-c.d9", "l4lb_2", "-x", "a..b", "x\u2028lock: backup", "../x"],
+    "ipconfig0": ["ip=198.18.16.134/32,gw=198.18.16.1", "ip=dhcp", "ip=300.1.1.1/24",
+                  "ip=10.0.0.1/33", "gw=10.0.0.1,gw=10.0.0.2", "ip=10.0.0.1/24,mtu=9000",
+                  "ip6=auto", "ip=10.0.0.1/24\rname: x", "198.18.16.134/32"],
+    "tags": ["lab;ha", "x\x85lock: backup", "x\rname: ../x"],
+    "description": ["a web backend", "l4lb-2, made by the chapter"],
+}
+
+
+@pytest.mark.parametrize("key", sorted(VALUES))
+def test_qm_accepts_what_node1s_api_accepts(key: str) -> None:
+    """One set of Proxmox parameter checks (labguide.proxmox_params): a chapter's qm line
+    is refused at load time exactly when the API would refuse the value."""
+    from labguide.sandbox.pve import params
+    from labguide.sandbox.pve.routes_vm import CONFIG_KEYS
+
+    for value in VALUES[key]:
+        try:
+            parse_qm_script(f"qm set 501 --{key} {shlex.quote(value)}")
+            qm_ok = True
+        except QmSyntaxError:
+            qm_ok = False
+        try:
+            params.check(CONFIG_KEYS, {key: value})
+            api_ok = True
+        except params.ApiError:
+            api_ok = False
+        assert qm_ok == api_ok, (key, value, qm_ok, api_ok)

@@ -12,15 +12,17 @@ from collections.abc import Iterator
 import pytest
 from sandbox_helpers import Base
 
-from labguide.sandbox import network, sshkeys
+from labguide.sandbox import firewall, network, sshkeys
 from labguide.sandbox.image import ensure_images
 from labguide.sandbox.paths import LabPaths
 from tests.conftest import lab_up, sandbox_missing
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the crash test first: it needs the lab down, and the `lab` fixture keeps it up."""
-    first = [i for i in items if i.nodeid.startswith("tests/sandbox/test_crash.py")]
+    """Run the crash and strict host key tests first: they take the lab down and up their
+    own way, and the `lab` fixture keeps it up."""
+    first = [i for i in items if i.nodeid.startswith(("tests/sandbox/test_crash.py",
+                                                       "tests/sandbox/test_host_keys.py"))]
     if first:
         items[:] = first + [i for i in items if i not in first]
 
@@ -37,11 +39,16 @@ def sandbox_base() -> Iterator[Base]:
     if made_bridge:
         network.check_addresses_free()
         network.ensure_bridge(paths.bridge_record)
+    made_firewall = firewall.table_is_ours() is None
+    if made_firewall:
+        firewall.install(paths.firewall_record)
     yield Base(paths)
-    if made_bridge:
-        from labguide.sandbox.machines import NspawnMachines
+    from labguide.sandbox.machines import NspawnMachines
 
-        if not NspawnMachines(paths).running_vmids():
+    if not NspawnMachines(paths).running_vmids():
+        if made_firewall:
+            firewall.remove(paths.firewall_record)
+        if made_bridge:
             network.delete_bridge()
             paths.bridge_record.unlink(missing_ok=True)
 

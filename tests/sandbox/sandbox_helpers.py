@@ -74,6 +74,10 @@ def leftovers(paths: LabPaths) -> list[str]:
                 or ("labguide.sandbox.pve" in cmd and str(paths.state) in cmd)):
             found.append(f"process {pid}: {cmd[:80]}")
     found += [f"cgroup {d}" for d in vm_cgroups()]
+    from labguide.sandbox import firewall
+
+    if firewall.table_is_ours() is not None:
+        found.append(f"nftables table {firewall.FAMILY} {firewall.TABLE}")
     for p in (paths.run, paths.state):
         if p.exists():
             found.append(f"files {p}")

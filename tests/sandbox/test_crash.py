@@ -65,7 +65,8 @@ def test_down_after_up_and_after_crash(sandbox_base: Base) -> None:
     assert leftovers(paths) == []
 
     # the session's other tests expect the bridge and keys of sandbox_base back
-    from labguide.sandbox import network, sshkeys
+    from labguide.sandbox import firewall, network, sshkeys
 
     sshkeys.ensure_lab_keys(paths)
     network.ensure_bridge(paths.bridge_record)
+    firewall.install(paths.firewall_record)

@@ -14,6 +14,7 @@ import asyncssh
 import pytest
 from sandbox_helpers import Base, connect, sh, vm_cgroups
 
+from labguide.errors import LabguideError
 from labguide.sandbox import cgroups
 from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.vmrecord import pid_alive, read_pid
@@ -156,3 +157,61 @@ async def test_a_guest_orphaned_by_nspawn_dies_with_its_cgroup(machines: NspawnM
         await asyncio.sleep(0.05)
     assert not pid_alive(leader), "the guest's PID 1 outlived its VM"
     assert _leftovers(m, VMID, NAME) == []
+
+
+async def test_links_a_guest_plants_never_lead_the_host_out(machines: NspawnMachines,
+                                                           tmp_path: Path) -> None:
+    """Guests are root: a link the guest leaves where the host writes at every start
+    (authorized_keys, hostname, the .ssh folder, /etc/ssh) must not make the host write,
+    chmod or chown a host file. The start is refused, naming the VM and the path."""
+    m = machines
+    host_file = tmp_path / "host-file"
+    host_file.write_text("the host's own\n")
+    host_file.chmod(0o640)
+    host_dir = tmp_path / "host-dir"
+    host_dir.mkdir()
+
+    def untouched() -> None:
+        assert host_file.read_text() == "the host's own\n"
+        st = host_file.stat()
+        assert (st.st_mode & 0o777, st.st_uid) == (0o640, 0)
+        assert list(host_dir.iterdir()) == []
+        assert _leftovers(m, VMID, NAME) == []
+
+    m.create_disk(VMID, None)
+    await m.start(VMID, NAME, f"{IP}/32", None)
+    async with await connect(m.paths, IP) as conn:  # the guest plants it as its root would
+        await sh(conn, f"sudo ln -sf {host_file} /home/ubuntu/.ssh/authorized_keys")
+    await m.shutdown(VMID, timeout=30)
+    with pytest.raises(LabguideError) as err:
+        await m.start(VMID, NAME, f"{IP}/32", None)
+    assert f"VM {VMID} ({NAME})" in str(err.value)
+    assert f"/home/ubuntu/.ssh/authorized_keys in VM {VMID}" in str(err.value)
+    assert f"symbolic link (to {host_file})" in str(err.value)
+    untouched()
+
+    upper = m.disk_upper(VMID)
+    (upper / "home/ubuntu/.ssh/authorized_keys").unlink()
+    for link, target in (("etc/hostname", host_file), ("home/ubuntu/.ssh", host_dir),
+                         ("etc/ssh", host_dir)):
+        path = upper / link
+        saved = path.with_name(path.name + ".saved")
+        if path.exists():
+            path.rename(saved)
+        path.symlink_to(target)
+        with pytest.raises(LabguideError, match=f"refusing /{link}"):
+            await m.start(VMID, NAME, f"{IP}/32", None)
+        untouched()
+        path.unlink()
+        if saved.exists() or saved.is_symlink():
+            saved.rename(path)
+
+
+async def test_a_name_that_would_leave_its_folders_is_refused(machines: NspawnMachines) -> None:
+    """A VM's name becomes host names and paths (its namespace, nspawn's propagate folder
+    that teardown removes): only DNS names get that far (the emulator checks them too)."""
+    m = machines
+    for name in ("../../x", "a/b", "x" * 64, "", "-a", "a..b"):
+        with pytest.raises(LabguideError, match="not a name the sandbox can use"):
+            await m.start(VMID, name, f"{IP}/32", None)
+        assert not m.paths.vm_run(VMID).exists()

@@ -55,6 +55,14 @@ def ensure_password(state_dir: str | Path) -> tuple[str, Path]:
     return USER, _secret_file(_priv(state_dir) / "root-password", secrets.token_urlsafe(18))
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison of any two strings: hmac.compare_digest raises TypeError on
+    non-ASCII str (a header with `é` was an HTTP 500 before the auth delay); as bytes, a
+    wrong value of any kind is just not equal."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"),
+                               expected.encode("utf-8", "surrogatepass"))
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode().rstrip("=")
 
@@ -91,8 +99,8 @@ class Authenticator:
         if not sep:
             raise AuthFailure("Authentication failed!")
         user, _, name = tokenid.partition("!")
-        ok_id = hmac.compare_digest(tokenid, self.token_id)
-        ok_secret = hmac.compare_digest(secret, self._token_secret)
+        ok_id = _same(tokenid, self.token_id)
+        ok_secret = _same(secret, self._token_secret)
         if not (ok_id and ok_secret):
             raise AuthFailure("Authentication failed!")
         return Identity(user, name)
@@ -102,7 +110,7 @@ class Authenticator:
         if username != self.user and f"{username}@pam" != self.user:
             raise AuthFailure("authentication failure")
         user = self.user
-        if hmac.compare_digest(password, self._password):
+        if _same(password, self._password):
             return Identity(user)
         try:  # PVE accepts a valid ticket in place of the password (ticket renewal)
             if self.verify_ticket(password).user == user:
@@ -121,7 +129,7 @@ class Authenticator:
         if not m:
             raise AuthFailure("Authentication failed!")
         user, stamp, sig = m.groups()
-        if not hmac.compare_digest(sig, self._sign(f"PVE:{user}:{stamp}")):
+        if not _same(sig, self._sign(f"PVE:{user}:{stamp}")):
             raise AuthFailure("Authentication failed!")
         age = time.time() - int(stamp, 16)
         if age < -300 or age > TICKET_LIFETIME:
@@ -134,7 +142,7 @@ class Authenticator:
 
     def verify_csrf(self, user: str, token: str | None) -> None:
         m = _CSRF.match(token or "")
-        if not m or not hmac.compare_digest(m.group(2), self._sign(f"{m.group(1)}:{user}")):
+        if not m or not _same(m.group(2), self._sign(f"{m.group(1)}:{user}")):
             raise AuthFailure("Permission denied - invalid csrf token")
         age = time.time() - int(m.group(1), 16)
         if age < -300 or age > TICKET_LIFETIME:

@@ -73,9 +73,8 @@ async def serve(state_dir: Path, host: str, port: int, machines: Machines, *,
     site = web.TCPSite(runner, host, port, ssl_context=server_context(cert, key),
                        reuse_address=True)
     await site.start()
-    server = site._server
-    sockets = getattr(server, "sockets", None) or []
-    actual = sockets[0].getsockname()[1] if sockets else port
+    bound = runner.addresses  # (host, port, …) of each listening socket
+    actual = int(bound[0][1]) if bound else port
     where = Listening(host, actual, node_name, ca, fingerprint(cert), token_id, token_file,
                       user, password_file, os.getpid())
     ready = state_dir / "ready.json"

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+from labguide.proxmox_params import has_line_break
+
 _KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
 _SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if c != 0x3A)  # quote() escapes the rest
 
@@ -32,7 +34,7 @@ def parse_config(raw: str) -> dict[str, str]:
     """Parse the main section of a PVE guest config (snapshots and [PENDING] are ignored)."""
     conf: dict[str, str] = {}
     description: list[str] = []
-    for line in raw.splitlines():
+    for line in raw.split("\n"):  # as PVE: \r, U+2028… are not line breaks in these files
         if line.startswith("["):
             break
         if line.startswith("#"):
@@ -57,8 +59,8 @@ def format_config(conf: Mapping[str, str]) -> str:
         if key in ("description", "digest"):
             continue
         value = conf[key]
-        if "\n" in value:
-            raise ValueError(f"config value for {key} contains a newline")
+        if has_line_break(value) or has_line_break(key):
+            raise ValueError(f"config value for {key} contains a line break")
         out.append(f"{key}: {value}")
     return "\n".join(out) + "\n"
 
