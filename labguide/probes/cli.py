@@ -32,6 +32,7 @@ from labguide.probes.events import (
     VipReleased,
     VrrpStateChanged,
 )
+from labguide.probes.http_engines import CONNECTIONS, MODE_TEXT
 from labguide.probes.http_protocol import ENGINES, summary_dict
 from labguide.probes.k6text import ms, summary_lines
 
@@ -53,7 +54,9 @@ def format_summary(s: ProbeSummary) -> str:
     """The summary in k6's words, then what k6 does not report."""
     head = (f"  labguide probe  {s.url}  ({s.engine}, {s.target_rate:g}/s for "
             f"{s.duration:.1f}s)")
-    return "\n".join([head, "", *("     " + line for line in summary_lines(s))])
+    how = "; then ".join(MODE_TEXT.get(m, m) for m in s.connections)
+    lines = [head] + ([f"  connections: {how}"] if how else [])
+    return "\n".join([*lines, "", *("     " + line for line in summary_lines(s))])
 
 
 class Progress:
@@ -120,10 +123,14 @@ class Progress:
               help="HTTP client in the worker process (see docs/probes.md).")
 @click.option("--max-in-flight", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Starts beyond this many requests in flight are dropped (and counted).")
+@click.option("--connections", type=click.Choice(CONNECTIONS), default="auto",
+              show_default=True,
+              help="new: a connection per request (like curl); keepalive: 10 kept alive (like "
+                   "k6's VUs); auto: new up to 100/s, keepalive above.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress line.")
 def probe(url: str, rate: float, duration: float, timeout: float, threshold: float,
           expect: str | None, as_json: bool, out: str | None, engine: str,
-          max_in_flight: int, quiet: bool) -> None:
+          max_in_flight: int, connections: str, quiet: bool) -> None:
     """Send GET URL at a constant rate; print a k6-style summary with outage windows.
 
     Ctrl-C stops early and still prints the summary.
@@ -140,7 +147,8 @@ def probe(url: str, rate: float, duration: float, timeout: float, threshold: flo
     async def main() -> ProbeSummary:
         prober = Prober(url, rate, timeout=timeout, duration=duration,
                         publish=progress or (lambda e: None), engine=engine,
-                        max_in_flight=max_in_flight, expect=expect, out=out)
+                        max_in_flight=max_in_flight, expect=expect, out=out,
+                        connections=connections)
         await prober.start()
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError):

@@ -174,6 +174,9 @@ class ProbeBatch(Event):
     total_ok: int
     total_failed: int
     total_dropped: int
+    #: how requests connect at this rate: "new" (one connection each, like curl) or
+    #: "keepalive" (a few kept-alive connections, like k6's VUs); see probes/http_engines.py
+    connections: str = ""
 
     @property
     def rate(self) -> float:
@@ -215,6 +218,8 @@ class ProbeSummary(Event):
     outages: tuple[OutageWindow, ...]
     cpu_seconds: float
     max_in_flight: int
+    #: the connection modes the run used, in order ("new", "keepalive")
+    connections: tuple[str, ...] = ()
 
     @property
     def ok(self) -> int:

@@ -42,6 +42,7 @@ def test_probe_prints_a_k6_style_summary(web: Nginx, tmp_path: Path) -> None:
         assert word in text
     assert "http_reqs.......................: 200  " in text
     assert "web-1 200" in text
+    assert "connections: keep-alive, like k6's VUs" in text  # 200/s is a load rate
     assert len(out.read_text().splitlines()) == 200
 
 
@@ -53,6 +54,7 @@ def test_probe_json_and_threshold_exit_status() -> None:
     summary = json.loads(run.stdout)
     assert summary["http_reqs"] == 20 and summary["by_cause"] == {"refused": 20}
     assert summary["success_ratio"] == 0.0
+    assert summary["connections"] == ["new"]  # 50/s: one connection a request, as curl
     assert "below the threshold" in run.stderr
     lenient = labguide("probe", url, "--rate", "50", "-d", "0.2s", "--json", "-q")
     assert lenient.returncode == 0
