@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import re
 import signal
@@ -22,19 +21,11 @@ from labguide import durations
 from labguide.clock import stamp_ms
 from labguide.errors import LabguideError, Location
 from labguide.events import Event
-from labguide.probes.events import (
-    HostReachability,
-    OutageWindow,
-    ProbeBatch,
-    ProbeSummary,
-    SplitBrain,
-    VipAcquired,
-    VipReleased,
-    VrrpStateChanged,
-)
+from labguide.probes.events import OutageWindow, ProbeBatch, ProbeSummary
 from labguide.probes.http_engines import CONNECTIONS, MODE_TEXT
 from labguide.probes.http_protocol import ENGINES, summary_dict
 from labguide.probes.k6text import ms, summary_lines
+from labguide.probes.watch_text import event_json, format_event
 
 
 def parse_duration(text: str) -> float:
@@ -173,37 +164,6 @@ def probe(url: str, rate: float, duration: float, timeout: float, threshold: flo
 
 
 # --------------------------------------------------------------------------- watch
-
-
-def format_event(event: Event) -> str | None:
-    """One plain line for a watcher event, with a millisecond timestamp; None to skip."""
-    t = stamp_ms(event.t)
-    if isinstance(event, VipAcquired):
-        on = f" on {event.interface}" if event.interface else ""
-        how = "" if event.host_t is not None else " (already held)"
-        return f"{t}  {event.vip}  acquired by {event.host}{on}{how}"
-    if isinstance(event, VipReleased):
-        why = "" if event.reason == "removed" else f" ({event.reason})"
-        return f"{t}  {event.vip}  released by {event.host}{why}"
-    if isinstance(event, SplitBrain):
-        if event.started:
-            return f"{t}  {event.vip}  SPLIT BRAIN: held by {' and '.join(event.hosts)}"
-        return f"{t}  {event.vip}  split brain over, held by {', '.join(event.hosts) or 'nobody'}"
-    if isinstance(event, VrrpStateChanged):
-        prio = f" priority {event.priority}" if event.priority is not None else ""
-        inst = "keepalived" if event.instance == "*" else f"keepalived {event.instance}"
-        return f"{t}  {event.host}  {inst} {event.state}{prio}"
-    if isinstance(event, HostReachability):
-        if event.reachable:
-            return f"{t}  {event.host}  reachable"
-        return f"{t}  {event.host}  UNREACHABLE: {event.error or 'unknown error'}"
-    return None
-
-
-def event_json(event: Event) -> str:
-    data = dataclasses.asdict(event)
-    data["event"] = type(event).__name__
-    return json.dumps(data, separators=(",", ":"))
 
 
 @click.command()
