@@ -188,9 +188,10 @@ def watch(inventory_path: str | None, vips: tuple[str, ...], hosts: tuple[str, .
           accept_new_host_keys: bool) -> None:
     """Print who holds each VIP, event by event, with millisecond timestamps."""
     from labguide.probes.vip_watch import KEEPALIVED_COMMAND, VipWatcher
+    from labguide.probes.vm_power import hypervisor_power
 
-    transports, vip_list = _watch_targets(inventory_path, vips, hosts, netns,
-                                          accept_new_host_keys)
+    transports, vip_list, hypervisor = _watch_targets(inventory_path, vips, hosts, netns,
+                                                      accept_new_host_keys)
 
     def publish(event: Event) -> None:
         line = event_json(event) if as_json else format_event(event)
@@ -199,7 +200,8 @@ def watch(inventory_path: str | None, vips: tuple[str, ...], hosts: tuple[str, .
 
     async def main() -> None:
         watcher = VipWatcher(transports, vip_list, publish,
-                             keepalived_command=None if no_keepalived else KEEPALIVED_COMMAND)
+                             keepalived_command=None if no_keepalived else KEEPALIVED_COMMAND,
+                             power=hypervisor_power(hypervisor) if hypervisor else None)
         task = asyncio.create_task(watcher.run())
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError):
@@ -210,7 +212,7 @@ def watch(inventory_path: str | None, vips: tuple[str, ...], hosts: tuple[str, .
         except (asyncio.CancelledError, TimeoutError):
             pass
         finally:
-            for transport in transports.values():
+            for transport in [*transports.values(), *([hypervisor] if hypervisor else [])]:
                 with contextlib.suppress(Exception):
                     await transport.close()
 
@@ -222,11 +224,13 @@ def watch(inventory_path: str | None, vips: tuple[str, ...], hosts: tuple[str, .
 
 def _watch_targets(inventory_path: str | None, vips: tuple[str, ...], hosts: tuple[str, ...],
                    netns: tuple[str, ...], accept_new_host_keys: bool,
-                   ) -> tuple[dict[str, Any], list[str]]:
+                   ) -> tuple[dict[str, Any], list[str], Any]:
+    """The hosts to watch, the VIPs, and the inventory's Proxmox host (for whether a lost
+    host's VM runs), if it has one and hosts come from it."""
     from labguide.probes.netns import NetnsTransport, netns_host
-    from labguide.probes.vip_parse import normalize_ip
 
     transports: dict[str, Any] = {}
+    hypervisor = None
     inventory = None
     if hosts or not netns or not vips:
         from labguide.clicommon import default_inventory
@@ -247,9 +251,22 @@ def _watch_targets(inventory_path: str | None, vips: tuple[str, ...], hosts: tup
         for name in names:
             host = inventory.host(name)
             transports[name] = make_transport(host, accept_new_host_keys=accept_new_host_keys)
+        pve = next((h for h in inventory.hosts.values() if h.transport == "proxmox"), None)
+        if pve is not None:
+            hypervisor = make_transport(pve)
     for spec in netns:
         name, _, ns = spec.partition("=")
         transports[name] = NetnsTransport(netns_host(name, ns or name), ns or name)
+    vip_list = _vip_list(vips, inventory)
+    if not transports:
+        raise LabguideError("no host to watch: pass --host NAME or --netns NAME")
+    return transports, vip_list, hypervisor
+
+
+def _vip_list(vips: tuple[str, ...], inventory: Any) -> list[str]:
+    """--vip's addresses, else the inventory's VIP, VIP2, …; each checked."""
+    from labguide.probes.vip_parse import normalize_ip
+
     vip_list = list(vips)
     if not vip_list and inventory is not None:
         vip_list = [value for key, value in sorted(inventory.vars.items())
@@ -263,6 +280,4 @@ def _watch_targets(inventory_path: str | None, vips: tuple[str, ...], hosts: tup
             normalize_ip(vip)
         except ValueError:
             raise LabguideError(f"not an IP address: {vip!r}", Location(key="--vip")) from None
-    if not transports:
-        raise LabguideError("no host to watch: pass --host NAME or --netns NAME")
-    return transports, vip_list
+    return vip_list

@@ -333,11 +333,14 @@ class LabguideApp(StreamActions):
         if inv is None or not self.plan.vips:
             return
         from labguide.probes.vip_watch import VipWatcher
+        from labguide.probes.vm_power import hypervisor_power
 
         hosts = [h for h in self.plan.chapter.watch.candidates
                  if h in inv.hosts and inv.hosts[h].transport != "proxmox"]
+        pve = next((h for h, host in inv.hosts.items() if host.transport == "proxmox"), None)
         watcher = VipWatcher({h: self.engine.pool.get(h) for h in hosts}, self.plan.vips,
-                             self.engine.bus.publish)
+                             self.engine.bus.publish,
+                             power=hypervisor_power(self.engine.pool.get(pve)) if pve else None)
         self.watcher = watcher
         self.run_worker(watcher.run(), group="vip-watch", exit_on_error=False,
                         description="VIP watcher")
