@@ -102,7 +102,10 @@ async def test_load_rates_spread_over_both_backends_like_k6s_vus(lb: HaproxyTcp)
 async def test_changing_the_rate_changes_the_mode(lb: HaproxyTcp) -> None:
     events: list[Event] = []
     async with Prober(lb.url, rate=20, publish=events.append) as prober:
-        await asyncio.sleep(0.5)
+        for _ in range(100):  # the worker answers at 20/s before the rate changes
+            if any(isinstance(e, ProbeBatch) and e.total_ok for e in events):
+                break
+            await asyncio.sleep(0.05)
         prober.set_rate(200)
         await asyncio.sleep(0.5)
         summary = await prober.stop()
