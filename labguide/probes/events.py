@@ -49,9 +49,10 @@ class VipReleased(Event):
 class VrrpStateChanged(Event):
     """Keepalived's own view on a host, from its log and its service's state.
 
-    instance "*" is the daemon itself: state "RUNNING" or "STOPPED" (a stopped keepalived
-    holds every instance stopped). For an instance (VI_1 …), state is "MASTER", "BACKUP",
-    "FAULT", "INIT" or "UNKNOWN" (the host is out of reach). priority is the effective
+    instance "*" is the daemon itself: state "RUNNING", "STOPPED" (a stopped keepalived
+    holds every instance stopped) or "ABSENT" (keepalived is not installed). For an
+    instance (VI_1 …), state is "MASTER", "BACKUP", "FAULT", "INIT" or "UNKNOWN" (the host
+    is out of reach). priority is the effective
     priority when keepalived said it (`Changing effective priority from X to Y`), else None.
     `host_t` is when the host logged it. `primed` marks the state found when the watch
     began (from the log's history and the service's state), not a change seen as it

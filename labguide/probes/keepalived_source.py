@@ -62,7 +62,8 @@ def _command(history: str, follow: str, alive: str, conf: str) -> str:
 
 
 #: keepalived under systemd, as on the chapter's hosts: its journal (200 lines of history,
-#: then followed from the same cursor) and `systemctl is-active keepalived`.
+#: then followed from the same cursor) and `systemctl is-active keepalived` (`not-found`
+#: when no keepalived is installed: l4lb-2 before the chapter installs it, the web hosts).
 JOURNAL_COMMAND = _command(
     history=(
         "J=\"$S journalctl -u keepalived -o short-unix --no-pager\"; "
@@ -74,7 +75,9 @@ JOURNAL_COMMAND = _command(
         "if [ -n \"$cursor\" ]; then exec $J -f --after-cursor=\"$cursor\"; "
         "else exec $J -f -n 0; fi"
     ),
-    alive="systemctl is-active keepalived 2>/dev/null",
+    alive=("s=$(systemctl is-active keepalived 2>/dev/null); "
+           "if [ \"$s\" = inactive ] && [ \"$(systemctl show -p LoadState --value keepalived "
+           "2>/dev/null)\" = not-found ]; then s=not-found; fi; echo \"$s\""),
     conf=CONF,
 )
 

@@ -16,7 +16,7 @@ from labguide.events import Event
 from labguide.probes.events import VrrpStateChanged
 from labguide.probes.vip_parse import normalize_ip
 
-RUNNING, STOPPED, UNKNOWN = "RUNNING", "STOPPED", "UNKNOWN"
+RUNNING, STOPPED, ABSENT, UNKNOWN = "RUNNING", "STOPPED", "ABSENT", "UNKNOWN"
 DAEMON = "*"
 #: VRRP's advertisement interval when the configuration does not say (keepalived's default)
 DEFAULT_ADVERT = 1.0
@@ -77,8 +77,8 @@ def parse_config(text: str) -> dict[str, InstanceConfig]:
 
 
 class KeepalivedView:
-    """Keepalived on each host: the daemon (RUNNING, STOPPED, or None if not known), its
-    instances, and its configured instances."""
+    """Keepalived on each host: the daemon (RUNNING, STOPPED, ABSENT: not installed, or None
+    if not known), its instances, and its configured instances."""
 
     def __init__(self) -> None:
         self._daemon: dict[str, tuple[str, float | None]] = {}
@@ -146,10 +146,10 @@ class KeepalivedView:
 
     def _daemon_fact(self, host: str, state: str | None, t: float, host_t: float | None,
                      when: float | None, primed: bool) -> list[Event]:
-        if state not in (RUNNING, STOPPED) or self.daemon(host) == state:
+        if state not in (RUNNING, STOPPED, ABSENT) or self.daemon(host) == state:
             return []
         self._daemon[host] = (state, when)
-        if state == STOPPED:  # every instance stops with it
+        if state in (STOPPED, ABSENT):  # every instance stops with it
             known = self._instances.setdefault(host, {})
             for name in list(known):
                 known[name] = InstanceState(host, name, STOPPED, None, when)
@@ -182,7 +182,7 @@ class KeepalivedView:
         daemon = found.daemon_since(host)
         if daemon is not None and daemon[0] != self.daemon(host):
             events += self._daemon_fact(host, daemon[0], t, daemon[1], daemon[1], True)
-        if found.daemon(host) == STOPPED:
+        if found.daemon(host) in (STOPPED, ABSENT):
             return events
         for inst in found.instances(host):
             old = self.instance(host, inst.instance)

@@ -113,7 +113,8 @@ def parse_keepalived_line(line: str) -> KeepalivedLine | None:
 
 
 def parse_active_line(line: str) -> KeepalivedLine | None:
-    """The `@active STATE` line our command prints from `systemctl is-active keepalived`."""
+    """The `@active STATE` line our command prints from `systemctl is-active keepalived`
+    (`not-found`: keepalived is not installed, state ABSENT)."""
     if not line.startswith("@active"):
         return None
     value = line.removeprefix("@active").strip()
@@ -121,4 +122,6 @@ def parse_active_line(line: str) -> KeepalivedLine | None:
         return KeepalivedLine("*", state="RUNNING")
     if value in ("inactive", "failed", "deactivating"):
         return KeepalivedLine("*", state="STOPPED")
+    if value == "not-found":
+        return KeepalivedLine("*", state="ABSENT")
     return None  # no systemd, no such unit ("unknown"), or no answer: say nothing

@@ -39,9 +39,15 @@ def _vip_line(event: VipAcquired | VipReleased | SplitBrain) -> str:
     return f"split brain over after {held}, held by {', '.join(event.hosts) or 'nobody'}"
 
 
-def _keepalived_line(event: VrrpStateChanged) -> str:
+DAEMON_WORDS = {"RUNNING": "keepalived running", "STOPPED": "keepalived not running",
+                "ABSENT": "keepalived not installed"}
+
+
+def _keepalived_line(event: VrrpStateChanged) -> str | None:
+    if event.instance == "*" and event.state == "ABSENT" and event.primed:
+        return None  # a host without keepalived (a web server): nothing to say at the start
     if event.instance == "*":
-        what = "keepalived running" if event.state == "RUNNING" else "keepalived not running"
+        what = DAEMON_WORDS.get(event.state, f"keepalived {event.state.lower()}")
     else:
         prio = f" priority {event.priority}" if event.priority is not None else ""
         what = f"keepalived {event.instance} {event.state}{prio}"
@@ -68,7 +74,8 @@ def format_event(event: Event) -> str | None:
     if isinstance(event, VipAcquired | VipReleased | SplitBrain):
         return f"{t}  {event.vip}  {_vip_line(event)}"
     if isinstance(event, VrrpStateChanged):
-        return f"{t}  {event.host}  {_keepalived_line(event)}"
+        what = _keepalived_line(event)
+        return None if what is None else f"{t}  {event.host}  {what}"
     if isinstance(event, HostReachability):
         return f"{t}  {event.host}  {_reach_line(event)}"
     return None

@@ -147,6 +147,10 @@ def test_watch_words() -> None:
     assert stamp_ms(t0) in line  # stamped now, the state's own time beside it
     stopped = format_event(VrrpStateChanged("l4lb-1", "*", "STOPPED", t=t0))
     assert stopped is not None and stopped.endswith("l4lb-1  keepalived not running")
+    # a web host has no keepalived: nothing at the start, a line if it goes away later
+    assert format_event(VrrpStateChanged("web-1", "*", "ABSENT", primed=True, t=t0)) is None
+    gone = format_event(VrrpStateChanged("l4lb-2", "*", "ABSENT", t=t0))
+    assert gone is not None and gone.endswith("l4lb-2  keepalived not installed")
     handover = format_event(VipReleased(VIP, "l4lb-2", overlap=0.0012, t=t0))
     assert handover is not None and handover.endswith(
         "released by l4lb-2 (handover: both held it 1 ms)")

@@ -265,7 +265,9 @@ async def test_watch_prints_the_state_found_not_the_journal(inventory: Inventory
                                   capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     keepalived = [ln for ln in run.stdout.splitlines() if "  keepalived" in ln]
-    assert 2 <= len(keepalived) <= 6, run.stdout  # daemon + instances, per LB, once
+    for host in LBS:  # the daemon and its two instances, once each
+        assert sum(f"  {host}  keepalived" in ln for ln in keepalived) == 3, run.stdout
+    assert len(keepalived) == 6, run.stdout  # nothing for hosts without keepalived
     assert all("(since " in ln or "(as found)" in ln for ln in keepalived), run.stdout
     assert any("l4lb-1  keepalived VI_1 MASTER" in ln for ln in keepalived), run.stdout
     assert "SPLIT" not in run.stdout

@@ -69,6 +69,8 @@ def test_keepalived_lines() -> None:
     assert active is not None and active.state == "STOPPED"
     running = parse_active_line("@active active")
     assert running is not None and running.state == "RUNNING"
+    absent = parse_active_line("@active not-found")
+    assert absent is not None and absent.state == "ABSENT"  # keepalived not installed
     assert parse_active_line("@active ") is None  # no systemd here: no opinion
     assert parse_active_line("@active unknown") is None
 

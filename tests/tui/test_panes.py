@@ -217,6 +217,9 @@ async def test_vip_pane_tells_keepalived_stopped_from_host_down_and_unreachable(
         bus.publish(VrrpStateChanged("l4lb-1", "*", "RUNNING", primed=True, t=T0))
         bus.publish(VrrpStateChanged("l4lb-1", "VI_1", "MASTER", 110, T0 - 60, primed=True,
                                      t=T0))
+        bus.publish(VrrpStateChanged("l4lb-2", "*", "ABSENT", primed=True, t=T0))
+        await pilot.pause()
+        assert pane.host_label("l4lb-2").plain == "keepalived not installed"
         bus.publish(VrrpStateChanged("l4lb-2", "VI_1", "BACKUP", 109, t=T0 + 1))
         await pilot.pause()
         assert "VI_1:MASTER(110)" in pane.host_label("l4lb-1").plain

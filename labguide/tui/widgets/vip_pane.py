@@ -78,6 +78,8 @@ class VipPane(Static):
         daemon = self.model.keepalived.daemon(host)
         if daemon == "STOPPED":
             return Text("keepalived not running", style=STATE_STYLE["STOPPED"])
+        if daemon == "ABSENT":
+            return Text("keepalived not installed", style="dim")
         insts = self.model.instances(host)
         if not insts:
             return Text("keepalived running" if daemon == "RUNNING" else "keepalived ?",
