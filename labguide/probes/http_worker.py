@@ -93,15 +93,19 @@ class Worker:
         """'new' (a connection per request) or 'keepalive' at the current rate."""
         return connection_mode(self.rate, self.config.connections)
 
-    def _fetch(self) -> Fetch:
-        """The fetch of the current rate's connection mode (its client opened once)."""
-        mode = self.mode
+    def _client(self, mode: str) -> Client:
+        """The client of a connection mode, opened once (the engine's import with it)."""
         client = self._clients.get(mode)
         if client is None:
             client = self._clients[mode] = open_client(self.config, mode)
+        return client
+
+    def _fetch(self) -> Fetch:
+        """The fetch of the current rate's connection mode."""
+        mode = self.mode
         if not self.modes or self.modes[-1] != mode:
             self.modes.append(mode)
-        return client.fetch
+        return self._client(mode).fetch
 
     async def _close_clients(self) -> None:
         for client in self._clients.values():
@@ -126,6 +130,7 @@ class Worker:
         if config.out:
             self._out = open(config.out, "w", encoding="utf-8")  # noqa: SIM115
         loop = asyncio.get_running_loop()
+        self._client(self.mode)  # before the schedule starts: importing takes a while
         cpu0 = _cpu()
         self._started_at = self._batch_from = loop.time()
         batcher = asyncio.create_task(self._batches())
