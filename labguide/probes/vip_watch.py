@@ -206,14 +206,16 @@ class VipWatcher:
             return ""
 
     async def _watch_keepalived(self, host: str, transport: Transport, command: str) -> None:
-        delay = 1.0
+        delay = 0.5
         while True:
             await self._up[host].wait()
             started = self._clock()
             with contextlib.suppress(Exception):  # the address channel reports the host
                 await self._keepalived_session(host, transport, command)
-            # No journal (or no keepalived) is not an error: retry slowly.
-            delay = 1.0 if self._clock() - started > 30 else min(delay * 2, 30.0)
+            # Whatever ended the channel, what it said is no longer known to be true: say
+            # so, rather than keep showing a MASTER that may have stopped meanwhile.
+            self._emit(self.state.keepalived.unknown(host, self._clock()))
+            delay = 0.5 if self._clock() - started > 30 else min(delay * 2, 5.0)
             await asyncio.sleep(delay)
 
     async def _keepalived_session(self, host: str, transport: Transport, command: str) -> None:

@@ -283,3 +283,26 @@ async def test_a_failback_is_a_handover_and_a_vrrp_block_a_split_brain(
         assert isinstance(over, SplitBrain) and over.hosts == ("l4lb-1",)
         ended = watcher.state.changes(VIP)[-1]
         assert ended.split and ended.overlap is not None and ended.overlap >= window - 0.5
+
+
+async def test_a_keepalived_channel_that_ends_leaves_no_stale_state(
+        pair: KeepalivedPair) -> None:
+    """What keepalived said is no longer known once its channel ends (it used to be kept,
+    silently, while the channel was retried for up to 30 s): UNKNOWN, then the state
+    found again."""
+    said = ("printf '%s\\n' 'Wed Dec  2 02:52:08 2026: (VI_1) Entering MASTER STATE' "
+            "'@active active' '@history-end'; sleep 0.5")
+    transports = {"l4lb-1": NetnsTransport(netns_host("l4lb-1", pair.ns("a")), pair.ns("a"))}
+    rec = Recorder()
+    watcher = VipWatcher(transports, [VIP], rec, keepalived_command=said)
+    task = asyncio.create_task(watcher.run())
+    try:
+        first = await rec.wait_for(vrrp("l4lb-1", "MASTER"))
+        assert isinstance(first, VrrpStateChanged) and first.primed
+        gone = await rec.wait_for(vrrp("l4lb-1", "UNKNOWN"))
+        assert watcher.state.reachable("l4lb-1") is True  # the host itself is fine
+        await rec.wait_for(lambda e: vrrp("l4lb-1", "MASTER")(e) and e.t > gone.t)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
