@@ -5,6 +5,10 @@ Usage: .venv/bin/python bench/probe_engines.py [--duration 10]
    and 2000/s, in its worker process; k6 at 1000/s on the same nginx for reference.
 2. The same loop at 1000/s while a CPU-busy Python thread runs in the parent process:
    once in the worker process (as labguide does), once in the parent's own event loop.
+3. The connection modes (probes/http_engines.py) at interactive and load rates: a new
+   connection per request (as curl) against keep-alive over 10 connections (as k6's VUs),
+   then the backends seen through HAProxy in TCP mode in front of two nginx.
+   `--only modes` runs this part alone.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from probe_targets import nginx  # noqa: E402
+from probe_targets import balanced_pair, nginx  # noqa: E402
 
 from labguide.probes.http_prober import Prober  # noqa: E402
 from labguide.probes.http_protocol import WorkerConfig  # noqa: E402
@@ -94,9 +98,45 @@ async def gil(url: str, duration: float) -> list[str]:
     return lines
 
 
-async def main(duration: float) -> None:
+async def modes(url: str, lb_url: str, duration: float) -> list[str]:
+    lines = ["| rate/s | connections | sent | achieved ÷ target | failed+dropped | p50 ms | "
+             "CPU (one core) | CPU µs/req |", "|---|---|---|---|---|---|---|---|"]
+    for rate, mode in ((10, "new"), (10, "keepalive"), (100, "new"), (100, "keepalive"),
+                       (1000, "new"), (1000, "keepalive"), (2000, "keepalive")):
+        prober = Prober(url, rate, duration=duration, connections=mode)
+        await prober.start()
+        s = await prober.wait()
+        lines.append(row(str(rate), rate, s.http_reqs, s.rate, s.http_req_failed + s.dropped,
+                         s.http_req_duration.med, s.cpu_seconds, s.duration
+                         ).replace(f"| {rate} | {rate} |", f"| {rate} | {mode} |", 1))
+    lines += ["", "Through HAProxy (TCP mode, roundrobin) to web-1 and web-2, auto mode:", "",
+              "| rate/s | connections | first ten answers | web-1 | web-2 |",
+              "|---|---|---|---|---|"]
+    for rate in (10, 1000):
+        out = Path(tempfile.mkstemp(prefix="lgt-probe-modes-")[1])
+        try:
+            prober = Prober(lb_url, rate, duration=min(duration, 3.0), out=str(out))
+            await prober.start()
+            s = await prober.wait()
+            records = sorted((json.loads(x) for x in out.read_text().splitlines()),
+                             key=lambda r: r["seq"])
+        finally:
+            out.unlink(missing_ok=True)
+        first = " ".join(r["body"].removeprefix("web-") for r in records[:10])
+        lines.append(f"| {rate} | {', '.join(s.connections)} | {first} | "
+                     f"{s.by_backend.get('web-1', 0)} | {s.by_backend.get('web-2', 0)} |")
+    return lines
+
+
+async def main(duration: float, only: str | None = None) -> None:
     load = Path("/proc/loadavg").read_text().split(" ")[0]
     started = time.strftime("%Y-%m-%d %H:%M")
+    if only == "modes":
+        with nginx() as web, balanced_pair() as lb:
+            out = [f"{started}, load average before: {load}, {duration:g} s per line", ""]
+            out += await modes(web.url, lb.url, duration)
+        print("\n".join(out))
+        return
     with nginx() as web, tempfile.TemporaryDirectory(prefix="lgt-probe-k6-") as tmp:
         out = [f"{started}, load average before: {load}, {duration:g} s per line", "",
                "| engine | target/s | sent | achieved ÷ target | failed+dropped | p50 ms | "
@@ -107,10 +147,15 @@ async def main(duration: float) -> None:
                 "| where the request loop runs | achieved/s | dropped | late (>10 ms) |",
                 "|---|---|---|---|"]
         out += await gil(web.url, duration)
+        with balanced_pair() as lb:
+            out += ["", "Connection modes, against the same nginx:", ""]
+            out += await modes(web.url, lb.url, duration)
     print("\n".join(out))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=10.0)
-    asyncio.run(main(parser.parse_args().duration))
+    parser.add_argument("--only", choices=["modes"])
+    args = parser.parse_args()
+    asyncio.run(main(args.duration, args.only))

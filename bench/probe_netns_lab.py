@@ -53,6 +53,13 @@ class KeepalivedPair:
     def log(self, host: str) -> Path:
         return self.dir / f"keepalived-{host}.log"
 
+    def conf(self, host: str) -> Path:
+        return self.dir / f"keepalived-{host}.conf"
+
+    def pidfile(self, host: str) -> Path:
+        """keepalived's main pid (its `-p` file; left behind by a SIGKILL)."""
+        return self.dir / f"{host}.pid"
+
     # ------------------------------------------------------------------ network
 
     def up(self) -> KeepalivedPair:
@@ -84,6 +91,20 @@ class KeepalivedPair:
 
     def heal(self, host: str) -> None:
         sh("ip", "-n", self.ns("sw"), "link", "set", f"p{host}", "master", "br0")
+
+    def drop_vrrp(self, host: str) -> None:
+        """Drop VRRP (IP protocol 112) coming into host, as a firewall between the LBs
+        would: it hears no adverts and becomes MASTER too (nftables table of our own)."""
+        rules = ("table inet lgt_probe {\n chain input {\n"
+                 "  type filter hook input priority 0; policy accept;\n"
+                 "  ip protocol vrrp drop\n }\n}\n")
+        proc = subprocess.run(["ip", "netns", "exec", self.ns(host), "nft", "-f", "-"],
+                              input=rules, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"nft in {self.ns(host)}: {proc.stderr.strip()}")
+
+    def allow_vrrp(self, host: str) -> None:
+        sh("ip", "netns", "exec", self.ns(host), "nft", "delete", "table", "inet", "lgt_probe")
 
     def holds_vip(self, host: str) -> bool:
         out = sh("ip", "-n", self.ns(host), "-o", "addr", "show", check=False)
@@ -118,7 +139,7 @@ class KeepalivedPair:
 
     def start_keepalived(self, host: str, priority: int | None = None) -> None:
         prio = priority if priority is not None else HOSTS[host][1]
-        conf = self.dir / f"keepalived-{host}.conf"
+        conf = self.conf(host)
         conf.write_text(f"""global_defs {{
     router_id lgt_probe_{host}
 }}
@@ -136,7 +157,7 @@ vrrp_instance VI_1 {{
         log = open(self.log(host), "ab")  # noqa: SIM115 - handed to the child
         proc = subprocess.Popen(
             ["ip", "netns", "exec", self.ns(host), "keepalived", "-n", "-l", "-D", "-P",
-             "-f", str(conf), "-p", str(self.dir / f"{host}.pid"),
+             "-f", str(conf), "-p", str(self.pidfile(host)),
              "-r", str(self.dir / f"{host}-vrrp.pid")],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )

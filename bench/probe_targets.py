@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
 
 def free_port() -> int:
@@ -133,6 +134,73 @@ http {{
         self.stop()
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+@dataclass
+class HaproxyTcp:
+    """HAProxy in TCP mode on loopback, balancing connections round-robin over `backends`
+    (as l4lb-1 does in the chapter); its own config and pid, stopped by its own process."""
+
+    backends: list[Nginx]
+    port: int = 0
+    root: Path | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hostname"
+
+    def start(self) -> HaproxyTcp:
+        self.root = Path(tempfile.mkdtemp(prefix="lgt-probe-haproxy-"))
+        self.port = self.port or free_port()
+        servers = "\n".join(f"    server {b.name} 127.0.0.1:{b.port}" for b in self.backends)
+        conf = self.root / "haproxy.cfg"
+        conf.write_text(f"""global
+    maxconn 4000
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+frontend l4
+    bind 127.0.0.1:{self.port}
+    default_backend web
+backend web
+    balance roundrobin
+{servers}
+""")
+        self.proc = subprocess.Popen([HAPROXY, "-db", "-f", str(conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        wait_port(self.port)
+        return self
+
+    def cleanup(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def balanced_pair() -> Iterator[HaproxyTcp]:
+    """web-1 and web-2 (nginx) behind HAProxy in TCP mode, all on loopback."""
+    webs = [Nginx(name="web-1"), Nginx(name="web-2")]
+    lb = HaproxyTcp(webs)
+    try:
+        for web in webs:
+            web.start()
+        yield lb.start()
+    finally:
+        lb.cleanup()
+        for web in webs:
+            web.cleanup()
 
 
 @contextlib.contextmanager

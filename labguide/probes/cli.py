@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import re
 import signal
@@ -22,18 +21,11 @@ from labguide import durations
 from labguide.clock import stamp_ms
 from labguide.errors import LabguideError, Location
 from labguide.events import Event
-from labguide.probes.events import (
-    HostReachability,
-    OutageWindow,
-    ProbeBatch,
-    ProbeSummary,
-    SplitBrain,
-    VipAcquired,
-    VipReleased,
-    VrrpStateChanged,
-)
+from labguide.probes.events import OutageWindow, ProbeBatch, ProbeSummary
+from labguide.probes.http_engines import CONNECTIONS, MODE_TEXT
 from labguide.probes.http_protocol import ENGINES, summary_dict
 from labguide.probes.k6text import ms, summary_lines
+from labguide.probes.watch_text import event_json, format_event
 
 
 def parse_duration(text: str) -> float:
@@ -53,7 +45,9 @@ def format_summary(s: ProbeSummary) -> str:
     """The summary in k6's words, then what k6 does not report."""
     head = (f"  labguide probe  {s.url}  ({s.engine}, {s.target_rate:g}/s for "
             f"{s.duration:.1f}s)")
-    return "\n".join([head, "", *("     " + line for line in summary_lines(s))])
+    how = "; then ".join(MODE_TEXT.get(m, m) for m in s.connections)
+    lines = [head] + ([f"  connections: {how}"] if how else [])
+    return "\n".join([*lines, "", *("     " + line for line in summary_lines(s))])
 
 
 class Progress:
@@ -120,10 +114,14 @@ class Progress:
               help="HTTP client in the worker process (see docs/probes.md).")
 @click.option("--max-in-flight", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Starts beyond this many requests in flight are dropped (and counted).")
+@click.option("--connections", type=click.Choice(CONNECTIONS), default="auto",
+              show_default=True,
+              help="new: a connection per request (like curl); keepalive: 10 kept alive (like "
+                   "k6's VUs); auto: new up to 100/s, keepalive above.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress line.")
 def probe(url: str, rate: float, duration: float, timeout: float, threshold: float,
           expect: str | None, as_json: bool, out: str | None, engine: str,
-          max_in_flight: int, quiet: bool) -> None:
+          max_in_flight: int, connections: str, quiet: bool) -> None:
     """Send GET URL at a constant rate; print a k6-style summary with outage windows.
 
     Ctrl-C stops early and still prints the summary.
@@ -140,7 +138,8 @@ def probe(url: str, rate: float, duration: float, timeout: float, threshold: flo
     async def main() -> ProbeSummary:
         prober = Prober(url, rate, timeout=timeout, duration=duration,
                         publish=progress or (lambda e: None), engine=engine,
-                        max_in_flight=max_in_flight, expect=expect, out=out)
+                        max_in_flight=max_in_flight, expect=expect, out=out,
+                        connections=connections)
         await prober.start()
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError):
@@ -167,37 +166,6 @@ def probe(url: str, rate: float, duration: float, timeout: float, threshold: flo
 # --------------------------------------------------------------------------- watch
 
 
-def format_event(event: Event) -> str | None:
-    """One plain line for a watcher event, with a millisecond timestamp; None to skip."""
-    t = stamp_ms(event.t)
-    if isinstance(event, VipAcquired):
-        on = f" on {event.interface}" if event.interface else ""
-        how = "" if event.host_t is not None else " (already held)"
-        return f"{t}  {event.vip}  acquired by {event.host}{on}{how}"
-    if isinstance(event, VipReleased):
-        why = "" if event.reason == "removed" else f" ({event.reason})"
-        return f"{t}  {event.vip}  released by {event.host}{why}"
-    if isinstance(event, SplitBrain):
-        if event.started:
-            return f"{t}  {event.vip}  SPLIT BRAIN: held by {' and '.join(event.hosts)}"
-        return f"{t}  {event.vip}  split brain over, held by {', '.join(event.hosts) or 'nobody'}"
-    if isinstance(event, VrrpStateChanged):
-        prio = f" priority {event.priority}" if event.priority is not None else ""
-        inst = "keepalived" if event.instance == "*" else f"keepalived {event.instance}"
-        return f"{t}  {event.host}  {inst} {event.state}{prio}"
-    if isinstance(event, HostReachability):
-        if event.reachable:
-            return f"{t}  {event.host}  reachable"
-        return f"{t}  {event.host}  UNREACHABLE: {event.error or 'unknown error'}"
-    return None
-
-
-def event_json(event: Event) -> str:
-    data = dataclasses.asdict(event)
-    data["event"] = type(event).__name__
-    return json.dumps(data, separators=(",", ":"))
-
-
 @click.command()
 @click.option("--inventory", "-i", "inventory_path", metavar="FILE",
               help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
@@ -220,9 +188,10 @@ def watch(inventory_path: str | None, vips: tuple[str, ...], hosts: tuple[str, .
           accept_new_host_keys: bool) -> None:
     """Print who holds each VIP, event by event, with millisecond timestamps."""
     from labguide.probes.vip_watch import KEEPALIVED_COMMAND, VipWatcher
+    from labguide.probes.vm_power import hypervisor_power
 
-    transports, vip_list = _watch_targets(inventory_path, vips, hosts, netns,
-                                          accept_new_host_keys)
+    transports, vip_list, hypervisor = _watch_targets(inventory_path, vips, hosts, netns,
+                                                      accept_new_host_keys)
 
     def publish(event: Event) -> None:
         line = event_json(event) if as_json else format_event(event)
@@ -231,7 +200,8 @@ def watch(inventory_path: str | None, vips: tuple[str, ...], hosts: tuple[str, .
 
     async def main() -> None:
         watcher = VipWatcher(transports, vip_list, publish,
-                             keepalived_command=None if no_keepalived else KEEPALIVED_COMMAND)
+                             keepalived_command=None if no_keepalived else KEEPALIVED_COMMAND,
+                             power=hypervisor_power(hypervisor) if hypervisor else None)
         task = asyncio.create_task(watcher.run())
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError):
@@ -242,7 +212,7 @@ def watch(inventory_path: str | None, vips: tuple[str, ...], hosts: tuple[str, .
         except (asyncio.CancelledError, TimeoutError):
             pass
         finally:
-            for transport in transports.values():
+            for transport in [*transports.values(), *([hypervisor] if hypervisor else [])]:
                 with contextlib.suppress(Exception):
                     await transport.close()
 
@@ -254,11 +224,13 @@ def watch(inventory_path: str | None, vips: tuple[str, ...], hosts: tuple[str, .
 
 def _watch_targets(inventory_path: str | None, vips: tuple[str, ...], hosts: tuple[str, ...],
                    netns: tuple[str, ...], accept_new_host_keys: bool,
-                   ) -> tuple[dict[str, Any], list[str]]:
+                   ) -> tuple[dict[str, Any], list[str], Any]:
+    """The hosts to watch, the VIPs, and the inventory's Proxmox host (for whether a lost
+    host's VM runs), if it has one and hosts come from it."""
     from labguide.probes.netns import NetnsTransport, netns_host
-    from labguide.probes.vip_parse import normalize_ip
 
     transports: dict[str, Any] = {}
+    hypervisor = None
     inventory = None
     if hosts or not netns or not vips:
         from labguide.clicommon import default_inventory
@@ -279,9 +251,22 @@ def _watch_targets(inventory_path: str | None, vips: tuple[str, ...], hosts: tup
         for name in names:
             host = inventory.host(name)
             transports[name] = make_transport(host, accept_new_host_keys=accept_new_host_keys)
+        pve = next((h for h in inventory.hosts.values() if h.transport == "proxmox"), None)
+        if pve is not None:
+            hypervisor = make_transport(pve)
     for spec in netns:
         name, _, ns = spec.partition("=")
         transports[name] = NetnsTransport(netns_host(name, ns or name), ns or name)
+    vip_list = _vip_list(vips, inventory)
+    if not transports:
+        raise LabguideError("no host to watch: pass --host NAME or --netns NAME")
+    return transports, vip_list, hypervisor
+
+
+def _vip_list(vips: tuple[str, ...], inventory: Any) -> list[str]:
+    """--vip's addresses, else the inventory's VIP, VIP2, …; each checked."""
+    from labguide.probes.vip_parse import normalize_ip
+
     vip_list = list(vips)
     if not vip_list and inventory is not None:
         vip_list = [value for key, value in sorted(inventory.vars.items())
@@ -295,6 +280,4 @@ def _watch_targets(inventory_path: str | None, vips: tuple[str, ...], hosts: tup
             normalize_ip(vip)
         except ValueError:
             raise LabguideError(f"not an IP address: {vip!r}", Location(key="--vip")) from None
-    if not transports:
-        raise LabguideError("no host to watch: pass --host NAME or --netns NAME")
-    return transports, vip_list
+    return vip_list

@@ -33,22 +33,30 @@ class VipReleased(Event):
     """`host` no longer holds `vip`.
 
     reason is "removed" (the kernel deleted the address) or "unreachable" (we lost the
-    host, so we no longer know: its holding is dropped from the model).
+    host, so we no longer know: its holding is dropped from the model). `overlap` is set
+    when this release ends a time when two hosts held the VIP that was a handover (shorter
+    than VRRP's master-down interval): how long both held it, by the hosts' own stamps.
     """
 
     vip: str
     host: str
     reason: str = "removed"
     host_t: float | None = None
+    overlap: float | None = None
 
 
 @dataclass(frozen=True)
 class VrrpStateChanged(Event):
-    """Keepalived's own view of one VRRP instance on a host, from its log.
+    """Keepalived's own view on a host, from its log and its service's state.
 
-    state is "MASTER", "BACKUP", "FAULT", "INIT", or "STOPPED" (keepalived not running;
-    instance is then "*"). priority is the effective priority when keepalived said it
-    (`Changing effective priority from X to Y`), else None.
+    instance "*" is the daemon itself: state "RUNNING", "STOPPED" (a stopped keepalived
+    holds every instance stopped) or "ABSENT" (keepalived is not installed). For an
+    instance (VI_1 …), state is "MASTER", "BACKUP", "FAULT", "INIT" or "UNKNOWN" (the host
+    is out of reach). priority is the effective
+    priority when keepalived said it (`Changing effective priority from X to Y`), else None.
+    `host_t` is when the host logged it. `primed` marks the state found when the watch
+    began (from the log's history and the service's state), not a change seen as it
+    happened: `host_t` is then the time it has held since, if known.
     """
 
     host: str
@@ -56,24 +64,41 @@ class VrrpStateChanged(Event):
     state: str
     priority: int | None = None
     host_t: float | None = None
+    primed: bool = False
 
 
 @dataclass(frozen=True)
 class SplitBrain(Event):
-    """Two or more hosts hold the same VIP (started=True), or no longer do (started=False)."""
+    """Two or more hosts have held the same VIP longer than VRRP's master-down interval
+    (started=True), or no longer do (started=False).
+
+    A shorter overlap is a handover (a preempting master adds the VIP a moment before the
+    old one drops it) and raises no SplitBrain (see VipReleased.overlap). `since` is when
+    the second holder appeared (the watcher's clock); `window` the master-down interval
+    that was waited out (3 × advert_int + skew).
+    """
 
     vip: str
     hosts: tuple[str, ...]
     started: bool
+    since: float | None = None
+    window: float | None = None
 
 
 @dataclass(frozen=True)
 class HostReachability(Event):
-    """The watcher's channel to `host` works (reachable=True) or was lost (with the error)."""
+    """The watcher's channel to `host` works (reachable=True) or was lost (with the error).
+
+    `power` says what the hypervisor knows of the host's VM while it is out of reach:
+    "stopped" (the machine is not running), "running" (it runs, but we cannot reach it),
+    or "" when there is no hypervisor to ask or it did not know the VM. A change of it
+    while the host stays out of reach is published as a new event.
+    """
 
     host: str
     reachable: bool
     error: str | None = None
+    power: str = ""
 
 
 # --------------------------------------------------------------------------- HTTP prober
@@ -174,6 +199,9 @@ class ProbeBatch(Event):
     total_ok: int
     total_failed: int
     total_dropped: int
+    #: how requests connect at this rate: "new" (one connection each, like curl) or
+    #: "keepalive" (a few kept-alive connections, like k6's VUs); see probes/http_engines.py
+    connections: str = ""
 
     @property
     def rate(self) -> float:
@@ -215,6 +243,8 @@ class ProbeSummary(Event):
     outages: tuple[OutageWindow, ...]
     cpu_seconds: float
     max_in_flight: int
+    #: the connection modes the run used, in order ("new", "keepalive")
+    connections: tuple[str, ...] = ()
 
     @property
     def ok(self) -> int:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from labguide.errors import LabguideError
 from labguide.events import Event
 from labguide.probes.events import ProbeBatch, ProbeSummary
+from labguide.probes.http_engines import CONNECTIONS
 from labguide.probes.http_protocol import ENGINES, WorkerConfig, decode
 
 
@@ -27,6 +28,10 @@ class Prober:
     `wait()` returns the summary once `duration` has passed; `stop()` ends it early and
     returns the summary. Every batch (ProbeBatch, every `batch_interval` s), finished
     outage (OutageWindow) and the final ProbeSummary go to `publish`.
+
+    `connections`: "auto" opens a new connection per request up to 100/s (as curl does:
+    HAProxy in TCP mode balances connections) and keeps 10 alive above (as k6's VUs do);
+    "new" or "keepalive" fix the mode (labguide.probes.http_engines).
     """
 
     def __init__(
@@ -43,6 +48,7 @@ class Prober:
         out: str | None = None,
         batch_interval: float = 0.1,
         max_lateness: float = 1.0,
+        connections: str = "auto",
         python: str = sys.executable,
     ) -> None:
         if engine not in ENGINES:
@@ -54,12 +60,16 @@ class Prober:
                                 hint="e.g. http://198.18.16.140/hostname")
         if rate < 0:
             raise LabguideError(f"the rate must be >= 0, not {rate}")
+        if connections not in CONNECTIONS:
+            raise LabguideError(f"unknown connection mode {connections!r}",
+                                hint=f"one of: {', '.join(CONNECTIONS)}")
         if timeout <= 0:
             raise LabguideError(f"the timeout must be > 0, not {timeout}")
         self.config = WorkerConfig(
             url=url, rate=rate, timeout=timeout, duration=duration, engine=engine,
             max_in_flight=max_in_flight, expect=expect, out=out,
             batch_interval=batch_interval, max_lateness=max_lateness,
+            connections=connections,
         )
         self._publish = publish or (lambda event: None)
         self._python = python

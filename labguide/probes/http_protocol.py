@@ -43,6 +43,8 @@ class WorkerConfig:
     late_threshold: float = 0.010
     #: A start that would be later than this is not made and counts as dropped.
     max_lateness: float = 1.0
+    #: "auto" (by rate), "new" (a connection per request) or "keepalive" (http_engines).
+    connections: str = "auto"
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -94,6 +96,7 @@ def decode(line: str) -> ProbeBatch | OutageWindow | ProbeSummary | str:
                 "http_req_duration": _latency(data["http_req_duration"]),
                 "lateness_ms": _latency(data["lateness_ms"]),
                 "outages": tuple(_outage(o) for o in data["outages"]),
+                "connections": tuple(data.get("connections", ())),
             }
         )
     if kind == "error":

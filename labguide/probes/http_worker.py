@@ -14,17 +14,15 @@ import re
 import resource
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import IO, Any
 
 from labguide.probes.events import OutageWindow, ProbeBatch, ProbeSummary
+from labguide.probes.http_engines import Client, Fetch, connection_mode, open_client
 from labguide.probes.http_protocol import ENGINES, WorkerConfig, encode
 from labguide.probes.http_stats import OK, RequestResult, RunStats, exact_summary
 
 BODY_KEEP = 200  # characters of the body kept per result
-
-#: fetch(url) -> (status, body bytes); raises on transport errors.
-Fetch = Callable[[], Awaitable[tuple[int, bytes]]]
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -67,48 +65,6 @@ def classify(exc: BaseException) -> str:
     return "other"
 
 
-async def _open_engine(config: WorkerConfig) -> tuple[Fetch, Callable[[], Awaitable[None]]]:
-    """A fetch function for the engine and a function that closes it."""
-    if config.engine == "aiohttp":
-        import aiohttp
-
-        connector = aiohttp.TCPConnector(limit=config.max_in_flight, ttl_dns_cache=300)
-        session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=config.timeout),
-            auto_decompress=False,
-        )
-        url = config.url
-
-        async def fetch_aiohttp() -> tuple[int, bytes]:
-            async with session.get(url, allow_redirects=False) as resp:
-                return resp.status, await resp.read()
-
-        return fetch_aiohttp, session.close
-
-    import httpx
-
-    limits = httpx.Limits(max_connections=config.max_in_flight,
-                          max_keepalive_connections=config.max_in_flight)
-    timeout = httpx.Timeout(config.timeout)
-    if config.engine == "httpx-aiohttp":
-        from httpx_aiohttp import AiohttpTransport
-
-        client = httpx.AsyncClient(transport=AiohttpTransport(limits=limits),
-                                   timeout=timeout, limits=limits)
-    else:
-        client = httpx.AsyncClient(timeout=timeout, limits=limits)
-    url = config.url
-
-    async def fetch_httpx() -> tuple[int, bytes]:
-        # The per-request timeout covers the whole exchange, as with aiohttp's total.
-        async with asyncio.timeout(config.timeout):
-            resp = await client.get(url)
-        return resp.status_code, resp.content
-
-    return fetch_httpx, client.aclose
-
-
 class Worker:
     """The request loop: starts requests on schedule, aggregates, emits batches."""
 
@@ -128,6 +84,33 @@ class Worker:
         self._out: IO[str] | None = None
         self._started_at = 0.0
         self._batch_from = 0.0
+        self._clients: dict[str, Client] = {}
+        #: the connection modes used so far, in order (the summary says them)
+        self.modes: list[str] = []
+
+    @property
+    def mode(self) -> str:
+        """'new' (a connection per request) or 'keepalive' at the current rate."""
+        return connection_mode(self.rate, self.config.connections)
+
+    def _client(self, mode: str) -> Client:
+        """The client of a connection mode, opened once (the engine's import with it)."""
+        client = self._clients.get(mode)
+        if client is None:
+            client = self._clients[mode] = open_client(self.config, mode)
+        return client
+
+    def _fetch(self) -> Fetch:
+        """The fetch of the current rate's connection mode."""
+        mode = self.mode
+        if not self.modes or self.modes[-1] != mode:
+            self.modes.append(mode)
+        return self._client(mode).fetch
+
+    async def _close_clients(self) -> None:
+        for client in self._clients.values():
+            with contextlib.suppress(Exception):
+                await client.close()
 
     def to_epoch(self, t: float) -> float:
         return t + self._epoch_offset
@@ -144,16 +127,16 @@ class Worker:
 
     async def run(self) -> ProbeSummary:
         config = self.config
-        fetch, close = await _open_engine(config)
         if config.out:
             self._out = open(config.out, "w", encoding="utf-8")  # noqa: SIM115
         loop = asyncio.get_running_loop()
+        self._client(self.mode)  # before the schedule starts: importing takes a while
         cpu0 = _cpu()
         self._started_at = self._batch_from = loop.time()
         batcher = asyncio.create_task(self._batches())
         scheduled_until = self._started_at
         try:
-            await self._schedule(fetch)
+            await self._schedule()
             scheduled_until = loop.time()
             if self._tasks:  # let requests in flight finish (each is bounded by the timeout)
                 await asyncio.wait(set(self._tasks), timeout=config.timeout + 1.0)
@@ -165,7 +148,7 @@ class Worker:
             batcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await batcher
-            await close()
+            await self._close_clients()
         ended = loop.time()
         self.stats.outages.finish()
         self._emit_batch(ended)
@@ -174,7 +157,7 @@ class Worker:
         # The rate is over the sending period (as asked), not the drain of the last answers.
         return self._summary(scheduled_until - self._started_at, _cpu() - cpu0)
 
-    async def _schedule(self, fetch: Fetch) -> None:
+    async def _schedule(self) -> None:
         """Open model: request n of the current rate is due at base + n / rate."""
         loop = asyncio.get_running_loop()
         config = self.config
@@ -183,10 +166,12 @@ class Worker:
         base = self._started_at
         n = 0
         seq = 0
+        fetch: Fetch | None = None  # of the current rate's connection mode
         while not self._stop.is_set():
             if self._rate_changed.is_set():
                 self._rate_changed.clear()
                 base, n = loop.time(), 0
+                fetch = None
             rate = self.rate
             if rate <= 0:
                 await self._wait_for_change(None if end is None else end - loop.time())
@@ -204,6 +189,7 @@ class Worker:
             if now - due > config.max_lateness or stats.in_flight >= config.max_in_flight:
                 stats.on_drop(seq)
             else:
+                fetch = fetch or self._fetch()
                 task = loop.create_task(self._one(fetch, seq, due))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -296,6 +282,7 @@ class Worker:
             total_ok=s.ok,
             total_failed=s.failed,
             total_dropped=s.dropped,
+            connections=self.mode,
             t=self.to_epoch(now),
         )
         self._batch_from = now
@@ -324,6 +311,7 @@ class Worker:
             outages=tuple(s.outages.windows),
             cpu_seconds=cpu,
             max_in_flight=config.max_in_flight,
+            connections=tuple(self.modes),
         )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
+import time
 from dataclasses import dataclass
 
 # `[2026-11-25T12:26:41.657050] Deleted 3: eth0    inet 10.0.0.140/24 scope global eth0\ ...`
@@ -61,7 +62,7 @@ def parse_address_line(line: str) -> AddressChange | None:
 class KeepalivedLine:
     """What one keepalived log line says: an instance's state, its priority, or a stop.
 
-    instance is "*" for the whole daemon (state "STOPPED" or "RUNNING").
+    instance is "*" for the whole daemon (state "STOPPED" or "RUNNING": a start).
     """
 
     instance: str
@@ -79,24 +80,41 @@ _STOPPED = re.compile(
     r"Stopped Keepalived|Stopped keepalived\.service|keepalived\.service: (?:Main process "
     r"exited|Failed with result|Deactivated successfully)|Stopped .*[Kk]eepalive",
 )
+_STARTING = re.compile(r"Starting Keepalived v|Started keepalived\.service|Started Keepalive")
 _UNIX_TIME = re.compile(r"^(?P<t>\d{9,}\.\d+)\s")
+#: keepalived's own console log (`-l`): `Wed Dec  2 02:52:04 2026: ...`, local time
+_CONSOLE_TIME = re.compile(r"^(?P<t>[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}): ")
+
+
+def _line_time(line: str) -> float | None:
+    """The time a log line carries: journalctl's short-unix, or keepalived's console form."""
+    if (m := _UNIX_TIME.match(line)) is not None:
+        return float(m["t"])
+    if (c := _CONSOLE_TIME.match(line)) is not None:
+        try:
+            return time.mktime(time.strptime(c["t"], "%a %b %d %H:%M:%S %Y"))
+        except ValueError:
+            return None
+    return None
 
 
 def parse_keepalived_line(line: str) -> KeepalivedLine | None:
     """The keepalived fact of one log line (journalctl short-unix, console or syslog)."""
-    m = _UNIX_TIME.match(line)
-    host_t = float(m["t"]) if m else None
+    host_t = _line_time(line)
     if (s := _STATE.search(line)) is not None:
         return KeepalivedLine(s["instance"], state=s["state"].upper(), host_t=host_t)
     if (p := _PRIORITY.search(line)) is not None:
         return KeepalivedLine(p["instance"], priority=int(p["to"]), host_t=host_t)
     if _STOPPED.search(line):
         return KeepalivedLine("*", state="STOPPED", host_t=host_t)
+    if _STARTING.search(line):
+        return KeepalivedLine("*", state="RUNNING", host_t=host_t)
     return None
 
 
 def parse_active_line(line: str) -> KeepalivedLine | None:
-    """The `@active STATE` line our command prints from `systemctl is-active keepalived`."""
+    """The `@active STATE` line our command prints from `systemctl is-active keepalived`
+    (`not-found`: keepalived is not installed, state ABSENT)."""
     if not line.startswith("@active"):
         return None
     value = line.removeprefix("@active").strip()
@@ -104,4 +122,6 @@ def parse_active_line(line: str) -> KeepalivedLine | None:
         return KeepalivedLine("*", state="RUNNING")
     if value in ("inactive", "failed", "deactivating"):
         return KeepalivedLine("*", state="STOPPED")
+    if value == "not-found":
+        return KeepalivedLine("*", state="ABSENT")
     return None  # no systemd, no such unit ("unknown"), or no answer: say nothing

@@ -1,5 +1,7 @@
-"""The VIP watcher: one long-lived channel per host streaming `ip monitor address`, plus
-keepalived's log, turned into VipState changes and published events. Reconnects by itself.
+"""The VIP watcher: one long-lived channel per host streaming `ip monitor address`, plus one
+for keepalived (its log and its service's state, keepalived_source.py), turned into VipState
+changes and published events; the split-brain alarm raised on time (VipState.due).
+Reconnects by itself.
 
 Uses only the Transport interface (stream/connect); knows nothing of front-ends.
 """
@@ -7,10 +9,19 @@ Uses only the Transport interface (stream/connect); knows nothing of front-ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from labguide.events import Event
+from labguide.probes.keepalived_source import (
+    CONF_BEGIN,
+    CONF_END,
+    HISTORY_END,
+    JOURNAL_COMMAND,
+    TICK_LINE,
+)
+from labguide.probes.keepalived_state import KeepalivedView
 from labguide.probes.vip_parse import (
     AddressChange,
     parse_active_line,
@@ -34,19 +45,13 @@ ADDRESS_COMMAND = (
     "wait $mon"
 )
 
-#: Keepalived's view from its journal (history first, then follow from the same cursor),
-#: and whether the unit runs. Uses sudo when it needs no password, for the journal.
-KEEPALIVED_COMMAND = (
-    "export LC_ALL=C; exec 2>&1; "
-    "S=; if [ \"$(id -u)\" != 0 ] && sudo -n true 2>/dev/null; then S='sudo -n'; fi; "
-    "J=\"$S journalctl -u keepalived -o short-unix --no-pager\"; "
-    "out=$($J -n 200 --show-cursor 2>/dev/null || true); "
-    "printf '%s\\n' \"$out\"; "
-    "cursor=$(printf '%s\\n' \"$out\" | sed -n 's/^-- cursor: //p' | tail -n 1); "
-    "echo \"@active $(systemctl is-active keepalived 2>/dev/null || true)\"; "
-    "if [ -n \"$cursor\" ]; then exec $J -f --after-cursor=\"$cursor\"; "
-    "else exec $J -f -n 0; fi"
-)
+#: keepalived's view on the chapter's hosts (journal and systemd); see keepalived_source.py
+KEEPALIVED_COMMAND = JOURNAL_COMMAND
+#: how long to wait for the hypervisor's word on a lost host's VM
+POWER_TIMEOUT = 3.0
+
+#: power(host) -> "stopped", "running" or "" (not known): the host's VM, from a hypervisor
+Power = Callable[[str], Awaitable[str]]
 
 
 class VipWatcher:
@@ -56,8 +61,10 @@ class VipWatcher:
     (reboot), is an event (HostReachability) and is retried with backoff, never a crash.
     `state` is the live VipState model.
 
-    `keepalived_command`: the command whose output lines are keepalived's log (default:
-    its journal, as on the chapter's hosts), or one per host; None to not watch keepalived.
+    `keepalived_command`: the command that tells keepalived's state (keepalived_source.py;
+    default: its journal and systemd, as on the chapter's hosts), or one per host; None to
+    not watch keepalived. `power`: asks a hypervisor whether a lost host's VM runs, so that
+    "host not running" is told apart from "unreachable".
     """
 
     def __init__(
@@ -70,6 +77,7 @@ class VipWatcher:
         address_command: str = ADDRESS_COMMAND,
         backoff: tuple[float, float] = (0.5, 5.0),
         clock: Callable[[], float] = time.time,
+        power: Power | None = None,
     ) -> None:
         self.transports = dict(transports)
         self.state = VipState(vips, self.transports)
@@ -78,14 +86,42 @@ class VipWatcher:
         self._address_command = address_command
         self._backoff = backoff
         self._clock = clock
+        self._power = power
         self._up: dict[str, asyncio.Event] = {}
+        self._alarm: asyncio.TimerHandle | None = None
 
     def _emit(self, events: list[Event]) -> None:
         for event in events:
             self._publish(event)
+        if events:
+            self._arm()
+
+    def _arm(self) -> None:
+        """Look again when a handover in progress would become a split brain."""
+        if self._alarm is not None:
+            self._alarm.cancel()
+            self._alarm = None
+        due = self.state.next_due()
+        if due is not None:
+            delay = max(due - self._clock(), 0.0) + 0.001
+            self._alarm = asyncio.get_running_loop().call_later(delay, self._on_due)
+
+    def _on_due(self) -> None:
+        self._alarm = None
+        self._emit(self.state.due(self._clock()))
+        if self._alarm is None and self.state.next_due() is not None:
+            self._arm()  # the clock ran early: wait the rest
 
     async def run(self) -> None:
         self._up = {host: asyncio.Event() for host in self.transports}
+        try:
+            await self._run_all()
+        finally:
+            if self._alarm is not None:
+                self._alarm.cancel()
+                self._alarm = None
+
+    async def _run_all(self) -> None:
         async with asyncio.TaskGroup() as group:
             for host, transport in self.transports.items():
                 group.create_task(self._watch_addresses(host, transport),
@@ -107,7 +143,8 @@ class VipWatcher:
             if self.state.reachable(host):
                 delay = self._backoff[0]  # it worked for a while: retry quickly
             self._up[host].clear()
-            self._emit(self.state.lost(host, self._clock(), error))
+            power = await self._power_of(host)
+            self._emit(self.state.lost(host, self._clock(), error, power))
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._backoff[1])
 
@@ -157,23 +194,56 @@ class VipWatcher:
         self._emit(self.state.apply(host, change.address, change.interface, change.deleted,
                                     t, change.host_t))
 
+    async def _power_of(self, host: str) -> str:
+        if self._power is None:
+            return ""
+        try:
+            async with asyncio.timeout(POWER_TIMEOUT):
+                return await self._power(host)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - no word from the hypervisor: say nothing
+            return ""
+
     async def _watch_keepalived(self, host: str, transport: Transport, command: str) -> None:
-        delay = 1.0
+        delay = 0.5
         while True:
             await self._up[host].wait()
             started = self._clock()
-            try:
-                async for line in transport.stream(command):
-                    fact = parse_active_line(line) or parse_keepalived_line(line)
-                    if fact is None:
-                        continue
-                    self._emit(self.state.vrrp(host, fact.instance, self._clock(),
-                                               state=fact.state, priority=fact.priority,
-                                               host_t=fact.host_t))
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001, S110 - the address channel reports the host
-                pass
-            # No journal (or no keepalived) is not an error: retry slowly.
-            delay = 1.0 if self._clock() - started > 30 else min(delay * 2, 30.0)
+            with contextlib.suppress(Exception):  # the address channel reports the host
+                await self._keepalived_session(host, transport, command)
+            # Whatever ended the channel, what it said is no longer known to be true: say
+            # so, rather than keep showing a MASTER that may have stopped meanwhile.
+            self._emit(self.state.keepalived.unknown(host, self._clock()))
+            delay = 0.5 if self._clock() - started > 30 else min(delay * 2, 5.0)
             await asyncio.sleep(delay)
+
+    async def _keepalived_session(self, host: str, transport: Transport, command: str) -> None:
+        """One channel: the history folded into the state found at the start (published
+        once, each with its own time), then each change as it comes."""
+        view = self.state.keepalived
+        found: KeepalivedView | None = KeepalivedView()  # None once the history is over
+        conf: list[str] | None = None
+        async for line in transport.stream(command):
+            if conf is not None:  # the configuration, kept in memory only
+                if line == CONF_END:
+                    view.configure(host, "\n".join(conf))
+                    conf = None
+                else:
+                    conf.append(line)
+                continue
+            if line == CONF_BEGIN:
+                conf = []
+            elif line == HISTORY_END and found is not None:
+                self._emit(view.adopt(host, found, self._clock()))
+                found = None
+            elif line != TICK_LINE:
+                fact = parse_active_line(line) or parse_keepalived_line(line)
+                if fact is None:
+                    continue
+                target = view if found is None else found
+                events = target.fact(host, fact.instance, self._clock(), state=fact.state,
+                                     priority=fact.priority, host_t=fact.host_t,
+                                     primed=found is not None)
+                if found is None:
+                    self._emit(events)

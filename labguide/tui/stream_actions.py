@@ -45,8 +45,10 @@ class StreamActions(App[int]):
         pane.start(f"load step {event.step_id}: k6 on {event.origin} sends {event.rate:g}/s; "
                    f"sampled from here at {rate}/s", rate)
         self.stream.rate = rate
-        self.run_worker(self._start_stream(event.duration), group="stream", exclusive=True,
-                        exit_on_error=False, description=f"mirror load step {event.step_id}")
+        # kept alive like k6's VUs, so the sample sees what k6's connections see
+        self.run_worker(self._start_stream(event.duration, "keepalive"), group="stream",
+                        exclusive=True, exit_on_error=False,
+                        description=f"mirror load step {event.step_id}")
 
     def action_toggle_stream(self) -> None:
         pane = self.stream_pane
@@ -62,9 +64,10 @@ class StreamActions(App[int]):
         self.run_worker(self._start_stream(), group="stream", exclusive=True,
                         exit_on_error=False, description="start the stream")
 
-    async def _start_stream(self, duration: float | None = None) -> None:
+    async def _start_stream(self, duration: float | None = None,
+                            connections: str = "auto") -> None:
         try:
-            await self.stream.start(duration)
+            await self.stream.start(duration, connections)
         except LabguideError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             self.stream_pane.set_target(self.stream.rate, False)

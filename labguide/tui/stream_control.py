@@ -25,13 +25,15 @@ class StreamControl:
     def running(self) -> bool:
         return self.prober is not None and self.prober.running and self.prober.summary is None
 
-    async def start(self, duration: float | None = None) -> None:
+    async def start(self, duration: float | None = None, connections: str = "auto") -> None:
+        """Start the prober; `connections` "auto" connects per request at interactive rates
+        (like curl) and keeps connections alive at load rates (like k6's VUs)."""
         if self.url is None:
             raise LabguideError("the chapter names no URL to stream (front matter watch.url)")
         await self.stop()
         self.prober = Prober(self.url, self.rate, duration=min(duration or self.max_duration,
                                                                self.max_duration),
-                             publish=self.publish)
+                             publish=self.publish, connections=connections)
         await self.prober.start()
 
     async def stop(self) -> None:

@@ -18,6 +18,7 @@ from labguide.probes.events import (
     ProbeBatch,
     ProbeSummary,
 )
+from labguide.probes.http_engines import MODE_TEXT
 from labguide.probes.k6text import NARROW, detail_lines, summary_lines
 
 HISTORY = 120  # batches kept for the sparklines (~12 s at 100 ms a batch)
@@ -52,6 +53,8 @@ class StreamModel:
     summary: ProbeSummary | None = None
     #: a finished load step's result lines (k6's numbers when it ran real k6)
     result: list[str] = field(default_factory=list)
+    #: how the prober connects now ("new" or "keepalive", probes/http_engines.py)
+    connections: str = ""
 
     def reset(self, source: str, rate: float) -> None:
         fresh = StreamModel(source=source, running=True, target_rate=rate)
@@ -67,6 +70,7 @@ class StreamModel:
             self.running = True
             self.summary = None
             self.target_rate = event.target_rate
+            self.connections = event.connections or self.connections
             span = event.t1 - event.t0
             self.rates.append(event.started / span if span > 0 else 0.0)
             self.failures.append(event.failed / span if span > 0 else 0.0)
@@ -100,6 +104,12 @@ class StreamModel:
             self.outage_lost = sum(o.lost for o in event.outages)
             return []
         return []
+
+
+def connections_text(mode: str) -> str:
+    """What the pane says about how the prober connects, e.g. 'new connection per request,
+    like curl'; empty before the first batch."""
+    return MODE_TEXT.get(mode, "")
 
 
 def answer_line(a: ProbeAnswer) -> str:

@@ -34,12 +34,14 @@ def fold(state: VipState, event: Event) -> bool:
                       host_t=event.host_t)
     elif isinstance(event, VrrpStateChanged):
         state.vrrp(event.host, event.instance, event.t, state=event.state,
-                   priority=event.priority, host_t=event.host_t)
+                   priority=event.priority, host_t=event.host_t, primed=event.primed)
     elif isinstance(event, HostReachability):
         if event.reachable:
             state.set_reachable(event.host, event.t)
         else:
-            state.lost(event.host, event.t, event.error or "unreachable")
-    elif not isinstance(event, SplitBrain):  # split brain follows from the holders
+            state.lost(event.host, event.t, event.error or "unreachable", event.power)
+    elif isinstance(event, SplitBrain):  # the watcher applied the rule (probes/vip_state.py)
+        state.alarm(event.vip, event.started)
+    else:
         return False
     return True

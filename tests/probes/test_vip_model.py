@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from labguide.events import Event
 from labguide.probes.events import (
     HostReachability,
@@ -48,7 +50,10 @@ def test_keepalived_lines() -> None:
     assert fact is not None
     assert (fact.instance, fact.state, fact.host_t) == ("VI_1", "MASTER", 1764071201.123456)
     console = parse_keepalived_line("Wed Nov 25 12:32:27 2026: (VI_1) Entering BACKUP STATE (init)")
-    assert console is not None and console.state == "BACKUP" and console.host_t is None
+    assert console is not None and console.state == "BACKUP"
+    assert console.host_t == time.mktime((2026, 11, 25, 12, 32, 27, 0, 0, -1))  # local time
+    start = parse_keepalived_line("Wed Nov 25 12:32:20 2026: Starting Keepalived v2.2.7 (01/16)")
+    assert start is not None and (start.instance, start.state) == ("*", "RUNNING")
     prio = parse_keepalived_line("x Keepalived_vrrp[1]: (VI_1) Changing effective priority "
                                  "from 100 to 110")
     assert prio is not None and prio.priority == 110 and prio.state is None
@@ -64,6 +69,8 @@ def test_keepalived_lines() -> None:
     assert active is not None and active.state == "STOPPED"
     running = parse_active_line("@active active")
     assert running is not None and running.state == "RUNNING"
+    absent = parse_active_line("@active not-found")
+    assert absent is not None and absent.state == "ABSENT"  # keepalived not installed
     assert parse_active_line("@active ") is None  # no systemd here: no opinion
     assert parse_active_line("@active unknown") is None
 
@@ -86,19 +93,71 @@ def test_failover_timeline_and_gap() -> None:
         ("a", True, ("a",)), ("a", False, ()), ("b", True, ("b",))]
 
 
-def test_split_brain_starts_and_ends_once() -> None:
+def test_split_brain_is_two_holders_past_the_master_down_interval() -> None:
     s = VipState([VIP], ["a", "b", "c"])
     s.apply("a", VIP, "eth0", False, t=1.0)
     events = s.apply("b", VIP, "eth0", False, t=2.0)
-    assert events[-1] == SplitBrain(VIP, ("a", "b"), True, t=2.0)
-    assert s.split_brain(VIP) and s.owner(VIP) is None
-    more = s.apply("c", VIP, "eth0", False, t=3.0)
+    assert not any(isinstance(e, SplitBrain) for e in events)  # a handover so far
+    assert s.handover(VIP) and not s.split_brain(VIP) and s.owner(VIP) is None
+    window = s.window(VIP)
+    assert window == 4.0  # no configuration seen: 3 × 1 s + the largest skew
+    assert s.next_due() == 2.0 + window
+    assert s.due(2.0 + window - 0.01) == []
+    (alarm,) = s.due(2.0 + window)
+    assert alarm == SplitBrain(VIP, ("a", "b"), True, 2.0, window, t=2.0 + window)
+    assert s.split_brain(VIP) and s.next_due() is None and s.due(100.0) == []
+    more = s.apply("c", VIP, "eth0", False, t=7.0)
     assert not any(isinstance(e, SplitBrain) for e in more)
-    s.apply("c", VIP, "eth0", True, t=4.0)
-    events = s.apply("a", VIP, "eth0", True, t=5.0)
-    assert events[-1] == SplitBrain(VIP, ("b",), False, t=5.0)
+    s.apply("c", VIP, "eth0", True, t=8.0)
+    events = s.apply("a", VIP, "eth0", True, t=9.0)
+    assert events[-1] == SplitBrain(VIP, ("b",), False, 2.0, window, t=9.0)
+    assert isinstance(events[0], VipReleased) and events[0].overlap is None
+    ended = s.changes(VIP)[-1]
+    assert ended.split and ended.overlap == 7.0
     gap_free = [c for c in s.changes(VIP) if c.acquired]
     assert all(c.gap is None for c in gap_free)  # always held by someone: no hole
+
+
+def test_a_failback_overlap_is_a_handover_with_its_measured_overlap() -> None:
+    """VRRP preemption: the new master adds the VIP ~1 ms before the old one drops it. No
+    alarm (`watch` printed SPLIT BRAIN and "over" in the same millisecond), and the
+    timeline keeps the overlap, by the hosts' own stamps."""
+    s = VipState([VIP], ["a", "b"])
+    s.apply("b", VIP, "eth0", False, t=1.0, host_t=1.0)
+    assert s.apply("a", VIP, "eth0", False, t=5.0004, host_t=5.0) == [
+        VipAcquired(VIP, "a", "eth0", 5.0, t=5.0004)]
+    (gone,) = s.apply("b", VIP, "eth0", True, t=5.0015, host_t=5.001)
+    assert isinstance(gone, VipReleased) and abs((gone.overlap or 0) - 0.001) < 1e-9
+    assert s.next_due() is None and s.due(100.0) == [] and not s.split_brain(VIP)
+    last = s.changes(VIP)[-1]
+    assert not last.split and abs((last.overlap or 0) - 0.001) < 1e-9
+
+
+def test_the_window_comes_from_keepalived_conf() -> None:
+    s = VipState([VIP, "198.18.16.141"], ["a", "b"])
+    s.keepalived.configure("a", CONF.format(prio=100, advert=1))
+    s.keepalived.configure("b", CONF.format(prio=99, advert=2))
+    # the slowest backup: advert_int 2, priority 99 → 3 × 2 + (256 - 99) / 256 × 2
+    assert abs(s.window(VIP) - (6 + 157 / 128)) < 1e-9
+    assert s.window("198.18.16.141") == 4.0  # no instance names it
+    s.keepalived.configure("b", "vrrp_instance VI_1 {")  # unreadable: default for b
+    assert abs(s.window(VIP) - (3 + 156 / 256)) < 1e-9
+
+
+CONF = """global_defs {{ router_id x }}
+vrrp_script chk {{ script "/bin/true" }}
+vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {prio}
+    advert_int {advert}
+    auth_pass s3cret
+    virtual_ipaddress {{
+        198.18.16.140/24 dev eth0
+    }}
+}}
+"""
 
 
 def test_unreachable_host_holds_nothing_and_its_keepalived_is_unknown() -> None:
@@ -119,16 +178,20 @@ def test_keepalived_view_state_priority_and_stop() -> None:
     s = VipState([VIP], ["a"])
     (e1,) = s.vrrp("a", "VI_1", t=1.0, state="BACKUP")
     assert e1 == VrrpStateChanged("a", "VI_1", "BACKUP", None, t=1.0)
+    assert s.keepalived.daemon("a") == "RUNNING"  # an instance speaks: keepalived runs
     (e2,) = states(s.vrrp("a", "VI_1", t=2.0, priority=110))
     assert (e2.state, e2.priority) == ("BACKUP", 110)
     assert s.vrrp("a", "VI_1", t=2.5, state="BACKUP") == []
     (e3,) = states(s.vrrp("a", "VI_1", t=3.0, state="MASTER"))
     assert (e3.state, e3.priority) == ("MASTER", 110)
     (e4,) = states(s.vrrp("a", "*", t=4.0, state="STOPPED"))
-    assert (e4.instance, e4.state) == ("VI_1", "STOPPED")
+    assert (e4.instance, e4.state) == ("*", "STOPPED")
     instance = s.instance("a", "VI_1")
-    assert instance is not None and instance.since == 4.0
+    assert instance is not None and (instance.state, instance.since) == ("STOPPED", 4.0)
+    assert s.vrrp("a", "*", t=4.5, state="STOPPED") == []  # the poll says it again
+    (e5,) = states(s.vrrp("a", "*", t=5.0, state="RUNNING"))
+    assert (e5.instance, e5.state) == ("*", "RUNNING")
+    assert s.instances("a") == ()  # the old run's instances: the new one will say
     fresh = VipState([VIP], ["b"])
-    (e5,) = states(fresh.vrrp("b", "*", t=1.0, state="STOPPED"))
-    assert (e5.instance, e5.state) == ("*", "STOPPED")
-    assert states(fresh.vrrp("b", "*", t=2.0, state="RUNNING"))[0].state == "RUNNING"
+    (e6,) = states(fresh.vrrp("b", "*", t=1.0, state="STOPPED"))
+    assert (e6.instance, e6.state) == ("*", "STOPPED")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shlex
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
@@ -19,6 +18,7 @@ from labguide.probes.events import (
     VipReleased,
     VrrpStateChanged,
 )
+from labguide.probes.keepalived_source import file_log_command
 from labguide.probes.netns import NetnsTransport, netns_host
 from labguide.probes.vip_watch import VipWatcher
 
@@ -49,8 +49,7 @@ async def watching(pair: KeepalivedPair, names: dict[str, str] | None = None,
                    keepalived: bool = True) -> AsyncIterator[tuple[VipWatcher, Recorder]]:
     names = names or {"l4lb-1": pair.ns("a"), "l4lb-2": pair.ns("b")}
     transports = {name: NetnsTransport(netns_host(name, ns), ns) for name, ns in names.items()}
-    logs = {name: f"tail -n +1 -F {shlex.quote(str(pair.log(ns.rsplit('-', 1)[1])))} 2>/dev/null"
-            for name, ns in names.items()}
+    logs = {name: keepalived_of(pair, ns.rsplit("-", 1)[1]) for name, ns in names.items()}
     recorder = Recorder()
     watcher = VipWatcher(transports, [VIP], recorder,
                          keepalived_command=logs if keepalived else None,
@@ -62,6 +61,12 @@ async def watching(pair: KeepalivedPair, names: dict[str, str] | None = None,
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def keepalived_of(pair: KeepalivedPair, host: str) -> str:
+    """What the watcher runs for keepalived in the pair's namespace `host`: its log file,
+    its pid file (running or not), its configuration."""
+    return file_log_command(str(pair.log(host)), str(pair.pidfile(host)), str(pair.conf(host)))
 
 
 def acquired(host: str) -> Callable[[Event], bool]:
@@ -171,3 +176,133 @@ async def test_a_killed_master_keeps_a_stale_vip_and_that_is_split_brain(
         await rec.wait_for(lambda e: isinstance(e, SplitBrain) and e.started)
         await rec.wait_for(vrrp("l4lb-2", "MASTER"))
         assert watcher.state.holders(VIP) == ("l4lb-1", "l4lb-2")
+
+
+# ------------------------------------------------------------------------- issue 14
+
+
+def instance_events(rec: Recorder, host: str) -> list[VrrpStateChanged]:
+    return [e for e in rec.events if isinstance(e, VrrpStateChanged) and e.host == host]
+
+
+async def test_the_state_found_at_the_start_is_not_history_replayed(
+        pair: KeepalivedPair) -> None:
+    """Two runs of keepalived in its log (BACKUP, MASTER, stopped, BACKUP, MASTER): the
+    watcher says once what holds now, each with the time it has held since, instead of
+    replaying every old change stamped with the moment it started."""
+    pair.start_keepalived("a")
+    await asyncio.to_thread(pair.wait_holders, ["a"])
+    pair.stop_keepalived("a")
+    await asyncio.to_thread(pair.wait_holders, [])
+    pair.start_keepalived("a")
+    await asyncio.to_thread(pair.wait_holders, ["a"])
+    await asyncio.sleep(1.2)  # the last change is now seconds old
+    began = time.time()
+    async with watching(pair, {"l4lb-1": pair.ns("a")}) as (watcher, rec):
+        await rec.wait_for(vrrp("l4lb-1", "MASTER"))
+        await asyncio.sleep(1.0)  # anything else would have come by now
+    said = instance_events(rec, "l4lb-1")
+    assert [(e.instance, e.state) for e in said] == [("*", "RUNNING"), ("VI_1", "MASTER")]
+    assert all(e.primed and e.t >= began for e in said)
+    master = said[-1]
+    assert master.host_t is not None and master.host_t < began - 1  # its own time
+    instance = watcher.state.instance("l4lb-1", "VI_1")
+    assert instance is not None and instance.since == master.host_t
+
+
+async def test_a_stop_and_a_kill_of_keepalived_show_within_two_seconds(
+        pair: KeepalivedPair) -> None:
+    """`systemctl stop keepalived` and a crash (SIGKILL: nothing in the log) both show as
+    "keepalived not running" within the service poll, while the host stays reachable."""
+    pair.start_keepalived("a")
+    await asyncio.to_thread(pair.wait_holders, ["a"])
+    async with watching(pair, {"l4lb-1": pair.ns("a")}) as (watcher, rec):
+        await rec.wait_for(vrrp("l4lb-1", "MASTER"))
+        stopped_at = time.time()
+        pair.stop_keepalived("a")  # SIGTERM, as systemctl stop
+        stop = await rec.wait_for(lambda e: vrrp("l4lb-1", "STOPPED")(e)
+                                  and e.instance == "*", timeout=5)
+        assert stop.t - stopped_at < 2.0
+        assert watcher.state.keepalived.daemon("l4lb-1") == "STOPPED"
+        inst = watcher.state.instance("l4lb-1", "VI_1")
+        assert inst is not None and inst.state == "STOPPED"
+        pair.start_keepalived("a")
+        running = await rec.wait_for(lambda e: vrrp("l4lb-1", "RUNNING")(e) and e.t > stop.t)
+        await rec.wait_for(lambda e: vrrp("l4lb-1", "MASTER")(e) and e.t > running.t)
+        killed_at = time.time()
+        pair.stop_keepalived("a", sig=signal.SIGKILL)  # the log says nothing
+        kill = await rec.wait_for(lambda e: vrrp("l4lb-1", "STOPPED")(e) and e.t > killed_at,
+                                  timeout=5)
+        assert kill.t - killed_at < 2.0
+        assert watcher.state.reachable("l4lb-1") is True  # the host runs: not "unreachable"
+        assert watcher.state.holders(VIP) == ("l4lb-1",)  # a SIGKILL leaves the VIP behind
+
+
+async def test_a_failback_is_a_handover_and_a_vrrp_block_a_split_brain(
+        pair: KeepalivedPair) -> None:
+    """Preemption: l4lb-1 comes back and adds the VIP a moment before l4lb-2 drops it: a
+    handover, with its measured overlap, and no alarm. With VRRP (IP protocol 112) dropped
+    on l4lb-2, both hold it: the alarm comes once the master-down interval (read from
+    the hosts' keepalived.conf: 3 × 1 s + (256 - 99) / 256 s) has passed, not before."""
+    pair.start_keepalived("a")
+    pair.start_keepalived("b")
+    await asyncio.to_thread(pair.wait_holders, ["a"])
+    async with watching(pair) as (watcher, rec):
+        await rec.wait_for(vrrp("l4lb-2", "BACKUP"))
+        window = 3 + (256 - 99) / 256
+        assert abs(watcher.state.window(VIP) - window) < 1e-6
+        overlaps = []
+        for _ in range(4):  # which side moves first is VRRP's race: until one overlaps
+            since = time.time()
+            pair.stop_keepalived("a")
+            await rec.wait_for(lambda e, s=since: acquired("l4lb-2")(e) and e.t > s)
+            pair.start_keepalived("a")  # preempts: priority 100 over 99
+            handed = await rec.wait_for(lambda e, s=since: released("l4lb-2")(e) and e.t > s)
+            await rec.wait_for(lambda e, s=since: acquired("l4lb-1")(e) and e.t > s)
+            assert isinstance(handed, VipReleased)
+            if handed.overlap is not None:
+                overlaps.append(handed.overlap)
+                assert [c.overlap for c in watcher.state.changes(VIP)
+                        if c.host == "l4lb-2" and not c.acquired][-1] == handed.overlap
+                break
+        assert overlaps and 0 <= overlaps[0] < window
+        await asyncio.sleep(window + 0.5)
+        assert not any(isinstance(e, SplitBrain) for e in rec.events)
+
+        await asyncio.to_thread(pair.drop_vrrp, "b")
+        try:
+            both = await rec.wait_for(acquired("l4lb-2"))
+            alarm = await rec.wait_for(lambda e: isinstance(e, SplitBrain) and e.started)
+            assert isinstance(alarm, SplitBrain) and alarm.hosts == ("l4lb-1", "l4lb-2")
+            assert alarm.window is not None and abs(alarm.window - window) < 1e-6
+            assert alarm.t - both.t >= window - 0.01
+            assert watcher.state.split_brain(VIP)
+        finally:
+            await asyncio.to_thread(pair.allow_vrrp, "b")
+        over = await rec.wait_for(lambda e: isinstance(e, SplitBrain) and not e.started)
+        assert isinstance(over, SplitBrain) and over.hosts == ("l4lb-1",)
+        ended = watcher.state.changes(VIP)[-1]
+        assert ended.split and ended.overlap is not None and ended.overlap >= window - 0.5
+
+
+async def test_a_keepalived_channel_that_ends_leaves_no_stale_state(
+        pair: KeepalivedPair) -> None:
+    """What keepalived said is no longer known once its channel ends (it used to be kept,
+    silently, while the channel was retried for up to 30 s): UNKNOWN, then the state
+    found again."""
+    said = ("printf '%s\\n' 'Wed Dec  2 02:52:08 2026: (VI_1) Entering MASTER STATE' "
+            "'@active active' '@history-end'; sleep 0.5")
+    transports = {"l4lb-1": NetnsTransport(netns_host("l4lb-1", pair.ns("a")), pair.ns("a"))}
+    rec = Recorder()
+    watcher = VipWatcher(transports, [VIP], rec, keepalived_command=said)
+    task = asyncio.create_task(watcher.run())
+    try:
+        first = await rec.wait_for(vrrp("l4lb-1", "MASTER"))
+        assert isinstance(first, VrrpStateChanged) and first.primed
+        gone = await rec.wait_for(vrrp("l4lb-1", "UNKNOWN"))
+        assert watcher.state.reachable("l4lb-1") is True  # the host itself is fine
+        await rec.wait_for(lambda e: vrrp("l4lb-1", "MASTER")(e) and e.t > gone.t)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -11,6 +11,7 @@ from labguide.probes.events import (
     OutageWindow,
     ProbeAnswer,
     ProbeBatch,
+    SplitBrain,
     VipAcquired,
     VipReleased,
     VrrpStateChanged,
@@ -68,6 +69,10 @@ def split_brain(app: LabguideApp) -> None:
     bus = app.engine.bus
     bus.publish(VrrpStateChanged("l4lb-2", "VI_1", "MASTER", 109, t=T0 + 40))
     bus.publish(VipAcquired(VIP, "l4lb-2", "eth0", t=T0 + 40.1))
+    # the watcher's alarm, once both have held it past the master-down interval
+    window = 3 + (256 - 99) / 256
+    bus.publish(SplitBrain(VIP, ("l4lb-1", "l4lb-2"), True, T0 + 40.1, window,
+                           t=T0 + 40.1 + window))
 
 
 def _batch(i: int, ok: int, failed: int, outage: CurrentOutage | None,

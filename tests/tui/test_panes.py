@@ -16,6 +16,7 @@ from labguide.probes.events import (
     HostReachability,
     ProbeBatch,
     ProbeSummary,
+    SplitBrain,
     VipAcquired,
     VipReleased,
     VrrpStateChanged,
@@ -63,11 +64,17 @@ async def test_vip_pane_shows_holder_states_timeline_gap_and_split_brain(tmp_pat
         assert pane.model.last_gap(VIP) is not None
         assert abs((pane.model.last_gap(VIP) or 0) - 0.62) < 1e-6
         text = plain(pane.render_model())
-        assert "● l4lb-2" in text and "gap 620 ms" in text and "not running" in text
+        assert "● l4lb-2" in text and "gap 620 ms" in text
+        assert "keepalived not running" in text  # l4lb-1 runs; its keepalived does not
         assert "00:10.620 +140 l4lb-2" in text  # mm:ss.mmm in a narrow pane (TZ=UTC)
         assert not pane.has_class("-split")
-        # Split brain: l4lb-1 takes it back while l4lb-2 still holds it.
+        # Split brain: l4lb-1 takes it back while l4lb-2 still holds it, and the watcher
+        # raises the alarm once the master-down interval has passed.
         bus.publish(VipAcquired(VIP, "l4lb-1", "eth0", t=T0 + 20))
+        await pilot.pause()
+        assert pane.split_vips == () and "handover: l4lb-1 + l4lb-2" in plain(
+            pane.render_model())
+        bus.publish(SplitBrain(VIP, ("l4lb-1", "l4lb-2"), True, T0 + 20, 4.0, t=T0 + 24))
         await pilot.pause()
         assert pane.split_vips == (VIP,)
         assert pane.has_class("-split")
@@ -94,6 +101,8 @@ async def test_stream_pane_start_rate_and_stop_from_the_keyboard(
         await first.wait(pilot)
         assert app.stream.running
         assert pane.model.by_backend["web-1"] > 0
+        # 10/s: each request on its own connection, as curl (HAProxy balances connections)
+        assert "new connection per request, like curl" in pane.head().plain
         faster = Expect(engine, lambda e: isinstance(e, ProbeBatch) and e.target_rate == 20)
         await pilot.press("plus")
         assert app.stream.rate == 20
@@ -147,6 +156,7 @@ async def test_load_step_drives_the_stream_and_ends_with_a_summary(
         assert pane.model.summary is not None
         assert pane.model.summary.target_rate == 200
         assert pane.model.summary.http_reqs >= 350
+        assert "keep-alive, like k6's VUs" in pane.head().plain  # 200/s is a load rate
         rec = engine.results["load-it"]
         assert rec.status == StepStatus.PASSED, rec.message
         assert rec.detail["tool"] == "labguide-probe" and rec.detail["http_reqs"] >= 350
@@ -168,51 +178,62 @@ async def vip_pane_app(tmp_path: Path) -> AsyncIterator[tuple[Pilot[int], VipPan
 
 
 async def test_vip_pane_tells_a_handover_from_a_split_brain(tmp_path: Path) -> None:
-    """Failback: the preempting l4lb-1 adds the VIP 1 ms before l4lb-2 drops it. The
-    timeline calls that an overlap; two holders that last are a split."""
+    """Failback: the preempting l4lb-1 adds the VIP 1 ms before l4lb-2 drops it. The pane
+    calls two holders a handover until the watcher raises the alarm (one rule, in the
+    probes' core, shared with `labguide watch`); the timeline keeps each overlap."""
     async with vip_pane_app(tmp_path) as (pilot, pane, bus):
         bus.publish(VipAcquired(VIP, "l4lb-2", "eth0", t=T0 + 1))
         bus.publish(VipAcquired(VIP, "l4lb-1", "eth0", t=T0 + 5))
-        bus.publish(VipReleased(VIP, "l4lb-2", t=T0 + 5.001))
+        await pilot.pause()
+        assert "handover: l4lb-1 + l4lb-2" in plain(pane.render_model())
+        bus.publish(VipReleased(VIP, "l4lb-2", t=T0 + 5.001, overlap=0.001))
         await pilot.pause()
         text = plain(pane.render_model())
-        assert "overlap 1 ms" in text and "SPLIT" not in text
+        assert "overlap 1 ms" in text and "SPLIT" not in text and "● l4lb-1" in text
         bus.publish(VipAcquired(VIP, "l4lb-2", "eth0", t=T0 + 9))
         await pilot.pause()
-        assert "SPLIT BRAIN: l4lb-1 + l4lb-2" in plain(pane.render_model())
-        bus.publish(VipReleased(VIP, "l4lb-2", t=T0 + 12))
+        assert not pane.has_class("-split")  # no alarm before the watcher's
+        bus.publish(SplitBrain(VIP, ("l4lb-1", "l4lb-2"), True, T0 + 9, 3.6, t=T0 + 12.6))
         await pilot.pause()
+        assert pane.has_class("-split")
+        assert "SPLIT BRAIN: l4lb-1 + l4lb-2" in plain(pane.render_model())
+        bus.publish(VipReleased(VIP, "l4lb-2", t=T0 + 14))
+        bus.publish(SplitBrain(VIP, ("l4lb-1",), False, T0 + 9, 3.6, t=T0 + 14))
+        await pilot.pause()
+        assert not pane.has_class("-split")
         text = plain(pane.render_model())
-        assert "overlap 1 ms" in text and text.count("SPLIT") == 1  # the 3 s one
+        assert "overlap 1 ms" in text and "SPLIT 5.0 s" in text
         await pilot.press("q")
 
 
-async def test_the_live_alarm_waits_out_a_handover(tmp_path: Path) -> None:
-    """As it happens (events stamped now): a second holder is first a "handover", with no
-    alarm; the alarm comes only if both still hold the VIP OVERLAP_OK later, by itself (no
-    further event), and never for a failback's overlap of a few milliseconds."""
-    import asyncio
-
-    from labguide.events import now
-    from labguide.tui.widgets.vip_pane import OVERLAP_OK
-
+async def test_vip_pane_tells_keepalived_stopped_from_host_down_and_unreachable(
+        tmp_path: Path) -> None:
+    """Issue 14: a stopped keepalived showed as MASTER, and "l4lb-1 not running" was shown
+    while the VM ran. Now: keepalived not running (host reached), host not running (the
+    hypervisor says its VM is stopped), unreachable (no word on it)."""
     async with vip_pane_app(tmp_path) as (pilot, pane, bus):
-        bus.publish(VipAcquired(VIP, "l4lb-2", "eth0", t=now()))
-        bus.publish(VipAcquired(VIP, "l4lb-1", "eth0", t=now()))
+        for host in ("l4lb-1", "l4lb-2"):
+            bus.publish(HostReachability(host, True, t=T0))
+        bus.publish(VrrpStateChanged("l4lb-1", "*", "RUNNING", primed=True, t=T0))
+        bus.publish(VrrpStateChanged("l4lb-1", "VI_1", "MASTER", 110, T0 - 60, primed=True,
+                                     t=T0))
+        bus.publish(VrrpStateChanged("l4lb-2", "*", "ABSENT", primed=True, t=T0))
         await pilot.pause()
-        assert "handover: l4lb-1 + l4lb-2" in plain(pane.render_model())
-        assert not pane.has_class("-split") and pane.split_vips == ()
-        bus.publish(VipReleased(VIP, "l4lb-2", t=now()))
-        await asyncio.sleep(OVERLAP_OK + 0.2)
+        assert pane.host_label("l4lb-2").plain == "keepalived not installed"
+        bus.publish(VrrpStateChanged("l4lb-2", "VI_1", "BACKUP", 109, t=T0 + 1))
         await pilot.pause()
-        assert not pane.has_class("-split")
-        assert "SPLIT BRAIN" not in plain(pane.render_model())
-        # both hold it and stay: the alarm comes by itself
-        bus.publish(VipAcquired(VIP, "l4lb-2", "eth0", t=now()))
+        assert "VI_1:MASTER(110)" in pane.host_label("l4lb-1").plain
+        bus.publish(VrrpStateChanged("l4lb-1", "*", "STOPPED", t=T0 + 2))
         await pilot.pause()
-        assert not pane.has_class("-split")
-        await asyncio.sleep(OVERLAP_OK + 0.2)
+        assert pane.host_label("l4lb-1").plain == "keepalived not running"
+        assert pane.host_label("l4lb-2").plain == "VI_1:BACKUP(109)"
+        bus.publish(HostReachability("l4lb-1", False, "No route to host", "stopped",
+                                     t=T0 + 3))
+        bus.publish(HostReachability("l4lb-2", False, "Connection timed out", t=T0 + 3))
         await pilot.pause()
-        assert pane.has_class("-split") and pane.split_vips == (VIP,)
-        assert "SPLIT BRAIN: l4lb-1 + l4lb-2" in plain(pane.render_model())
+        assert pane.host_label("l4lb-1").plain == "host not running (VM stopped)"
+        assert pane.host_label("l4lb-2").plain.startswith("unreachable Connection timed")
+        bus.publish(HostReachability("l4lb-1", True, t=T0 + 9))
+        await pilot.pause()
+        assert "not running" not in pane.host_label("l4lb-1").plain
         await pilot.press("q")

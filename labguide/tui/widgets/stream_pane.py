@@ -16,7 +16,7 @@ from textual.widgets import Log, Sparkline, Static
 
 from labguide.clock import clock_ms
 from labguide.events import Event
-from labguide.tui.stream_model import StreamModel, k6_summary, result_lines
+from labguide.tui.stream_model import StreamModel, connections_text, k6_summary, result_lines
 from labguide.tui.timefmt import duration
 
 OUTAGE_ROWS = 4
@@ -100,6 +100,8 @@ class StreamPane(Vertical):
         t.append("\n")
         if m.source:
             t.append(f"{m.source}\n", style="dim")
+        if m.connections:
+            t.append(f"{connections_text(m.connections)}\n", style="dim italic")
         t.append(f"{m.rate:6.0f}/s", style="bold")
         t.append(f" of {m.target_rate:g}/s  ")
         t.append(f"ok {m.ok}", style="green")
