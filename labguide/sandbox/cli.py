@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import click
 
 from labguide.sandbox import lab as lab_mod
+from labguide.sandbox import progress
 from labguide.sandbox.paths import LabPaths
-
-
-def _say(line: str) -> None:
-    click.echo(f"  {line}")
 
 
 @click.group("lab")
@@ -22,10 +20,14 @@ def lab() -> None:
 
 @lab.command("up")
 def up() -> None:
-    """Build (once) and start the chapter's start state; write the lab's inventory."""
+    """Build (once) and start the chapter's start state; write the lab's inventory.
+
+    Each phase shows as it starts: a live line per phase on a terminal, timestamped lines
+    otherwise (also with NO_COLOR or TERM=dumb)."""
     t0 = time.monotonic()
     click.echo("labguide lab up: building the sandbox lab (198.18.16.0/24 on lgbr0)")
-    inv = lab_mod.up(LabPaths.default(), say=_say)
+    with progress.for_stream(sys.stdout) as rep:
+        inv = lab_mod.up(LabPaths.default(), say=rep)
     click.echo(f"\nThe lab is up ({time.monotonic() - t0:.1f} s). Its inventory: {inv}")
     click.echo("Run the chapter against it:")
     click.echo(f"  labguide run l4lb-ha --inventory {inv}")
@@ -39,7 +41,8 @@ def up() -> None:
 def down(purge: bool) -> None:
     """Remove everything `lab up` made (works after a crash, from the lab's records)."""
     click.echo("labguide lab down")
-    lab_mod.down(LabPaths.default(), say=_say, purge=purge)
+    with progress.for_stream(sys.stdout) as rep:
+        lab_mod.down(LabPaths.default(), say=rep, purge=purge)
 
 
 @lab.command("status")

@@ -1,6 +1,7 @@
 """`lab up`, `lab down` and `lab status`: the sandbox lab as a whole, from the lab's records.
 
-Prints nothing itself (progress goes through `say`); no Click, no Textual here.
+Prints nothing itself: progress goes to a `Reporter` (labguide.sandbox.progress), or to a plain
+`say` callable; no Click, no Textual here.
 """
 
 from __future__ import annotations
@@ -11,17 +12,19 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from labguide.errors import LabguideError, Location
+from labguide.errors import ErrorGroup, LabguideError, Location
 from labguide.sandbox import network, node1, preflight, sshkeys
 from labguide.sandbox.image import ensure_images, is_ready
 from labguide.sandbox.inventory_file import ProxmoxAccess, write_inventory
 from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.paths import LabPaths
+from labguide.sandbox.progress import Reporter, Say, as_reporter
 from labguide.sandbox.topology import (
     BRIDGE,
     L4LB2_IP,
@@ -34,7 +37,6 @@ from labguide.sandbox.topology import (
 )
 from labguide.sandbox.vmrecord import VmRecord
 
-Say = Callable[[str], None]
 K6_DIR = "home/ubuntu/intro-for-high-availability/k6"
 
 
@@ -51,13 +53,6 @@ def _run(coro: Coroutine[Any, Any, None]) -> None:
         return
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, coro).result()
-
-
-@contextmanager
-def _phase(say: Say, what: str) -> Iterator[None]:
-    t0 = time.monotonic()
-    yield
-    say(f"{what:<44} {time.monotonic() - t0:6.2f} s")
 
 
 @contextmanager
@@ -112,45 +107,79 @@ async def _wait_ssh(ip: str, timeout: float = 30.0) -> None:
                             Location(host=ip)) from None
 
 
-def up(paths: LabPaths | None = None, say: Say = _quiet) -> Path:
-    """Build (or reuse) and start the chapter's start state; returns the inventory's path."""
+def _images(paths: LabPaths, rep: Reporter) -> bool:
+    """The cached images, built if missing (the base and layers' own phases go inside)."""
+    cold = not (is_ready(paths.base_image) and all(
+        is_ready(paths.layer(r)) for r in ("web", "lb", "client")))
+    with rep.phase("images (cold build: mmdebstrap, .debs, layers)" if cold
+                   else "images (cached)") as ph:
+        return ensure_images(paths, ph)
+
+
+def up(paths: LabPaths | None = None, say: Say | Reporter = _quiet) -> Path:
+    """Build (or reuse) and start the chapter's start state; returns the inventory's path.
+
+    The images build in a thread while the bridge, the keys and node1's emulator are made
+    (none of them needs an image); the VMs' disks wait for the images."""
     paths = paths or LabPaths.default()
+    rep = as_reporter(say)
     preflight.require_root("up")
     preflight.require_tools()
     t_start = time.monotonic()
-    with _lock(paths):
+    with _lock(paths), ThreadPoolExecutor(1) as pool:
         m = NspawnMachines(paths)
-        cold = not (is_ready(paths.base_image) and all(
-            is_ready(paths.layer(r)) for r in ("web", "lb", "client")))
-        with _phase(say, "images (cold build: debootstrap + .debs)" if cold
-                    else "images (cached)"):
-            ensure_images(paths, say)
-        with _phase(say, "network: bridge lgbr0, 198.18.16.1 and .2"):
-            network.check_addresses_free()
-            network.ensure_bridge(paths.bridge_record)
-        with _phase(say, "SSH keys, host CA, known_hosts"):
-            sshkeys.ensure_lab_keys(paths)
+        prox = _host_side_while(pool.submit(_images, paths, rep), paths, rep)
         todo = [vm for vm in START_VMS if not m.is_running(vm.vmid)]
-        with _phase(say, f"disks for {len(todo)} VM(s)"):
+        with rep.phase(f"disks for {len(todo)} VM(s)"):
             for vm in todo:
                 if not m.disk_exists(vm.vmid):
                     _provision_disk(m, paths, vm)
         # Starting a VM is one code path: node1's API (the emulator calls NspawnMachines).
-        with _phase(say, f"node1: Proxmox API emulator on {NODE1_IP}:{PVE_PORT}"):
-            paths.pve_state.mkdir(parents=True, exist_ok=True)
-            node1.seed(paths)
-            prox: ProxmoxAccess | None = node1.access(paths)
-            node1.start_emulator(paths)
-        with _phase(say, f"start {len(todo)} VM(s) through node1's API"):
+        with rep.phase(f"start {len(todo)} VM(s) through node1's API"):
             if todo:
                 node1.start_vms_via_api(paths, [vm.vmid for vm in todo])
-        with _phase(say, "wait for sshd, nginx and HAProxy"):
+        with rep.phase("wait for sshd, nginx and HAProxy"):
             _run(_wait_all_ssh())
-        with _phase(say, "log in to each VM (host keys checked)"):
-            _run(_check_logins(paths, say))
+        with rep.phase("log in to each VM (host keys checked)"):
+            _run(_check_logins(paths, rep.note))
         inv = write_inventory(paths, prox)
-    say(f"lab up in {time.monotonic() - t_start:.1f} s; inventory: {inv}")
+    rep.note(f"lab up in {time.monotonic() - t_start:.1f} s; inventory: {inv}")
     return inv
+
+
+def _host_side_while(images: Future[bool], paths: LabPaths, rep: Reporter) -> ProxmoxAccess:
+    """The host side while the images build; then wait for them. A failure of either is
+    raised once both are over, both failures together if both failed."""
+    errors: list[LabguideError] = []
+    prox: ProxmoxAccess | None = None
+    try:
+        prox = _host_side(paths, rep)
+    except LabguideError as exc:
+        errors.append(exc)
+    finally:
+        try:
+            images.result()
+        except LabguideError as exc:
+            errors.insert(0, exc)
+    if errors:
+        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+    assert prox is not None
+    return prox
+
+
+def _host_side(paths: LabPaths, rep: Reporter) -> ProxmoxAccess:
+    """The bridge, the lab's SSH keys and node1's emulator: what `up` makes on the host."""
+    with rep.phase("network: bridge lgbr0, 198.18.16.1 and .2"):
+        network.check_addresses_free()
+        network.ensure_bridge(paths.bridge_record)
+    with rep.phase("SSH keys, host CA, known_hosts"):
+        sshkeys.ensure_lab_keys(paths)
+    with rep.phase(f"node1: Proxmox API emulator on {NODE1_IP}:{PVE_PORT}"):
+        paths.pve_state.mkdir(parents=True, exist_ok=True)
+        node1.seed(paths)
+        prox = node1.access(paths)
+        node1.start_emulator(paths)
+    return prox
 
 
 async def _wait_http(ip: str, timeout: float = 30.0) -> None:
@@ -207,23 +236,25 @@ async def _check_logins(paths: LabPaths, say: Say) -> None:
     await asyncio.gather(*(_check_login(paths, vm, say) for vm in START_VMS))
 
 
-def down(paths: LabPaths | None = None, say: Say = _quiet, purge: bool = False) -> None:
+def down(paths: LabPaths | None = None, say: Say | Reporter = _quiet,
+         purge: bool = False) -> None:
     """Remove everything `up` (and the chapter, through node1) made, from the lab's records."""
     paths = paths or LabPaths.default()
+    rep = as_reporter(say)
     preflight.require_root("down")
     t0 = time.monotonic()
     with _lock(paths):
-        with _phase(say, "node1: stop the API emulator"):
+        with rep.phase("node1: stop the API emulator"):
             node1.stop_emulator(paths)
         m = NspawnMachines(paths)
         vmids = m.recorded_vmids()
-        with _phase(say, f"stop {len(vmids)} VM(s), unmount, delete namespaces"):
+        with rep.phase(f"stop {len(vmids)} VM(s), unmount, delete namespaces"):
             _run(_stop_all(m, vmids))
             for vmid in vmids:
                 m.forget(vmid)
-        with _phase(say, f"delete bridge {BRIDGE}"):
+        with rep.phase(f"delete bridge {BRIDGE}"):
             network.delete_bridge()
-        with _phase(say, "remove state and runtime files"):
+        with rep.phase("remove state and runtime files"):
             shutil.rmtree(paths.state, ignore_errors=True)
             if purge:
                 shutil.rmtree(paths.cache, ignore_errors=True)
@@ -234,8 +265,8 @@ def down(paths: LabPaths | None = None, say: Say = _quiet, purge: bool = False) 
             d.rmdir()
         except OSError:
             pass  # not empty: something else of labguide's lives there
-    say(f"lab down in {time.monotonic() - t0:.1f} s" + (" (cache purged)" if purge else
-                                                       f"; cache kept in {paths.cache}"))
+    rep.note(f"lab down in {time.monotonic() - t0:.1f} s" + (" (cache purged)" if purge else
+                                                            f"; cache kept in {paths.cache}"))
 
 
 async def _stop_all(m: NspawnMachines, vmids: list[int]) -> None:

@@ -1,4 +1,4 @@
-"""Fixtures for the sandbox lab's tests: they need root, systemd-nspawn and debootstrap.
+"""Fixtures for the sandbox lab's tests: they need root, systemd-nspawn and mmdebstrap.
 
 `sandbox_base` makes the cached images, the lab's keys and the bridge (removing the bridge at
 the end only if it made it); `lab` brings the whole lab up if it is not up (the session takes
@@ -19,8 +19,10 @@ from tests.conftest import lab_up, sandbox_missing
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the crash test first: it needs the lab down, and the `lab` fixture keeps it up."""
-    first = [i for i in items if i.nodeid.startswith("tests/sandbox/test_crash.py")]
+    """Run `up`'s output test and the crash test first: they need the lab down, and the `lab`
+    fixture keeps it up."""
+    first = [i for f in ("tests/sandbox/test_up_output.py", "tests/sandbox/test_crash.py")
+             for i in items if i.nodeid.startswith(f)]
     if first:
         items[:] = first + [i for i in items if i not in first]
 
@@ -31,13 +33,19 @@ def sandbox_base() -> Iterator[Base]:
     if why:
         pytest.skip(why)
     paths = LabPaths.default()
-    ensure_images(paths, lambda line: print(f"[sandbox] {line}"))
+    output: list[str] = []
+
+    def say(line: str) -> None:
+        output.append(line)
+        print(f"[sandbox] {line}")
+
+    built = ensure_images(paths, say)
     sshkeys.ensure_lab_keys(paths)
     made_bridge = network.bridge_is_ours() is None
     if made_bridge:
         network.check_addresses_free()
         network.ensure_bridge(paths.bridge_record)
-    yield Base(paths)
+    yield Base(paths, tuple(output) if built else ())
     if made_bridge:
         from labguide.sandbox.machines import NspawnMachines
 
