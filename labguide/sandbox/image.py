@@ -218,7 +218,7 @@ def build_base(paths: LabPaths, rep: Reporter) -> None:
     debs = fresh_dir(repo.with_name("repo.building"))
     with rep.phase(f"base image: mmdebstrap {SUITE} minbase + .debs") as ph:
         stream(base_argv(tmp, debs), ph, paths.cache / BUILD_LOG)
-    with rep.phase("base: user, sshd, apt source | repo index"):
+    with rep.phase("base: user, sshd, apt source; repo index"):
         together(partial(_customize_base, tmp), partial(index_repo, debs))
     _mark_ready(tmp)
     for done, final in ((debs, repo), (tmp, base)):
