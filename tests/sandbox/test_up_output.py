@@ -84,7 +84,9 @@ def test_up_shows_each_phase_as_it_starts_and_streams_the_base_build(tmp_path: P
         assert any(line.endswith("  I: running apt-get update...") for line in seen)
     finally:
         go.touch()
-        _, err = proc.communicate(timeout=60)
+        proc.wait(timeout=60)  # stdout is the reader thread's alone (communicate would take some)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
     while (line := out.get(timeout=10)) is not None:
         seen.append(line)
     text = "\n".join(seen)
