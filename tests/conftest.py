@@ -122,7 +122,7 @@ def sandbox_missing() -> str | None:
     """Why the sandbox cannot run here, or None."""
     if os.geteuid() != 0:
         return "the sandbox needs root"
-    for tool in ("systemd-nspawn", "debootstrap", "apt-ftparchive", "ssh-keygen"):
+    for tool in ("systemd-nspawn", "mmdebstrap", "apt-ftparchive", "ssh-keygen"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed (scripts/host-packages.txt)"
     return None

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import click
 
 from labguide.sandbox import lab as lab_mod
+from labguide.sandbox import progress
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.settings import DEFAULT_HOST_KEYS, HOST_KEY_MODES, HOST_KEYS_ENV
-
-
-def _say(line: str) -> None:
-    click.echo(f"  {line}")
 
 
 @click.group("lab")
@@ -28,10 +26,14 @@ def lab() -> None:
                    f"(signed by a lab host CA that known_hosts trusts). Default: "
                    f"${HOST_KEYS_ENV}, else what the lab has, else '{DEFAULT_HOST_KEYS}'.")
 def up(host_keys: str | None) -> None:
-    """Build (once) and start the chapter's start state; write the lab's inventory."""
+    """Build (once) and start the chapter's start state; write the lab's inventory.
+
+    Each phase shows as it starts: a live line per phase on a terminal, timestamped lines
+    otherwise (also with NO_COLOR or TERM=dumb)."""
     t0 = time.monotonic()
     click.echo("labguide lab up: building the sandbox lab (198.18.16.0/24 on lgbr0)")
-    inv = lab_mod.up(LabPaths.default(), say=_say, host_keys=host_keys)
+    with progress.for_stream(sys.stdout) as rep:
+        inv = lab_mod.up(LabPaths.default(), say=rep, host_keys=host_keys)
     click.echo(f"\nThe lab is up ({time.monotonic() - t0:.1f} s). Its inventory: {inv}")
     click.echo("Run the chapter against it:")
     click.echo(f"  labguide run l4lb-ha --inventory {inv}")
@@ -45,7 +47,8 @@ def up(host_keys: str | None) -> None:
 def down(purge: bool) -> None:
     """Remove everything `lab up` made (works after a crash, from the lab's records)."""
     click.echo("labguide lab down")
-    lab_mod.down(LabPaths.default(), say=_say, purge=purge)
+    with progress.for_stream(sys.stdout) as rep:
+        lab_mod.down(LabPaths.default(), say=rep, purge=purge)
 
 
 @lab.command("status")

@@ -1,28 +1,43 @@
-"""The lab's cached images: debootstrapped base, role layers (web, lb, client) and the offline
-apt repository. Built once under the cache root; nothing here touches the network namespaces."""
+"""The lab's cached images: the base (mmdebstrap), role layers (web, lb, client) and the offline
+apt repository. Built once under the cache root, independent parts in parallel, reporting as
+they go (labguide.sandbox.progress); nothing here touches the network namespaces."""
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
-import time
+import threading
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
+from labguide.errors import Location
+from labguide.sandbox.cloudinit import CLOUDINIT_LAYER, SSHD_DROPIN, build_cloudinit_layer
 from labguide.sandbox.paths import LabPaths
-from labguide.sandbox.proc import run
+from labguide.sandbox.proc import CommandFailed, run
+from labguide.sandbox.progress import Reporter, Say, as_reporter
+from labguide.sandbox.ready import is_ready, mark_ready
 from labguide.sandbox.topology import REPO_MOUNT
-
-Progress = Callable[[str], None]
 
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
 BASE_PACKAGES = (
     "systemd", "systemd-sysv", "dbus", "iproute2", "openssh-server", "openssh-client", "sudo",
     "curl", "procps", "iputils-ping", "less", "netbase", "ca-certificates",
+    # An empty transitional package: apt counts sysvinit-utils' Provides for openssh-server's
+    # dependency on it, debootstrap (which built the first images) installed it: kept, so that
+    # the base holds the same packages whichever tool built it.
+    "lsb-base",
 )
+#: merged /usr made as debootstrap makes it (directory symlinks and usr-is-merged), not by the
+#: usrmerge package, which apt would pick and which brings perl into the image
+MERGED_USR_HOOKS = "/usr/share/mmdebstrap/hooks/merged-usr"
 #: What the offline repository holds: what the chapter installs, and what the layers need.
 REPO_PACKAGES = ("haproxy", "keepalived", "nginx-light")
 #: The role layers over the base image (built inside it, with the lab's repository).
@@ -33,38 +48,7 @@ deb {MIRROR} {SUITE}-updates main
 deb http://deb.debian.org/debian-security {SUITE}-security main
 """
 LAB_SOURCES = f"deb [trusted=yes] file:{REPO_MOUNT} ./\n"
-READY_MARK = ".labguide-ready"
-IMAGE_VERSION = "4"  # bump when the recipe changes: a cached image of another version is rebuilt
-
-SSHD_DROPIN = """\
-# labguide sandbox: key login only, with the guest's ed25519 host key.
-HostKey /etc/ssh/ssh_host_ed25519_key
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UseDNS no
-"""
-
-#: The template's stand-in for cloud-init's ssh module (`ssh_deletekeys`, `ssh_genkeytypes`):
-#: the image has no host keys, and a guest's first boot makes its own before sshd starts. A
-#: clone's copied keys are deleted when its disk is made (machines.py), as a new instance-id
-#: makes cloud-init do. With host keys "ca" the host puts a key there first: nothing to do.
-HOSTKEYS_UNIT_NAME = "labguide-ssh-hostkeys.service"
-HOSTKEYS_UNIT = """\
-[Unit]
-Description=SSH host keys of a new instance (what cloud-init does at a clone's first boot)
-ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
-Before=ssh.service
-
-[Service]
-Type=oneshot
-ExecStart=/usr/bin/ssh-keygen -A
-
-[Install]
-WantedBy=ssh.service
-"""
-#: The layer over every VM's disk that holds the unit above (and sshd's drop-in, which older
-#: cached base images still carry with a HostCertificate line).
-CLOUDINIT_LAYER = "cloudinit"
+BUILD_LOG = "base-build.log"  #: the base build's whole output, beside the images
 
 NGINX_SITE = """\
 # labguide sandbox web backend: GET /hostname answers with this host's name.
@@ -112,7 +96,10 @@ SYSCTL_LB = "net.ipv4.ip_nonlocal_bind = 1\n"
 
 def _nspawn_cmd(root: Path, script: str, *, network: bool, repo: Path | None = None) -> list[str]:
     argv = [
-        "systemd-nspawn", "-q", "-D", str(root), "--register=no", "--keep-unit",
+        # a machine name of our own: parallel builds (ours, or another lab root's) never share
+        # nspawn's per-machine directories, which are named after the directory otherwise
+        "systemd-nspawn", "-q", "-D", str(root), f"--machine=lgb-{os.getpid()}-{root.name}",
+        "--register=no", "--keep-unit",
         "--console=pipe", "--timezone=off", "-E", "DEBIAN_FRONTEND=noninteractive",
         "-E", "LC_ALL=C.UTF-8",
     ]
@@ -136,51 +123,98 @@ def images_ready(paths: LabPaths) -> bool:
         is_ready(paths.layer(r)) for r in (*ROLES, CLOUDINIT_LAYER))
 
 
-def is_ready(path: Path) -> bool:
-    mark = path / READY_MARK
-    return mark.exists() and mark.read_text().strip() == IMAGE_VERSION
+def base_argv(root: Path, debs: Path, *, unsafe_io: bool = True) -> list[str]:
+    """mmdebstrap of the base, from bookworm, -updates and -security at once (no upgrade after),
+    whose last hook downloads the repository's packages and the dependencies the base lacks
+    into `debs` while the package lists are still there."""
+    fetch = (
+        'chroot "$1" apt-get clean && chroot "$1" apt-get -y -q install --download-only '
+        f'--no-install-recommends {" ".join(REPO_PACKAGES)} && '
+        f'mv "$1"/var/cache/apt/archives/*.deb {shlex.quote(str(debs))}/'
+    )
+    argv = ["mmdebstrap", "--verbose", "--mode=root", "--variant=minbase",
+            f"--include={','.join(BASE_PACKAGES)}", f"--hook-dir={MERGED_USR_HOOKS}"]
+    if unsafe_io:  # dpkg without an fsync per file: the tree is synced once at the end
+        argv.append("--dpkgopt=force-unsafe-io")
+    return [*argv, f"--customize-hook={fetch}", SUITE, str(root), *BUILD_SOURCES.splitlines()]
 
 
-def _mark_ready(path: Path) -> None:
-    (path / READY_MARK).write_text(IMAGE_VERSION + "\n")
+def stream(argv: list[str], rep: Reporter, log: Path, timeout: float = 1800) -> None:
+    """Run a build tool, its output (stdout and stderr) line by line into `log` and to `rep`
+    as it comes: its own "I:"/"W:"/"E:" lines are kept, the rest (apt, dpkg) pass by."""
+    tail: deque[str] = deque(maxlen=15)
+    with open(log, "w") as fh, subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, errors="replace", bufsize=1,
+    ) as proc:
+        def kill() -> None:
+            tail.append(f"(killed after {timeout:.0f} s)")
+            proc.kill()
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                fh.write(raw)
+                line = raw.rstrip()
+                if not line:
+                    continue
+                tail.append(line)
+                (rep.note if line[:2] in ("I:", "W:", "E:") else rep.detail)(line)
+        finally:
+            timer.cancel()
+        code = proc.wait()
+    if code != 0:
+        raise CommandFailed(f"`{' '.join(argv[:3])} …` exited {code}:\n" + "\n".join(tail),
+                            Location(file=log), hint=f"its whole output is in {log}")
 
 
-def build_base(paths: LabPaths, say: Progress) -> None:
-    """debootstrap the base image, fetch the repository's .debs and index them (cold, once)."""
-    base = paths.base_image
-    tmp = base.with_name("base.building")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    t0 = time.monotonic()
-    say(f"debootstrap {SUITE} (minbase) into {tmp} — cold build, about a minute")
-    run([
-        "debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
-        SUITE, str(tmp), MIRROR,
-    ], timeout=1800)
-    say(f"debootstrap done in {time.monotonic() - t0:.0f} s")
-    (tmp / "etc/apt/sources.list").write_text(BUILD_SOURCES)
-    t1 = time.monotonic()
-    pkgs = " ".join(REPO_PACKAGES)
-    in_root(tmp, f"""
-        apt-get update -q
-        apt-get -y -q dist-upgrade
-        apt-get clean
-        apt-get -y -q install --download-only --no-install-recommends {pkgs}
-    """, network=True)
-    say(f"updated the base and fetched {pkgs} with dependencies in {time.monotonic() - t1:.0f} s")
-    repo = paths.repo
-    if repo.exists():
-        shutil.rmtree(repo)
-    repo.mkdir(parents=True)
-    for deb in (tmp / "var/cache/apt/archives").glob("*.deb"):
-        shutil.move(str(deb), repo / deb.name)
-    index_repo(repo)
-    _customize_base(tmp)
-    _mark_ready(tmp)
-    if base.exists():
-        shutil.rmtree(base)
-    tmp.rename(base)
+def together(*jobs: Callable[[], None]) -> None:
+    """Run independent jobs in threads; wait for all of them, then raise the first failure."""
+    with ThreadPoolExecutor(max(1, len(jobs))) as pool:
+        futures = [pool.submit(job) for job in jobs]
+    for f in futures:
+        f.result()
+
+
+def _mounts_under(d: Path) -> list[str]:
+    """Mount points at or below `d`, deepest first (from this process's mountinfo)."""
+    top = str(d.resolve())
+    found: list[str] = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        mnt = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), line.split()[4])  # \040
+        if mnt == top or mnt.startswith(top + "/"):
+            found.append(mnt)
+    return sorted(found, key=len, reverse=True)
+
+
+def fresh_dir(d: Path) -> Path:
+    """`d`, empty. What an interrupted build left mounted in it (mmdebstrap's /proc, /sys and
+    /dev, a layer's overlay) is unmounted first: rmtree would go on into the host's files."""
+    for mnt in _mounts_under(d):
+        run(["umount", "--lazy", mnt])
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    return d
+
+
+def build_base(paths: LabPaths, rep: Reporter) -> None:
+    """The base image and the offline repository (cold, once): mmdebstrap, then in parallel
+    the base's own settings and the repository's index; both swapped in when whole."""
+    base, repo = paths.base_image, paths.repo
+    tmp = fresh_dir(base.with_name("base.building"))
+    debs = fresh_dir(repo.with_name("repo.building"))
+    with rep.phase(f"base image: mmdebstrap {SUITE} minbase + .debs") as ph:
+        stream(base_argv(tmp, debs), ph, paths.cache / BUILD_LOG)
+    with rep.phase("base: user, sshd, apt source; repo index"):
+        together(partial(_customize_base, tmp), partial(index_repo, debs))
+    mark_ready(tmp)
+    for done, final in ((debs, repo), (tmp, base)):
+        if final.exists():
+            shutil.rmtree(final)
+        done.rename(final)
 
 
 def index_repo(repo: Path) -> None:
@@ -207,6 +241,8 @@ def _customize_base(root: Path) -> None:
     (root / "etc/apt/sources.list").write_text(LAB_SOURCES)
     for f in (root / "etc/apt/sources.list.d").glob("*"):
         f.unlink()
+    # mmdebstrap keeps its dpkg options in the image: the guests' dpkg must sync as usual
+    (root / "etc/dpkg/dpkg.cfg.d/99mmdebstrap").unlink(missing_ok=True)
     (root / "etc/ssh/sshd_config.d").mkdir(parents=True, exist_ok=True)
     (root / "etc/ssh/sshd_config.d/50-labguide.conf").write_text(SSHD_DROPIN)
     # As on Ubuntu's cloud images, every user's PATH has the sbin directories (pam_env reads
@@ -229,33 +265,34 @@ def _customize_base(root: Path) -> None:
         rm -f /var/lib/dbus/machine-id
     """)
     (root / "etc/hostname").write_text("localhost\n")
+    # as debootstrap leaves them (mmdebstrap copies the host's resolv.conf with its mode)
+    (root / "etc/machine-id").chmod(0o444)
+    resolv = root / "etc/resolv.conf"
+    if resolv.is_file() and not resolv.is_symlink():
+        resolv.chmod(0o644)
 
 
-def build_layer(paths: LabPaths, role: str, say: Progress) -> None:
+def build_layer(paths: LabPaths, role: str, rep: Reporter) -> None:
     """A role's layer: an overlay upper dir over the base with the role's packages and files."""
     layer = paths.layer(role)
     tmp = layer.with_name(role + ".building")
     work = layer.with_name(role + ".work")
     mnt = layer.with_name(role + ".mnt")
-    for d in (tmp, work, mnt):
-        if d.exists():
-            subprocess.run(["umount", str(d)], capture_output=True, check=False)
-            shutil.rmtree(d)
-        d.mkdir(parents=True)
-    t0 = time.monotonic()
-    run(["mount", "-t", "overlay", "overlay", "-o",
-         f"lowerdir={paths.base_image},upperdir={tmp},workdir={work}", str(mnt)])
-    try:
-        _fill_layer(mnt, role, paths)
-    finally:
-        run(["umount", str(mnt)])
-    shutil.rmtree(work)
-    mnt.rmdir()
-    _mark_ready(tmp)
-    if layer.exists():
-        shutil.rmtree(layer)
-    tmp.rename(layer)
-    say(f"layer {role} built in {time.monotonic() - t0:.1f} s")
+    with rep.phase(f"layer {role}"):
+        for d in (tmp, work, mnt):
+            fresh_dir(d)
+        run(["mount", "-t", "overlay", "overlay", "-o",
+             f"lowerdir={paths.base_image},upperdir={tmp},workdir={work}", str(mnt)])
+        try:
+            _fill_layer(mnt, role, paths)
+        finally:
+            run(["umount", str(mnt)])
+        shutil.rmtree(work)
+        mnt.rmdir()
+        mark_ready(tmp)
+        if layer.exists():
+            shutil.rmtree(layer)
+        tmp.rename(layer)
 
 
 def _fill_layer(root: Path, role: str, paths: LabPaths) -> None:
@@ -288,47 +325,26 @@ def _fill_layer(root: Path, role: str, paths: LabPaths) -> None:
 
 
 
-def build_cloudinit_layer(paths: LabPaths, say: Progress) -> None:
-    """The first-boot host key unit and sshd's drop-in, as a layer of plain files (no chroot:
-    it is written, not installed)."""
-    layer = paths.layer(CLOUDINIT_LAYER)
-    tmp = layer.with_name(CLOUDINIT_LAYER + ".building")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    for rel in ("etc/ssh/sshd_config.d", "etc/systemd/system/ssh.service.wants"):
-        (tmp / rel).mkdir(parents=True)
-    for d in (tmp, *tmp.rglob("*")):  # an upper dir's mode wins over the base's in overlayfs
-        d.chmod(0o755)
-        os.chown(d, 0, 0)
-    (tmp / "etc/ssh/sshd_config.d/50-labguide.conf").write_text(SSHD_DROPIN)
-    unit = tmp / "etc/systemd/system" / HOSTKEYS_UNIT_NAME
-    unit.write_text(HOSTKEYS_UNIT)
-    (tmp / "etc/systemd/system/ssh.service.wants" / HOSTKEYS_UNIT_NAME).symlink_to(
-        f"/etc/systemd/system/{HOSTKEYS_UNIT_NAME}")
-    for f in (unit, tmp / "etc/ssh/sshd_config.d/50-labguide.conf"):
-        f.chmod(0o644)
-    _mark_ready(tmp)
-    if layer.exists():
-        shutil.rmtree(layer)
-    tmp.rename(layer)
-    say(f"layer {CLOUDINIT_LAYER} written")
-
-
-def ensure_images(paths: LabPaths, say: Progress) -> bool:
-    """Build what is missing from the cache. Returns True if anything was built (cold)."""
+def ensure_images(paths: LabPaths, say: Say | Reporter) -> bool:
+    """Build what is missing from the cache: the base (and repository), then the role layers
+    side by side (each is its own overlay over the base). True if anything was built."""
+    rep = as_reporter(say)
     built = False
     paths.cache.mkdir(parents=True, exist_ok=True)
     if not is_ready(paths.base_image) or not (paths.repo / "Packages").exists():
-        build_base(paths, say)
+        build_base(paths, rep)
         for role in ROLES:  # layers sit over a base: a new base invalidates them
             if paths.layer(role).exists():
                 shutil.rmtree(paths.layer(role))
         built = True
-    for role in ROLES:
-        if not is_ready(paths.layer(role)):
-            build_layer(paths, role, say)
-            built = True
-    if not is_ready(paths.layer(CLOUDINIT_LAYER)):
-        build_cloudinit_layer(paths, say)
-    os.sync()
+    todo = [role for role in ROLES if not is_ready(paths.layer(role))]
+    cloudinit = not is_ready(paths.layer(CLOUDINIT_LAYER))
+    if todo or cloudinit:
+        names = [*todo, *([CLOUDINIT_LAYER] if cloudinit else [])]
+        with rep.phase(f"layers: {', '.join(names)}") as ph:
+            together(*(partial(build_layer, paths, role, ph) for role in todo),
+                     *([partial(build_cloudinit_layer, paths, ph)] if cloudinit else []))
+        built = True
+    if built:
+        os.sync()
     return built

@@ -1,6 +1,7 @@
 """`lab up`, `lab down` and `lab status`: the sandbox lab as a whole, from the lab's records.
 
-Prints nothing itself (progress goes through `say`); no Click, no Textual here.
+Prints nothing itself: progress goes to a `Reporter` (labguide.sandbox.progress), or to a plain
+`say` callable; no Click, no Textual here.
 """
 
 from __future__ import annotations
@@ -10,18 +11,20 @@ import concurrent.futures
 import fcntl
 import shutil
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from labguide.errors import LabguideError, Location
+from labguide.errors import ErrorGroup, LabguideError, Location
 from labguide.sandbox import firewall, network, node1, preflight, settings, sshkeys
 from labguide.sandbox.guest_files import GuestTree
 from labguide.sandbox.image import ensure_images, images_ready
 from labguide.sandbox.inventory_file import ProxmoxAccess, lab_identity, write_inventory
 from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.paths import LabPaths
+from labguide.sandbox.progress import Reporter, Say, as_reporter
 from labguide.sandbox.topology import (
     BRIDGE,
     L4LB2_IP,
@@ -34,7 +37,6 @@ from labguide.sandbox.topology import (
 )
 from labguide.sandbox.vmrecord import VmRecord
 
-Say = Callable[[str], None]
 K6_DIR = "home/ubuntu/intro-for-high-availability/k6"
 
 
@@ -54,13 +56,6 @@ def _run(coro: Coroutine[Any, Any, None]) -> None:
 
 
 @contextmanager
-def _phase(say: Say, what: str) -> Iterator[None]:
-    t0 = time.monotonic()
-    yield
-    say(f"{what:<44} {time.monotonic() - t0:6.2f} s")
-
-
-@contextmanager
 def _lock(paths: LabPaths) -> Iterator[None]:
     paths.run.mkdir(parents=True, exist_ok=True)
     with open(paths.lock, "w") as fh:
@@ -74,8 +69,8 @@ def _lock(paths: LabPaths) -> Iterator[None]:
 
 def is_up(paths: LabPaths) -> bool:
     m = NspawnMachines(paths)
-    return (network.bridge_is_ours() is True and firewall.table_is_ours() is True
-            and all(m.is_running(v.vmid) for v in START_VMS) and paths.inventory.exists())
+    return (network.bridge_is_ours() is True and all(m.is_running(v.vmid) for v in START_VMS)
+            and paths.inventory.exists())
 
 
 def _provision_disk(m: NspawnMachines, paths: LabPaths, vm: VmSpec) -> None:
@@ -110,54 +105,92 @@ async def _wait_ssh(ip: str, timeout: float = 30.0) -> None:
                             Location(host=ip)) from None
 
 
-def up(paths: LabPaths | None = None, say: Say = _quiet, host_keys: str | None = None) -> Path:
+def _images(paths: LabPaths, rep: Reporter) -> bool:
+    """The cached images, built if missing (the base and layers' own phases go inside)."""
+    cold = not images_ready(paths)
+    with rep.phase("images (cold build: mmdebstrap, .debs, layers)" if cold
+                   else "images (cached)") as ph:
+        return ensure_images(paths, ph)
+
+
+def up(paths: LabPaths | None = None, say: Say | Reporter = _quiet,
+       host_keys: str | None = None) -> Path:
     """Build (or reuse) and start the chapter's start state; returns the inventory's path.
     `host_keys`: "ca" or "strict" (settings.py; None: $LABGUIDE_HOST_KEYS, what the lab
-    has, or the default)."""
+    has, or the default).
+
+    The images build in a thread while the bridge, the firewall, the keys and node1's
+    emulator are made (none of them needs an image); the VMs' disks wait for the images."""
     paths = paths or LabPaths.default()
+    rep = as_reporter(say)
     preflight.require_root("up")
     preflight.require_tools()
     t_start = time.monotonic()
-    with _lock(paths):
+    with _lock(paths), ThreadPoolExecutor(1) as pool:
         chosen = settings.choose(paths, host_keys)
         settings.record(paths, chosen)
         m = NspawnMachines(paths)
-        cold = not images_ready(paths)
-        with _phase(say, "images (cold build: debootstrap + .debs)" if cold
-                    else "images (cached)"):
-            ensure_images(paths, say)
-        with _phase(say, "network: bridge lgbr0, 198.18.16.1 and .2"):
-            network.check_addresses_free()
-            network.ensure_bridge(paths.bridge_record)
-        with _phase(say, f"firewall: nftables table {firewall.FAMILY} {firewall.TABLE}"):
-            firewall.install(paths.firewall_record)
-        with _phase(say, f"SSH keys (host keys {chosen.host_keys!r})"):
-            sshkeys.ensure_lab_keys(paths)
+        prox = _host_side_while(pool.submit(_images, paths, rep), paths, rep,
+                                chosen.host_keys)
         todo = [vm for vm in START_VMS if not m.is_running(vm.vmid)]
         fresh = [vm for vm in todo if not m.disk_exists(vm.vmid)]
-        with _phase(say, f"disks for {len(todo)} VM(s)"):
+        with rep.phase(f"disks for {len(todo)} VM(s)"):
             for vm in fresh:
                 _provision_disk(m, paths, vm)
         # Starting a VM is one code path: node1's API (the emulator calls NspawnMachines).
-        with _phase(say, f"node1: Proxmox API emulator on {NODE1_IP}:{PVE_PORT}"):
-            paths.pve_state.mkdir(parents=True, exist_ok=True)
-            node1.seed(paths)
-            prox: ProxmoxAccess | None = node1.access(paths)
-            node1.start_emulator(paths)
-        with _phase(say, f"start {len(todo)} VM(s) through node1's API"):
+        with rep.phase(f"start {len(todo)} VM(s) through node1's API"):
             if todo:
                 node1.start_vms_via_api(paths, [vm.vmid for vm in todo])
-        with _phase(say, "wait for sshd, nginx and HAProxy"):
+        with rep.phase("wait for sshd, nginx and HAProxy"):
             _run(_wait_all_ssh())
         if chosen.host_keys == "strict":
-            with _phase(say, "known_hosts: the start VMs' own host keys"):
+            with rep.phase("known_hosts: the start VMs' own host keys"):
                 _learn_host_keys(m, paths)
-        with _phase(say, "log in to each VM (host keys checked)"):
-            _run(_check_logins(paths, say))
+        with rep.phase("log in to each VM (host keys checked)"):
+            _run(_check_logins(paths, rep.note))
         # a lab with new disks is a new lab: results of runs on the old one do not hold here
         inv = write_inventory(paths, prox, lab_identity(paths, new=bool(fresh)))
-    say(f"lab up in {time.monotonic() - t_start:.1f} s; inventory: {inv}")
+    rep.note(f"lab up in {time.monotonic() - t_start:.1f} s; inventory: {inv}")
     return inv
+
+
+def _host_side_while(images: Future[bool], paths: LabPaths, rep: Reporter,
+                     host_keys: str) -> ProxmoxAccess:
+    """The host side while the images build; then wait for them. A failure of either is
+    raised once both are over, both failures together if both failed."""
+    errors: list[LabguideError] = []
+    prox: ProxmoxAccess | None = None
+    try:
+        prox = _host_side(paths, rep, host_keys)
+    except LabguideError as exc:
+        errors.append(exc)
+    finally:
+        try:
+            images.result()
+        except LabguideError as exc:
+            errors.insert(0, exc)
+    if errors:
+        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+    assert prox is not None
+    return prox
+
+
+def _host_side(paths: LabPaths, rep: Reporter, host_keys: str) -> ProxmoxAccess:
+    """The bridge, its firewall, the lab's SSH keys and node1's emulator: what `up` makes
+    on the host."""
+    with rep.phase("network: bridge lgbr0, 198.18.16.1 and .2"):
+        network.check_addresses_free()
+        network.ensure_bridge(paths.bridge_record)
+    with rep.phase(f"firewall: nftables table {firewall.FAMILY} {firewall.TABLE}"):
+        firewall.install(paths.firewall_record)
+    with rep.phase(f"SSH keys (host keys {host_keys!r})"):
+        sshkeys.ensure_lab_keys(paths)
+    with rep.phase(f"node1: Proxmox API emulator on {NODE1_IP}:{PVE_PORT}"):
+        paths.pve_state.mkdir(parents=True, exist_ok=True)
+        node1.seed(paths)
+        prox = node1.access(paths)
+        node1.start_emulator(paths)
+    return prox
 
 
 def _learn_host_keys(m: NspawnMachines, paths: LabPaths) -> None:
@@ -226,8 +259,8 @@ async def _check_login(paths: LabPaths, vm: VmSpec, say: Say) -> None:
         raise LabguideError(
             f"cannot log in to {vm.name} ({vm.ip}) as ubuntu: {str(exc) or type(exc).__name__}",
             Location(host=vm.name),
-            hint="the guest's journal: journalctl --no-pager -b "
-                 f"--directory={paths.vm_run(vm.vmid) / 'root/var/log/journal'}",
+            hint=f"the guest's journal: nsenter -t $(cat {paths.vm_run(vm.vmid)}/leader.pid) "
+                 "-a journalctl -b --no-pager",
         ) from None
     state, *failed = str(res.stdout).strip().splitlines() or ["unknown"]
     if state.strip() != "running":
@@ -239,24 +272,26 @@ async def _check_logins(paths: LabPaths, say: Say) -> None:
     await asyncio.gather(*(_check_login(paths, vm, say) for vm in START_VMS))
 
 
-def down(paths: LabPaths | None = None, say: Say = _quiet, purge: bool = False) -> None:
+def down(paths: LabPaths | None = None, say: Say | Reporter = _quiet,
+         purge: bool = False) -> None:
     """Remove everything `up` (and the chapter, through node1) made, from the lab's records."""
     paths = paths or LabPaths.default()
+    rep = as_reporter(say)
     preflight.require_root("down")
     t0 = time.monotonic()
     with _lock(paths):
-        with _phase(say, "node1: stop the API emulator"):
+        with rep.phase("node1: stop the API emulator"):
             node1.stop_emulator(paths)
         m = NspawnMachines(paths)
         vmids = m.recorded_vmids()
-        with _phase(say, f"stop {len(vmids)} VM(s), unmount, delete namespaces"):
+        with rep.phase(f"stop {len(vmids)} VM(s), unmount, delete namespaces"):
             _run(_stop_all(m, vmids))
             for vmid in vmids:
                 m.forget(vmid)
-        with _phase(say, f"delete firewall table and bridge {BRIDGE}"):
+        with rep.phase(f"delete firewall table and bridge {BRIDGE}"):
             firewall.remove(paths.firewall_record)
             network.delete_bridge()
-        with _phase(say, "remove state and runtime files"):
+        with rep.phase("remove state and runtime files"):
             shutil.rmtree(paths.state, ignore_errors=True)
             if purge:
                 shutil.rmtree(paths.cache, ignore_errors=True)
@@ -267,8 +302,8 @@ def down(paths: LabPaths | None = None, say: Say = _quiet, purge: bool = False) 
             d.rmdir()
         except OSError:
             pass  # not empty: something else of labguide's lives there
-    say(f"lab down in {time.monotonic() - t0:.1f} s" + (" (cache purged)" if purge else
-                                                       f"; cache kept in {paths.cache}"))
+    rep.note(f"lab down in {time.monotonic() - t0:.1f} s" + (" (cache purged)" if purge else
+                                                            f"; cache kept in {paths.cache}"))
 
 
 async def _stop_all(m: NspawnMachines, vmids: list[int]) -> None:
@@ -285,12 +320,8 @@ def _services(m: NspawnMachines, vmid: int) -> dict[str, str]:
     if rec is None or not leader.exists():
         return {}
     units = ["ssh.service", "nginx.service", "haproxy.service", "keepalived.service"]
-    # The guest's own systemctl runs, so it runs as nobody, without capabilities and unable
-    # to gain any (no_new_privs: a setuid file the guest planted gives nothing): guests are
-    # root, and a program of theirs run by the host as root could leave the container.
     proc = subprocess.run(
-        ["setpriv", "--no-new-privs", "nsenter", "-t", leader.read_text().strip(), "-a",
-         "-S", "65534", "-G", "65534", "--",
+        ["nsenter", "-t", leader.read_text().strip(), "-m", "-p", "--",
          "systemctl", "show", "-p", "Id,LoadState,ActiveState", *units],
         capture_output=True, text=True, timeout=10, check=False,
     )

@@ -19,8 +19,8 @@ from typing import Any
 
 from labguide.errors import LabguideError, Location
 from labguide.sandbox import cgroups, firewall, network, settings, sshkeys
+from labguide.sandbox.cloudinit import CLOUDINIT_LAYER
 from labguide.sandbox.guest_files import GuestTree
-from labguide.sandbox.image import CLOUDINIT_LAYER
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.topology import (
     BRIDGE,

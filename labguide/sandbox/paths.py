@@ -15,7 +15,7 @@ class LabPaths:
 
     state   persistent: VM disks (overlay upper dirs), inventory, SSH keys, the emulator's state
     run     runtime: supervisor pid files, overlay mount points, records of what was made
-    cache   survives `lab down`: the debootstrapped base image, role layers, the offline repo
+    cache   survives `lab down`: the base image (mmdebstrap), role layers, the offline repo
     """
 
     state: Path

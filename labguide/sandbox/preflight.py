@@ -10,7 +10,7 @@ from labguide.errors import LabguideError, Location
 #: command the lab runs -> the Debian package that provides it (scripts/host-packages.txt)
 HOST_TOOLS: dict[str, str] = {
     "systemd-nspawn": "systemd-container",
-    "debootstrap": "debootstrap",
+    "mmdebstrap": "mmdebstrap",
     "apt-ftparchive": "apt-utils",
     "ssh-keygen": "openssh-client",
     "ip": "iproute2",

@@ -68,7 +68,7 @@ def prepare_guest(rec: VmRecord) -> None:
     authorized = Path(rec.authorized_keys).read_text()
     if rec.host_keys == "ca":
         sshkeys.install_guest_ssh(tree, Path(rec.host_key), Path(rec.host_cert), authorized)
-    else:  # "strict": the guest's own keys, made at its first boot (image.HOSTKEYS_UNIT)
+    else:  # "strict": the guest's own keys, made at its first boot (cloudinit.HOSTKEYS_UNIT)
         sshkeys.install_authorized_keys(tree, authorized)
 
 

@@ -1,4 +1,4 @@
-"""Fixtures for the sandbox lab's tests: they need root, systemd-nspawn and debootstrap.
+"""Fixtures for the sandbox lab's tests: they need root, systemd-nspawn and mmdebstrap.
 
 `sandbox_base` makes the cached images, the lab's keys and the bridge (removing the bridge at
 the end only if it made it); `lab` brings the whole lab up if it is not up (the session takes
@@ -19,10 +19,11 @@ from tests.conftest import lab_up, sandbox_missing
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the crash and strict host key tests first: they take the lab down and up their
-    own way, and the `lab` fixture keeps it up."""
-    first = [i for i in items if i.nodeid.startswith(("tests/sandbox/test_crash.py",
-                                                       "tests/sandbox/test_host_keys.py"))]
+    """Run `up`'s output test, the crash test and the strict host key tests first: they
+    take the lab down and up their own way, and the `lab` fixture keeps it up."""
+    first = [i for f in ("tests/sandbox/test_up_output.py", "tests/sandbox/test_crash.py",
+                         "tests/sandbox/test_host_keys.py")
+             for i in items if i.nodeid.startswith(f)]
     if first:
         items[:] = first + [i for i in items if i not in first]
 
@@ -33,7 +34,13 @@ def sandbox_base() -> Iterator[Base]:
     if why:
         pytest.skip(why)
     paths = LabPaths.default()
-    ensure_images(paths, lambda line: print(f"[sandbox] {line}"))
+    output: list[str] = []
+
+    def say(line: str) -> None:
+        output.append(line)
+        print(f"[sandbox] {line}")
+
+    built = ensure_images(paths, say)
     sshkeys.ensure_lab_keys(paths)
     made_bridge = network.bridge_is_ours() is None
     if made_bridge:
@@ -42,7 +49,7 @@ def sandbox_base() -> Iterator[Base]:
     made_firewall = firewall.table_is_ours() is None
     if made_firewall:
         firewall.install(paths.firewall_record)
-    yield Base(paths)
+    yield Base(paths, tuple(output) if built else ())
     from labguide.sandbox.machines import NspawnMachines
 
     if not NspawnMachines(paths).running_vmids():

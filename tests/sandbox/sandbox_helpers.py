@@ -1,8 +1,10 @@
-"""asyncssh helpers for the sandbox tests: the lab's key, the lab's known_hosts, checking on."""
+"""Helpers for the sandbox tests: asyncssh with the lab's key and known_hosts (checking on),
+what the lab left behind, and the phases in `lab up`'s plain output."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
 
@@ -13,9 +15,11 @@ from labguide.sandbox.paths import LabPaths
 
 @dataclass(frozen=True)
 class Base:
-    """What the `sandbox_base` fixture gives: the lab's paths (images, keys, bridge ready)."""
+    """What the `sandbox_base` fixture gives: the lab's paths (images, keys, bridge ready), and
+    what the image build printed if the fixture built anything (empty when the cache was warm)."""
 
     paths: LabPaths
+    build_output: tuple[str, ...] = ()
 
 
 async def connect(paths: LabPaths, ip: str, timeout: float = 30.0) -> asyncssh.SSHClientConnection:
@@ -93,3 +97,23 @@ def vm_cgroups(vmid: int | None = None) -> list[str]:
 
     return [str(d) for base, _ in hierarchies() if base.exists()
             for d in base.iterdir() if d.is_dir() and ours(d.name)]
+
+
+_STAMP = re.compile(r"^\d\d:\d\d:\d\d ")
+_END = re.compile(r"^(?P<title>.+?)\s+\d+\.\d\d s$")
+
+
+def phase_spans(lines: list[str]) -> dict[str, tuple[int, int | None]]:
+    """Each phase of plain `lab` output: (index of its start line, of its end line or None).
+    A start line is "title ...", an end line "title  N.NN s" or "title: failed after N s"."""
+    spans: dict[str, tuple[int, int | None]] = {}
+    for i, raw in enumerate(lines):
+        line = _STAMP.sub("", raw).strip()
+        if line.endswith(" ...") and not line.startswith(("|", "I:")):
+            spans.setdefault(line[:-4], (i, None))
+            continue
+        m = _END.match(line)
+        title = m["title"] if m else line.split(": failed after ", 1)[0]
+        if title in spans and spans[title][1] is None and (m or ": failed after " in line):
+            spans[title] = (spans[title][0], i)
+    return spans

@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from sandbox_helpers import Base, leftovers
+from sandbox_helpers import Base, leftovers, phase_spans
 
 from labguide.sandbox import lab as lab_mod
 from labguide.sandbox.paths import LabPaths
@@ -18,9 +18,24 @@ pytestmark = pytest.mark.sandbox
 
 
 def _up_process() -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c",
-                             "from labguide.sandbox import lab; lab.up(say=print)"],
+    """`labguide lab up`, its output a pipe (as in CI's logs)."""
+    return subprocess.Popen([sys.executable, "-m", "labguide", "lab", "up"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _check_phases(out: str) -> None:
+    """Every phase's start line comes before its end line, in `up`'s order; plain text."""
+    assert "\x1b" not in out
+    spans = phase_spans(out.splitlines())
+    order = ["images (cached)", "network: bridge lgbr0, 198.18.16.1 and .2",
+             "SSH keys, host CA, known_hosts", "disks for 4 VM(s)",
+             "start 4 VM(s) through node1's API", "wait for sshd, nginx and HAProxy",
+             "log in to each VM (host keys checked)"]
+    for title in order:
+        start, end = spans[title]
+        assert end is not None and start < end, (title, out)
+    starts = [spans[t][0] for t in order]
+    assert starts[1:] == sorted(starts[1:]), out  # the images build beside the host side
 
 
 def _kill_up_half_way(paths: LabPaths) -> None:
@@ -44,6 +59,7 @@ def test_down_after_up_and_after_crash(sandbox_base: Base) -> None:
     proc = _up_process()
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, out.decode()
+    _check_phases(out.decode())
     assert lab_mod.is_up(paths)
     lab_mod.down(paths)
     assert leftovers(paths) == []

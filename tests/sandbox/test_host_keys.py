@@ -18,8 +18,8 @@ from labguide.errors import HostError, LabguideError
 from labguide.inventory import load_inventory
 from labguide.sandbox import firewall, network, node1, sshkeys
 from labguide.sandbox import lab as lab_mod
+from labguide.sandbox.cloudinit import HOSTKEYS_UNIT_NAME
 from labguide.sandbox.guest_files import GuestTree
-from labguide.sandbox.image import HOSTKEYS_UNIT_NAME
 from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.topology import L4LB2_IP, L4LB2_VMID, START_VMS

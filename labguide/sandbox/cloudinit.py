@@ -1,0 +1,71 @@
+"""The `cloudinit` layer over every VM, as cloud-init does on a Proxmox clone: with host keys
+"strict", the template has no SSH host keys and a first-boot unit makes the guest's own
+(`ssh-keygen -A`) before sshd starts; sshd's drop-in says which keys it offers. Plain files,
+written, not installed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from labguide.sandbox.paths import LabPaths
+from labguide.sandbox.progress import Reporter
+from labguide.sandbox.ready import mark_ready
+
+SSHD_DROPIN = """\
+# labguide sandbox: key login only, with the guest's ed25519 host key.
+HostKey /etc/ssh/ssh_host_ed25519_key
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UseDNS no
+"""
+
+#: The template's stand-in for cloud-init's ssh module (`ssh_deletekeys`, `ssh_genkeytypes`):
+#: the image has no host keys, and a guest's first boot makes its own before sshd starts. A
+#: clone's copied keys are deleted when its disk is made (machines.py), as a new instance-id
+#: makes cloud-init do. With host keys "ca" the host puts a key there first: nothing to do.
+HOSTKEYS_UNIT_NAME = "labguide-ssh-hostkeys.service"
+HOSTKEYS_UNIT = """\
+[Unit]
+Description=SSH host keys of a new instance (what cloud-init does at a clone's first boot)
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+Before=ssh.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+
+[Install]
+WantedBy=ssh.service
+"""
+#: The layer over every VM's disk that holds the unit above (and sshd's drop-in, which older
+#: cached base images still carry with a HostCertificate line).
+CLOUDINIT_LAYER = "cloudinit"
+
+
+def build_cloudinit_layer(paths: LabPaths, rep: Reporter) -> None:
+    """The first-boot host key unit and sshd's drop-in, as a layer of plain files (no chroot:
+    it is written, not installed)."""
+    layer = paths.layer(CLOUDINIT_LAYER)
+    tmp = layer.with_name(CLOUDINIT_LAYER + ".building")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    for rel in ("etc/ssh/sshd_config.d", "etc/systemd/system/ssh.service.wants"):
+        (tmp / rel).mkdir(parents=True)
+    for d in (tmp, *tmp.rglob("*")):  # an upper dir's mode wins over the base's in overlayfs
+        d.chmod(0o755)
+        os.chown(d, 0, 0)
+    (tmp / "etc/ssh/sshd_config.d/50-labguide.conf").write_text(SSHD_DROPIN)
+    unit = tmp / "etc/systemd/system" / HOSTKEYS_UNIT_NAME
+    unit.write_text(HOSTKEYS_UNIT)
+    (tmp / "etc/systemd/system/ssh.service.wants" / HOSTKEYS_UNIT_NAME).symlink_to(
+        f"/etc/systemd/system/{HOSTKEYS_UNIT_NAME}")
+    for f in (unit, tmp / "etc/ssh/sshd_config.d/50-labguide.conf"):
+        f.chmod(0o644)
+    mark_ready(tmp)
+    if layer.exists():
+        shutil.rmtree(layer)
+    tmp.rename(layer)
+    rep.note(f"layer {CLOUDINIT_LAYER} written")
+
+
