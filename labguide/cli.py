@@ -120,13 +120,18 @@ def show(chapter: str, lang: str | None) -> None:
 @click.option("--drill-rate", type=click.FloatRange(1, 5000), default=1000, show_default=True,
               metavar="N", help="Requests per second to the VIP during --drill.")
 @click.option("--accept-new-host-keys", is_flag=True,
-              help="Accept (and record) host keys seen for the first time.")
+              help="Accept (and record) host keys seen for the first time, without asking.")
+@click.option("--answer", "answers", multiple=True, metavar="TEXT=ANSWER",
+              help="With --plain: when a command asks something whose prompt holds TEXT, type "
+                   "ANSWER (e.g. 'continue connecting=yes' for ssh's host key question). "
+                   "Never used for passwords: those are asked on a terminal.")
 @click.option("--theme", default=None, help="A Textual theme for the TUI.")
 @click.option("--lang", metavar="LANG", help=LANG_HELP)
 def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: bool,
         dry_run: bool, start: str | None, restart: bool, yes: bool, check: bool, fmt: str,
         strict: bool, accept_new_host_keys: bool, theme: str | None, drill: bool = False,
-        drill_rate: float = 1000, lang: str | None = None) -> None:
+        drill_rate: float = 1000, lang: str | None = None,
+        answers: tuple[str, ...] = ()) -> None:
     """Run a chapter (a bundled name or a path) against a lab."""
     from labguide.inventory import load_inventory
     from labguide.plan import bind, parse_sets
@@ -164,7 +169,8 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
     from labguide.events import StepStatus
     from labguide.plain import run_plain
 
-    status = asyncio.run(run_plain(engine, start=start, yes=yes))
+    status = asyncio.run(run_plain(engine, start=start, yes=yes,
+                                   answers=answer_rules(answers)))
     sys.exit(0 if status == StepStatus.PASSED else 1)
 
 
@@ -217,6 +223,18 @@ def ssh_cmd(host: str, command: tuple[str, ...], inventory_path: str | None) -> 
                             "build the sandbox lab with `labguide lab up`")
     argv = shell_command(load_inventory(path).host(host), list(command) or None)
     sys.exit(subprocess.run(argv, check=False).returncode)
+
+
+def answer_rules(pairs: tuple[str, ...]) -> dict[str, str]:
+    """--answer TEXT=ANSWER options; a malformed one is a located error."""
+    rules: dict[str, str] = {}
+    for pair in pairs:
+        text, sep, answer = pair.partition("=")
+        if not sep or not text:
+            raise LabguideError(f"--answer {pair!r}: expected TEXT=ANSWER (a piece of the "
+                                "prompt, then what to type)", Location(key="--answer"))
+        rules[text] = answer
+    return rules
 
 
 def _check(plan: Plan, *, fmt: str, strict: bool, accept_new_host_keys: bool) -> int:

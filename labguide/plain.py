@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
 import click
@@ -148,13 +148,14 @@ def confirm_prompt(yes: bool) -> object:
 
 
 async def run_plain(engine: Engine, *, start: str | None, yes: bool,
-                    out: TextIO = sys.stdout, watch: bool = True) -> StepStatus:
+                    out: TextIO = sys.stdout, watch: bool = True,
+                    answers: Mapping[str, str] | None = None) -> StepStatus:
     printer = PlainPrinter(engine.plan, out, color=out.isatty())
     engine.bus.subscribe(printer)
     engine.ask_host_keys(terminal_host_key_asker())
-    answers = terminal_answers(engine)
-    if answers is not None:
-        engine.bus.subscribe(answers)
+    answering = prompt_answers(engine, answers or {})
+    if answering is not None:
+        engine.bus.subscribe(answering)
     resume_at = engine.next_step() if start is None else None
     done = sum(1 for b in engine.plan.steps
                if engine.status(b.id) in (StepStatus.PASSED, StepStatus.WARNED))
@@ -211,19 +212,31 @@ def terminal_host_key_asker() -> AskHostKey | None:
     return asked
 
 
-def terminal_answers(engine: Engine) -> Callable[[Event], None] | None:
-    """Answers commands' prompts on the terminal (a secret one without echo), when there is
-    a terminal; the engine then runs commands that may ask on one."""
-    if not sys.stdin.isatty():
+def scripted(rules: Mapping[str, str], event: InputWanted) -> str | None:
+    """The --answer for a prompt (the first rule whose text is in it); never for a secret."""
+    if event.secret:
+        return None
+    return next((answer for text, answer in rules.items() if text in event.prompt), None)
+
+
+def prompt_answers(engine: Engine, rules: Mapping[str, str]) -> Callable[[Event], None] | None:
+    """Answers commands' prompts: by --answer rules, else on the terminal (a secret one
+    without echo). None when neither can: commands then run without a terminal."""
+    tty = sys.stdin.isatty()
+    if not tty and not rules:
         return None
     engine.answering = True
     tasks: set[asyncio.Task[None]] = set()
 
     async def answer(event: InputWanted) -> None:
-        async with _TERMINAL:
-            text = await asyncio.to_thread(
-                click.prompt, f"{event.host} asks: {event.prompt}", hide_input=event.secret,
-                default="", show_default=False, err=True)
+        text = scripted(rules, event)
+        if text is None and not tty:
+            return  # nobody to ask: the step fails at its timeout, naming the prompt
+        if text is None:
+            async with _TERMINAL:
+                text = await asyncio.to_thread(
+                    click.prompt, f"{event.host} asks: {event.prompt}",
+                    hide_input=event.secret, default="", show_default=False, err=True)
         engine.answer(event.step_id, event.host, text)
 
     def heard(event: Event) -> None:

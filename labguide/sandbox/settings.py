@@ -17,9 +17,10 @@ from labguide.sandbox.paths import LabPaths
 
 HostKeys = Literal["ca", "strict"]
 HOST_KEY_MODES: tuple[HostKeys, ...] = ("ca", "strict")
-#: `strict` (keys made by each guest at its first boot, as in a real lab) becomes the default
-#: once the engine can answer OpenSSH's host-key prompt; until then the lab's host CA.
-DEFAULT_HOST_KEYS: HostKeys = "ca"
+#: `strict`, as in a real lab: each guest makes its keys at its first boot, a clone is known
+#: to nobody and the reader confirms its key (labguide asks; so does OpenSSH on client).
+#: `ca` (one host CA that every known_hosts trusts) is an explicit opt-in no chapter test uses.
+DEFAULT_HOST_KEYS: HostKeys = "strict"
 HOST_KEYS_ENV = "LABGUIDE_HOST_KEYS"
 
 

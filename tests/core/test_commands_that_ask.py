@@ -203,3 +203,22 @@ async def test_the_transport_tells_the_prompt_when_nobody_answers(sshd: Sshd) ->
     finally:
         await t.close()
     assert res.exit_status is None and res.reason == "waiting for input: Pick one [Y/n]"
+
+
+def test_plain_mode_without_a_terminal_answers_by_the_answer_option(sshd: Sshd,
+                                                                   tmp_path: Path) -> None:
+    chapter = tmp_path / "ask.md"
+    chapter.write_text(chapter_text('read -p "Continue connecting? " a; echo "got $a"\n'
+                                    'read -s -p "Password: " pw; echo "never"',
+                                    attrs="timeout=3"))
+    inv = tmp_path / "inv.toml"
+    inv.write_text(sshd.inventory_host("box"))
+    res = subprocess.run([sys.executable, "-m", "labguide", "run", str(chapter), "--plain",
+                          "--inventory", str(inv), "--answer", "Continue connecting=yes",
+                          "--answer", "Password=not-this-way"],
+                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                         env={**os.environ, "LABGUIDE_STATE_DIR": str(tmp_path / "state")})
+    assert "box | got yes" in res.stdout
+    # a password is never typed from the command line: it waits, and fails at the timeout
+    assert "waiting for input: Password:" in res.stdout and res.returncode == 1
+    assert "box | never" not in res.stdout

@@ -51,8 +51,11 @@ def test_the_whole_chapter_runs_in_japanese(fresh_lab: LabPaths, tmp_path: Path,
     env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANG")}
     env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8",  # --lang, not the locale, decides
                LABGUIDE_STATE_DIR=str(tmp_path / "state"))
+    # no terminal: l4lb-2's new key is accepted by the flag, ssh's question on client by an
+    # --answer rule (the documented ways for automation)
     res = subprocess.run([*LABGUIDE, "run", "l4lb-ha", "--lang", "ja", "--plain", "--yes",
-                          "--inventory", str(inventory)], capture_output=True, env=env,
+                          "--inventory", str(inventory), "--accept-new-host-keys",
+                          "--answer", "continue connecting=yes"], capture_output=True, env=env,
                          timeout=900, stdin=subprocess.DEVNULL)
     out = res.stdout.decode("utf-8")  # strict: every byte is UTF-8
     assert f"the saved results were made on another lab ({old_lab})" in \

@@ -3,8 +3,8 @@ its own keys at its first boot, the start VMs are known (the inventory's known_h
 client's), and a clone made through node1's API is known to nobody: labguide refuses it with
 its fingerprint, the client's OpenSSH fails host key verification. No host CA anywhere.
 
-Takes the lab down and brings it up in strict mode, and down again at the end (the session's
-`lab` fixture brings it up in the default mode for the tests that follow)."""
+Takes the lab down and brings it up in strict mode (the default), and down again at the end
+(the session's `lab` fixture brings it up again for the tests that follow)."""
 
 from __future__ import annotations
 
@@ -90,27 +90,40 @@ async def test_strict_host_keys_as_in_a_real_lab(sandbox_base: Base, tmp_path: P
         blob = first.split()[1]
         assert blob not in paths.known_hosts.read_text() and L4LB2_IP not in known
         fingerprint = asyncssh.import_public_key(first).get_fingerprint("sha256")
-        ssh = SshTransport(load_inventory(paths.inventory).host("l4lb-2"))
+        l4lb2 = load_inventory(paths.inventory).host("l4lb-2")
         with pytest.raises(HostError) as err:
-            await ssh.connect()
-        assert f"unknown host key for {L4LB2_IP}: {fingerprint} is not in" in str(err.value)
+            await SshTransport(l4lb2).connect()
+        assert f"unknown host key for {L4LB2_IP}: ED25519 {fingerprint} is not in" in str(
+            err.value)
         async with await connect(paths, CLIENT.ip) as conn:
             assert blob not in await sh(conn, "cat ~/.ssh/known_hosts")
             res = await conn.run("ssh -o BatchMode=yes ubuntu@l4lb-2 true", check=False)
             assert res.exit_status == 255
             assert "Host key verification failed." in str(res.stderr)
 
-        # destroyed and cloned again: a new instance, new keys
+        # the reader accepts it (recorded in the inventory's known_hosts) ...
+        accepting = SshTransport(l4lb2, accept_new_host_keys=True)
+        await accepting.connect()
+        await accepting.close()
+        assert blob in paths.known_hosts.read_text()
+
+        # ... then it is destroyed and cloned again: a new instance, new keys, and labguide
+        # refuses the changed key with the line that removes the old one
         status, lines = await _qm(node, DESTROY)
         assert status == 0, lines
         second = await _clone_l4lb2(paths, node)
         assert second != first
+        with pytest.raises(HostError) as err:
+            await SshTransport(l4lb2, accept_new_host_keys=True).connect()
+        assert f"host key CHANGED for {L4LB2_IP}" in str(err.value)
+        assert err.value.hint == f"if the change is expected: ssh-keygen -R {L4LB2_IP} -f " \
+                                 f"{paths.known_hosts}"
     finally:
         await _qm(node, DESTROY)
         await node.close()
         NspawnMachines(paths).forget(L4LB2_VMID)
         lab_mod.down(paths)
-        sshkeys.ensure_lab_keys(paths)  # what sandbox_base gave the session (default mode)
+        sshkeys.ensure_lab_keys(paths)  # what sandbox_base gave the session
         network.ensure_bridge(paths.bridge_record)
         firewall.install(paths.firewall_record)
     assert node1.emulator_pid(paths) is None

@@ -21,12 +21,12 @@ def paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LabPaths:
 def test_default_then_option_then_environment(paths: LabPaths,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.recorded(paths) is None
-    assert settings.current(paths).host_keys == settings.DEFAULT_HOST_KEYS == "ca"
-    assert settings.choose(paths, None).host_keys == "ca"
-    assert settings.choose(paths, "strict").host_keys == "strict"
-    monkeypatch.setenv(settings.HOST_KEYS_ENV, "strict")
+    assert settings.current(paths).host_keys == settings.DEFAULT_HOST_KEYS == "strict"
     assert settings.choose(paths, None).host_keys == "strict"
-    assert settings.choose(paths, "ca").host_keys == "ca"  # the option wins
+    assert settings.choose(paths, "ca").host_keys == "ca"
+    monkeypatch.setenv(settings.HOST_KEYS_ENV, "ca")
+    assert settings.choose(paths, None).host_keys == "ca"
+    assert settings.choose(paths, "strict").host_keys == "strict"  # the option wins
 
 
 def test_a_made_lab_keeps_its_mode(paths: LabPaths, monkeypatch: pytest.MonkeyPatch) -> None:

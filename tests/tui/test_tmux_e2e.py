@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from labguide.chapter import find_chapter, load_chapter
+from labguide.sandbox.paths import LabPaths
+from tests.e2e.reader import console_fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORY = Path("/var/lib/labguide/lab/inventory.toml")
@@ -69,8 +72,21 @@ class Run:
 
 
 def answer_modals(screen: str) -> bool:
+    """Answer what the TUI asks, as a reader would: confirm steps, compare a new host key's
+    fingerprint with the VM's own (its console) before trusting it, say yes to ssh's
+    question on client once its fingerprint is the VM's."""
     if "Run it now?" in screen or "Write it?" in screen:
         tmux("send-keys", "-t", SESSION, "y")
+        return True
+    if "Trust this key and record it?" in screen:
+        shown = re.search(r"key fingerprint is (SHA256:\S+)", screen)
+        address = re.search(r"New host key: \S+ \((\S+)\)", screen)
+        assert shown and address, screen
+        same = shown.group(1) == console_fingerprint(LabPaths.default(), address.group(1))
+        tmux("send-keys", "-t", SESSION, "y" if same else "n")
+        return True
+    if "asks: Are you sure you want to continue connecting" in screen:
+        tmux("send-keys", "-t", SESSION, "yes", "Enter")
         return True
     return False
 
