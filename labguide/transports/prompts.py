@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 
 #: Seconds an unfinished line must stand still before it counts as a prompt.
-KNOWN_QUIET = 0.03
-PROMPT_QUIET = 0.08
+KNOWN_QUIET = 0.02
+PROMPT_QUIET = 0.05
 BARE_QUIET = 1.0
 
 _ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")

@@ -3,9 +3,9 @@ host-key question, `[sudo] password for …:`, a key's passphrase, apt's and dpk
 questions, a `read`. As on a reader's terminal, stdout and stderr are one stream.
 
 The script reaches the host first (a private temporary file, removed when it ends): the
-terminal is then the command's own stdin, for answers. A watcher reads the terminal's
-unfinished last line (prompts.py); when it is a prompt, `ask` gets it and what it returns is
-typed in, followed by Enter. A prompt still unanswered at the timeout fails the command with
+terminal is then the command's own stdin, for answers. The terminal's unfinished last line
+is watched (prompts.py); when it is a prompt, `ask` gets it and what it returns is typed in,
+followed by Enter. A prompt still unanswered at the timeout fails the command with
 "waiting for input: <prompt>", and the command's whole process group is ended.
 """
 
@@ -37,8 +37,6 @@ class SshCommands(Protocol):
               duration: float) -> CommandResult: ...
 #: The terminal's size: what programs that lay out their output for a terminal see.
 TERM_SIZE = (160, 50)
-#: How often the watcher looks at the unfinished line (seconds).
-WATCH_EVERY = 0.02
 #: Puts the script in a file only its owner reads, and says where.
 UPLOAD = ('umask 077 && f=$(mktemp "${TMPDIR:-/tmp}/labguide.XXXXXXXX") && '
           'IFS= read -r n && head -c "$n" > "$f" && printf "%s\\n" "$f"')
@@ -75,16 +73,19 @@ def _text(data: bytes | str | None) -> str:
 
 
 class _Conversation:
-    """The terminal's output as lines, and the prompts in it answered through `ask`."""
+    """The terminal's output as lines, and the prompts in it answered through `ask`: each
+    time the unfinished line changes, a timer is set for as long as that line must stand
+    still to be a prompt (prompts.classify); when it fires and nothing changed, the line is
+    asked about, once."""
 
     def __init__(self, sink: OutputSink, ask: Ask,
                  proc: asyncssh.SSHClientProcess[bytes]) -> None:
         self.sink, self.ask, self.proc = sink, ask, proc
         self.screen = TerminalText()
         self.pgid: int | None = None
-        self.since = time.monotonic()  # when the unfinished line last changed
         self.asked_at = -1  # the screen's change count of the prompt last asked
         self.pending: Prompt | None = None
+        self.asking: asyncio.Task[None] | None = None
 
     def lines(self, lines: list[str]) -> None:
         for line in lines:
@@ -97,31 +98,34 @@ class _Conversation:
             self.sink("stdout", line)
 
     async def read(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             data = await self.proc.stdout.read(65536)
             if not data:
                 break
             changes = self.screen.changes
             self.lines(self.screen.feed(data))
-            if self.screen.changes != changes:
-                self.since = time.monotonic()
+            found = classify(self.screen.partial)
+            if self.screen.changes != changes and found is not None:
+                loop.call_later(found[0], self.ripe, self.screen.changes, found[1])
         self.lines(self.screen.finish())
 
-    async def answer(self) -> None:
-        """Ask about each prompt once, as soon as it has stood still long enough."""
-        while True:
-            await asyncio.sleep(WATCH_EVERY)
-            found = classify(self.screen.partial)
-            if found is None or self.asked_at == self.screen.changes:
-                continue
-            quiet, prompt = found
-            if time.monotonic() - self.since < quiet:
-                continue
-            self.asked_at, self.pending = self.screen.changes, prompt
-            reply = await self.ask(prompt)
-            if reply is not None:
-                self.proc.stdin.write(reply.encode("utf-8") + b"\r")
-                self.pending = None
+    def ripe(self, changes: int, prompt: Prompt) -> None:
+        """The unfinished line stood still long enough: ask, unless it changed or was asked."""
+        if changes != self.screen.changes or self.asked_at == changes or self.pending:
+            return
+        self.asked_at, self.pending = changes, prompt
+        self.asking = asyncio.get_running_loop().create_task(self.answer(prompt))
+
+    async def answer(self, prompt: Prompt) -> None:
+        reply = await self.ask(prompt)
+        if reply is not None:
+            self.proc.stdin.write(reply.encode("utf-8") + b"\r")
+            self.pending = None
+
+    def stop(self) -> None:
+        if self.asking is not None:
+            self.asking.cancel()
 
 
 async def run_on_terminal(t: SshCommands, script: str, sink: OutputSink,
@@ -136,7 +140,6 @@ async def run_on_terminal(t: SshCommands, script: str, sink: OutputSink,
         t.lost()
         raise HostError(t.host.name, f"cannot start a command: {exc}") from None
     talk = _Conversation(sink, ask, proc)
-    answering = asyncio.create_task(talk.answer(), name=f"answer:{t.host.name}")
     try:
         async with asyncio.timeout(timeout):
             await asyncio.gather(talk.read(), proc.wait())
@@ -151,5 +154,5 @@ async def run_on_terminal(t: SshCommands, script: str, sink: OutputSink,
         t.lost()
         return CommandResult(None, time.monotonic() - started, "connection lost")
     finally:
-        answering.cancel()
+        talk.stop()
     return t.ended(proc, conn, time.monotonic() - started)
