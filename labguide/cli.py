@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -196,6 +197,34 @@ def check_cmd(ctx: click.Context, chapter: str, inventory_path: str | None,
                dry_run=False, start=None, restart=False, yes=yes, check=True, fmt=fmt,
                strict=strict, accept_new_host_keys=accept_new_host_keys, theme=None,
                drill=drill, drill_rate=drill_rate, lang=lang)
+
+
+@cli.command("init")
+@click.option("--chapter", "chapter_name", default="l4lb-ha", show_default=True,
+              help="The chapter whose hosts and values to ask about.")
+@click.option("--output", "-o", default="lab.toml", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The inventory to write (the token's secret goes beside it, mode 0600).")
+def init_cmd(chapter_name: str, output: Path) -> None:
+    """Connect your own lab: asks for node1's API, the VMs' addresses and your SSH key,
+    writes an inventory, then tries every host as the chapter will (SSH login with its host
+    key, sudo, the Proxmox token and template, k6) and says what to fix.
+
+    \b
+    Examples:
+      labguide init
+      labguide init -o ~/labs/home.toml
+      labguide run l4lb-ha --inventory lab.toml
+    """
+    from labguide.chapter import find_chapter, load_chapter
+    from labguide.cli_init import run_init
+
+    chapter = load_chapter(find_chapter(chapter_name))
+    if output.exists() and not click.confirm(f"{output} exists: replace it?", default=False,
+                                             err=True):
+        sys.exit(1)
+    api_hosts = sorted({h for s in chapter.steps if s.lang == "qm" for h in s.hosts})
+    sys.exit(run_init(chapter, output, api_hosts))
 
 
 @cli.command("ssh", context_settings={"ignore_unknown_options": True})

@@ -39,3 +39,16 @@ def key_line(text: str, key: str, default: int = 1) -> int:
     """The line that sets `key` (`key = …`) or opens its table (`[key]`, `[a.key]`)."""
     k = re.escape(key)
     return line_of(text, rf"^\s*(?:{k}\s*=|\[\s*(?:[\w.-]+\.)?{k}\s*\])") or default
+
+
+def toml_string(value: str) -> str:
+    """`value` as a TOML basic string (quotes, backslashes and control characters escaped)."""
+    out = []
+    for ch in value:
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch, f"\\u{ord(ch):04X}"))
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'

@@ -23,6 +23,7 @@ from labguide.sandbox.topology import (
     VIP,
     VIP2,
 )
+from labguide.tomlloc import toml_string
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,7 @@ class ProxmoxAccess:
     token_secret_file: Path
 
 
-def _q(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+_q = toml_string
 
 
 def _rel(path: Path, base: Path) -> str:
