@@ -41,7 +41,7 @@ def _lab() -> tuple[Host, Host]:
     return proxmox, guest
 
 
-async def test_chapter_node1_steps_make_a_reachable_vm() -> None:
+async def test_chapter_node1_steps_make_a_reachable_vm(tmp_path: Path) -> None:
     proxmox, guest = _lab()
     lines: list[tuple[str, str]] = []
     transport = ProxmoxTransport(proxmox, poll_interval=0.1)
@@ -59,9 +59,14 @@ async def test_chapter_node1_steps_make_a_reachable_vm() -> None:
         assert status == 0, lines
         ready = await wait_for_ssh(IP, 22, timeout=60)
         assert ready.banner.startswith("SSH-2.0-")
+        # a new clone: checked against its own key, read from its disk (as on its console)
+        from labguide.sandbox.paths import LabPaths
         from labguide.transports.ssh import SshTransport
 
-        ssh = SshTransport(replace(guest))  # known_hosts checked (the lab's host CA)
+        own = tmp_path / "known_hosts"
+        key = LabPaths.default().disk(VMID) / "upper/etc/ssh/ssh_host_ed25519_key.pub"
+        own.write_text(f"{IP} {' '.join(key.read_text().split()[:2])}\n")
+        ssh = SshTransport(replace(guest, known_hosts=own))
         out: list[str] = []
         try:
             result = await ssh.run("hostname; ip -4 -o addr show dev eth0",

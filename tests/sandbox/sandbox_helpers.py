@@ -22,14 +22,26 @@ class Base:
     build_output: tuple[str, ...] = ()
 
 
-async def connect(paths: LabPaths, ip: str, timeout: float = 30.0) -> asyncssh.SSHClientConnection:
-    """Connect as ubuntu, retrying while sshd is not up yet; host keys always checked."""
+def own_key(paths: LabPaths, vmid: int) -> str:
+    """A VM's own ed25519 host key (`ssh-ed25519 BASE64`), read from its disk as a reader
+    reads it on the console (strict host keys: the guest made it at its first boot)."""
+    pub = paths.disk(vmid) / "upper/etc/ssh/ssh_host_ed25519_key.pub"
+    return " ".join(pub.read_text().split()[:2])
+
+
+async def connect(paths: LabPaths, ip: str, timeout: float = 30.0,
+                  vmid: int | None = None) -> asyncssh.SSHClientConnection:
+    """Connect as ubuntu, retrying while sshd is not up yet; host keys always checked:
+    against the lab's known_hosts, or (`vmid`: a VM nobody knows yet) its own key."""
     deadline = time.monotonic() + timeout
     while True:
         try:
+            known: str | asyncssh.SSHKnownHosts = str(paths.known_hosts)
+            if vmid is not None:
+                known = asyncssh.import_known_hosts(f"{ip} {own_key(paths, vmid)}\n")
             return await asyncssh.connect(
                 ip, username="ubuntu", client_keys=[str(paths.identity_file)],
-                known_hosts=str(paths.known_hosts), connect_timeout=5,
+                known_hosts=known, connect_timeout=5,
             )
         except (OSError, asyncssh.Error):
             if time.monotonic() > deadline:

@@ -28,8 +28,10 @@ def _check_phases(out: str) -> None:
     assert "\x1b" not in out
     spans = phase_spans(out.splitlines())
     order = ["images (cached)", "network: bridge lgbr0, 198.18.16.1 and .2",
-             "SSH keys, host CA, known_hosts", "disks for 4 VM(s)",
+             "firewall: nftables table inet labguide_sandbox",
+             "SSH keys (host keys 'strict')", "disks for 4 VM(s)",
              "start 4 VM(s) through node1's API", "wait for sshd, nginx and HAProxy",
+             "known_hosts: the start VMs' own host keys",
              "log in to each VM (host keys checked)"]
     for title in order:
         start, end = spans[title]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import asyncssh
 import pytest
-from sandbox_helpers import Base, connect, sh, vm_cgroups
+from sandbox_helpers import Base, connect, own_key, sh, vm_cgroups
 
 from labguide.errors import LabguideError
 from labguide.sandbox import cgroups
@@ -58,7 +58,7 @@ async def test_boot_ssh_apt_install_and_reboot(machines: NspawnMachines) -> None
     assert ifaces is not None
     assert any(a["ip-address"] == IP for i in ifaces for a in i["ip-addresses"])
 
-    conn = await connect(m.paths, IP)
+    conn = await connect(m.paths, IP, vmid=VMID)  # a new VM: its own key, from its disk
     async with conn:
         assert (await sh(conn, "hostname")).strip() == NAME
         await sh(conn, "sudo apt update && "
@@ -75,7 +75,7 @@ async def test_boot_ssh_apt_install_and_reboot(machines: NspawnMachines) -> None
         except (asyncssh.Error, OSError, asyncio.TimeoutError):
             pass  # the connection may drop before the command returns
     await asyncio.sleep(1.0)
-    conn = await connect(m.paths, IP, timeout=60)
+    conn = await connect(m.paths, IP, timeout=60, vmid=VMID)  # the same key after a reboot
     async with conn:
         assert (await sh(conn, "sudo cat /root/mark")).strip() == "kept"  # the disk survived
         for _ in range(50):  # enabled daemons come back by themselves
@@ -93,11 +93,19 @@ async def test_boot_ssh_apt_install_and_reboot(machines: NspawnMachines) -> None
     assert not m.is_running(VMID)
     assert _leftovers(m, VMID, NAME) == []
 
-    # a clone of a non-template VM carries its disk, with a host key of its own
+    # a clone of a non-template VM carries its disk, with a host key of its own (made at
+    # its first boot, as cloud-init does)
+    first = own_key(m.paths, VMID)
     m.create_disk(VMID + 1, VMID)
     assert (m.disk_upper(VMID + 1) / "usr/sbin/keepalived").exists()
-    key = "hostkey/ssh_host_ed25519_key.pub"
-    assert (m.paths.disk(VMID) / key).read_text() != (m.paths.disk(VMID + 1) / key).read_text()
+    await m.start(VMID + 1, NAME, f"{IP}/32", "198.18.16.1")
+    try:
+        async with await connect(m.paths, IP, timeout=60, vmid=VMID + 1):
+            pass
+        assert own_key(m.paths, VMID + 1) != first
+    finally:
+        await m.stop(VMID + 1)
+        m.destroy_disk(VMID + 1)
 
 
 async def test_unknown_host_key_is_refused(machines: NspawnMachines, tmp_path: Path) -> None:
@@ -180,7 +188,7 @@ async def test_links_a_guest_plants_never_lead_the_host_out(machines: NspawnMach
 
     m.create_disk(VMID, None)
     await m.start(VMID, NAME, f"{IP}/32", None)
-    async with await connect(m.paths, IP) as conn:  # the guest plants it as its root would
+    async with await connect(m.paths, IP, vmid=VMID) as conn:  # planted as the guest's root
         await sh(conn, f"sudo ln -sf {host_file} /home/ubuntu/.ssh/authorized_keys")
     await m.shutdown(VMID, timeout=30)
     with pytest.raises(LabguideError) as err:

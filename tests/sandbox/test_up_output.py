@@ -103,7 +103,8 @@ def test_up_shows_each_phase_as_it_starts_and_streams_the_base_build(tmp_path: P
         down = subprocess.run([sys.executable, "-m", "labguide", "lab", "down"], env=env,
                               capture_output=True, text=True, timeout=60)
     assert down.returncode == 0, down.stdout + down.stderr
-    assert "\x1b" not in down.stdout and "delete bridge lgbr0 ..." in down.stdout
+    assert "\x1b" not in down.stdout
+    assert "delete firewall table and bridge lgbr0 ..." in down.stdout
     assert leftovers(LabPaths.default(tmp_path / "lab")) == []
 
 
