@@ -95,9 +95,13 @@ def run_step(run: Run, step_id: str, log: list[str]) -> dict[str, object]:
     """Press the run key once for the current step (step_id), answer its modals, wait."""
     before = (run.record(step_id) or {}).get("finished_at", 0)
     tmux("send-keys", "-t", SESSION, "r")
+    pressed = time.monotonic()
+    early: list[str] = []  # the screen 2 s and 10 s after the key, for a failure's message
     deadline = time.monotonic() + STEP_TIMEOUT
     while time.monotonic() < deadline:
         screen = capture()
+        if len(early) < 2 and time.monotonic() - pressed > (2, 10)[len(early)]:
+            early.append(screen)
         answer_modals(screen)
         rec = run.record(step_id)
         if rec and rec.get("finished_at", 0) != before:
@@ -107,7 +111,8 @@ def run_step(run: Run, step_id: str, log: list[str]) -> dict[str, object]:
                                      + screen)
             return rec
         time.sleep(0.2)  # polling a real terminal; not a timing assertion
-    raise AssertionError(f"{step_id} did not finish within {STEP_TIMEOUT:g} s\n" + capture())
+    raise AssertionError(f"{step_id} did not finish within {STEP_TIMEOUT:g} s\n"
+                         + "\n--- 2 s and 10 s after the key:\n".join([*early, capture()]))
 
 
 def wait_screen(text: str, timeout: float = 10.0) -> str:
