@@ -138,6 +138,11 @@ async def test_the_whole_chapter_runs(lab_plan: Plan, tmp_path: Path) -> None:
     }, indent=1, default=str) + "\n")
     for sid, detail in loads.items():
         assert detail.get("http_reqs", 0) > 20000, (sid, detail)
+    # each load is judged against the chapter's expectation, beside the book's figure
+    assert "— the book: 0 of 29,984 (0.00%)" in done["load-stop-keepalived"].message
+    assert "— the book: 483 of 29,346 (1.65%)" in done["load-stop-haproxy"].message
+    assert "— the book: no failures reported" in done["load-maintenance-reboot"].message
+    assert loads["load-stop-haproxy"]["expected"] == "at most 5% failed"
     # the chapter's pattern: stopping keepalived and maintenance+reboot lose (almost) nothing,
     # stopping haproxy loses a small share
     assert loads["load-stop-keepalived"]["http_req_failed"] <= 0.002 * loads[
