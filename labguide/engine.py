@@ -238,7 +238,7 @@ class Engine:
     def _say_accepted_keys(self, bound: BoundStep) -> None:
         """Host keys accepted on first contact during the step: in the transcript and shown."""
         for host in bound.step.hosts:
-            accepted = getattr(self.pool.get(host), "accepted_keys", None)
+            accepted = self.pool.get(host).accepted_keys
             while accepted:
                 key = accepted.pop(0)
                 self.note("host_key_accepted", host=host, fingerprint=key)

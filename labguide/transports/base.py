@@ -96,6 +96,12 @@ class Transport(abc.ABC):
         result = await self.run(script, sink, timeout=timeout, input_data=input_data)
         return Captured(result, tuple(out), tuple(err))
 
+    @property
+    def accepted_keys(self) -> list[str]:
+        """Host keys accepted on first contact ("host: SHA256:…"), to be said and recorded;
+        the caller empties the list. Only transports that check host keys have any."""
+        return []
+
     @abc.abstractmethod
     async def read_file(self, path: str, *, sudo: bool = False,
                         timeout: float | None = None) -> bytes | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -44,13 +45,13 @@ def test_plain_mode_asks_on_the_terminal_and_records_yes(sshd: Sshd, tmp_path: P
     try:
         run.expect(r"The authenticity of host 'box' \(\[127\.0\.0\.1\]:\d+\) can't be "
                    r"established")
-        run.expect(rf"ED25519 key fingerprint is {fingerprint(sshd)}\.")
+        run.expect(rf"ED25519 key fingerprint is {re.escape(fingerprint(sshd))}\.")
         run.expect(r"ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key\.pub")
         run.expect(r"\(yes/no/\[fingerprint\]\)\?")
         run.type("maybe")
         run.expect("Please type 'yes', 'no' or the fingerprint")
         run.type("yes")
-        run.expect("box | hello from box")
+        run.expect(re.escape("box | hello from box"))
         assert run.wait() == 0
     finally:
         run.close()
