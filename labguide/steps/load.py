@@ -35,6 +35,7 @@ class LoadOptions:
     vus: int = 10
     threshold: float | None = None
     max_failed: Limit | None = None
+    warn_failed: Limit | None = None
     book: BookFigure | None = None
 
 
@@ -43,8 +44,8 @@ class LoadKind(StepKind):
     verb = "load test"
     marker = "load"
     attrs: ClassVar[frozenset[str]] = frozenset(
-        {"url", "rate", "duration", "vus", "background", "threshold", "max_failed", "book",
-         "hint"})
+        {"url", "rate", "duration", "vus", "background", "threshold", "max_failed",
+         "warn_failed", "book", "hint"})
     default_timeout = 120.0
     texts = ("url",)
     single_host = True
@@ -58,7 +59,8 @@ class LoadKind(StepKind):
             vus=int(attrs.number("vus", 10, minimum=1, maximum=10_000)),
             threshold=attrs.number("threshold", 0.0, maximum=1.0)
             if "threshold" in attrs else None,
-            max_failed=read_limit(attrs), book=read_book(attrs))
+            max_failed=read_limit(attrs), warn_failed=read_limit(attrs, "warn_failed"),
+            book=read_book(attrs))
 
     def target(self, bound: Any) -> str:
         return str(bound.shown_text("url"))
@@ -91,7 +93,8 @@ class LoadKind(StepKind):
                 ctx.emit(host, "info", "  " + line)
         opts: LoadOptions = ctx.step.options
         return judge_load(detail, limit=opts.max_failed, book=opts.book,
-                          threshold=opts.threshold, where=where, timeline=timeline)
+                          threshold=opts.threshold, where=where, timeline=timeline,
+                          warn=opts.warn_failed)
 
     async def with_k6(self, ctx: StepContext, host: str) -> dict[str, Any] | None:
         opts: LoadOptions = ctx.step.options

@@ -1,5 +1,6 @@
-"""How a load step is judged and explained: the chapter's expectation (`max_failed`, as k6's
-thresholds), the book's figure beside the reader's, and what happened during the load
+"""How a load step is judged and explained: the chapter's expectation (`max_failed` fails,
+`warn_failed` warns, as k6's thresholds; without `warn_failed`, losing more than the book did
+warns), the book's figure beside the reader's, and what happened during the load
 (steps that ran, VIP moves) to say why the two differ. Pure, but for the recorder that
 listens to the run's events while the load runs."""
 
@@ -44,14 +45,21 @@ class BookFigure:
     failed: int | None = None
     sent: int | None = None
 
+    def as_limit(self) -> Limit | None:
+        """The book's share as a limit (None: the book gives no numbers)."""
+        if self.failed is None or not self.sent:
+            return None
+        return Limit(count=0) if self.failed == 0 else Limit(ratio=self.failed / self.sent)
+
     def __str__(self) -> str:
         if self.failed is None or self.sent is None:
             return "no failures reported"
         return f"{self.failed:,} of {self.sent:,} ({100 * self.failed / self.sent:.2f}%)"
 
 
-def read_limit(attrs: Attrs) -> Limit | None:
-    raw = attrs.text("max_failed").strip()
+def read_limit(attrs: Attrs, name: str = "max_failed") -> Limit | None:
+    """`max_failed` (above it the step fails) or `warn_failed` (above it, a warning)."""
+    raw = attrs.text(name).strip()
     if not raw:
         return None
     if _COUNT.match(raw):
@@ -59,8 +67,8 @@ def read_limit(attrs: Attrs) -> Limit | None:
     m = _PERCENT.match(raw)
     if m and float(m.group(1)) <= 100:
         return Limit(ratio=float(m.group(1)) / 100)
-    raise attrs.error(f"max_failed={raw!r}: write a count (max_failed=0) or a share "
-                      "(max_failed=\"5%\")")
+    raise attrs.error(f"{name}={raw!r}: write a count ({name}=0) or a share "
+                      f"({name}=\"5%\")")
 
 
 def read_book(attrs: Attrs) -> BookFigure | None:
@@ -109,9 +117,12 @@ class Timeline:
 
 
 def judge_load(detail: dict[str, Any], *, limit: Limit | None, book: BookFigure | None,
-               threshold: float | None, where: str, timeline: Timeline | None) -> Verdict:
+               threshold: float | None, where: str, timeline: Timeline | None,
+               warn: Limit | None = None) -> Verdict:
     """The verdict of a load step from its numbers: failed beyond the chapter's expectation
-    (or below the success threshold) fails, and says so beside the book's figure."""
+    (or below the success threshold) fails; within it but beyond `warn` (else the book's own
+    share) warns: the lab works, a few more were lost than the book lost. Either says so
+    beside the book's figure, with when the VIP moved."""
     sent = int(detail.get("http_reqs", 0))
     failed = int(detail.get("http_req_failed", 0))
     if not sent:
@@ -124,9 +135,14 @@ def judge_load(detail: dict[str, Any], *, limit: Limit | None, book: BookFigure 
               "book": str(book) if book else None}
     too_many = limit is not None and not limit.allows(failed, sent)
     below = threshold is not None and (sent - failed) / sent < threshold
+    moved = f"; {'; '.join(timeline.moves)}" if timeline and timeline.moves else ""
     if too_many or below:
         why = (f"more than the chapter expects ({limit})" if too_many
                else f"below the success threshold {threshold:.2%}")
-        moved = f"; {'; '.join(timeline.moves)}" if timeline and timeline.moves else ""
         return Verdict(StepStatus.FAILED, f"{message}: {why}{moved}", detail)
+    hoped = (warn, f"more than the chapter hopes for ({warn})") if warn else \
+        (book.as_limit() if book else None, "more than the book lost")
+    if hoped[0] is not None and not hoped[0].allows(failed, sent):
+        within = f", within what it accepts ({limit})" if limit else ""
+        return Verdict(StepStatus.WARNED, f"{message}: {hoped[1]}{within}{moved}", detail)
     return Verdict(StepStatus.PASSED, message, detail)

@@ -25,9 +25,16 @@ def test_the_verdict_puts_the_readers_numbers_beside_the_books() -> None:
     detail = {"http_reqs": 28999, "http_req_failed": 900, "rate": 966.6}
     v = judge_load(detail, limit=Limit(ratio=0.05), book=BookFigure(483, 29346),
                    threshold=None, where="k6 on client", timeline=None)
-    assert v.status == StepStatus.PASSED
+    # within what the chapter accepts, but more than the book lost: a warning, not a failure
+    assert v.status == StepStatus.WARNED
     assert v.message.startswith("you: 900 of 28,999 failed (3.10%) — the book: 483 of 29,346 "
                                 "(1.65%)")
+    assert v.message.endswith(": more than the book lost, within what it accepts (at most 5% "
+                              "failed)")
+    fewer = {"http_reqs": 29000, "http_req_failed": 290}
+    v = judge_load(fewer, limit=Limit(ratio=0.05), book=BookFigure(483, 29346),
+                   threshold=None, where="k6 on client", timeline=None)
+    assert v.status == StepStatus.PASSED and "more than" not in v.message
     v = judge_load(detail, limit=Limit(count=0), book=BookFigure(0, 29984), threshold=None,
                    where="k6 on client", timeline=None)
     assert v.status == StepStatus.FAILED and "more than the chapter expects (no failed " \
@@ -36,9 +43,29 @@ def test_the_verdict_puts_the_readers_numbers_beside_the_books() -> None:
     assert str(BookFigure()) == "no failures reported"
 
 
+def test_warn_failed_sets_the_hope_apart_from_the_limit() -> None:
+    """warn_failed replaces the book's share as the line past which a step warns; the limit
+    (max_failed) still decides failure, and the book's own figure of none never warns."""
+    detail = {"http_reqs": 30000, "http_req_failed": 3}
+    kw = {"threshold": None, "where": "k6 on client", "timeline": None}
+    v = judge_load(detail, limit=Limit(ratio=0.002), book=None, warn=Limit(count=0), **kw)
+    assert v.status == StepStatus.WARNED
+    assert "more than the chapter hopes for (no failed request), within what it accepts " \
+           "(at most 0.2% failed)" in v.message
+    v = judge_load(detail, limit=Limit(ratio=0.002), book=BookFigure(), **kw)
+    assert v.status == StepStatus.PASSED
+    v = judge_load({"http_reqs": 30000, "http_req_failed": 0}, limit=Limit(ratio=0.002),
+                   book=None, warn=Limit(count=0), **kw)
+    assert v.status == StepStatus.PASSED
+    v = judge_load({"http_reqs": 30000, "http_req_failed": 61}, limit=Limit(ratio=0.002),
+                   book=None, warn=Limit(count=0), **kw)
+    assert v.status == StepStatus.FAILED
+
+
 @pytest.mark.parametrize("attr, words", [
     ('max_failed="lots"', "max_failed='lots'"),
     ('max_failed="150%"', "max_failed='150%'"),
+    ('warn_failed="some"', "warn_failed='some': write a count (warn_failed=0)"),
     ('book="483 of 29346"', "book='483 of 29346'"),
     ('book="500/400"', "book='500/400'"),
 ])
