@@ -31,6 +31,7 @@ from labguide.sandbox.topology import (
     veth_name,
 )
 from labguide.sandbox.vmrecord import (
+    STOP_MARK,
     VmRecord,
     pid_alive,
     read_pid,
@@ -147,7 +148,7 @@ class NspawnMachines:
             repo=str(self.paths.repo), host_key=key, host_cert=cert,
             authorized_keys=str(self.paths.identity_file) + ".pub", host_keys=host_keys,
         ).save(run_dir)
-        for f in ("failed", "ready"):
+        for f in ("failed", "ready", STOP_MARK):
             (run_dir / f).unlink(missing_ok=True)
         with open(run_dir / "console.log", "ab") as out:
             subprocess.run(
@@ -215,6 +216,7 @@ class NspawnMachines:
         run_dir = self.paths.vm_run(vmid)
         if not (run_dir / "vm.json").exists():
             return
+        (run_dir / STOP_MARK).touch()  # before reading the pid: see vmrecord.STOP_MARK
         sup = supervisor_pid(run_dir)
         if sup is not None:
             os.kill(sup, signal.SIGKILL)

@@ -20,7 +20,7 @@ from labguide.errors import LabguideError
 from labguide.sandbox import cgroups, network, sshkeys
 from labguide.sandbox.guest_files import GuestTree
 from labguide.sandbox.topology import HOST_ADDRESSES, REPO_MOUNT
-from labguide.sandbox.vmrecord import VmRecord, read_pid, write_pid
+from labguide.sandbox.vmrecord import STOP_MARK, VmRecord, read_pid, write_pid
 
 REBOOT_STATUS = 133
 
@@ -113,6 +113,12 @@ class Supervisor:
 
     def run(self) -> int:
         write_pid(self.run_dir / "supervisor.pid")
+        if (self.run_dir / STOP_MARK).exists():
+            # stopped (or `down`) between our spawn and our pid file: whoever stopped us could
+            # not find us, so we must not boot (vmrecord.STOP_MARK)
+            (self.run_dir / "supervisor.pid").unlink(missing_ok=True)
+            log(f"{self.rec.name} was stopped before it booted: nothing started")
+            return 0
         signal.signal(signal.SIGTERM, self._on_term)
         signal.signal(signal.SIGINT, self._on_term)
         signal.signal(signal.SIGUSR1, self._on_kill)

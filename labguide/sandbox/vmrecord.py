@@ -11,6 +11,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 SUPERVISOR_MODULE = "labguide.sandbox.supervisor"
+#: Written in a VM's run directory when it is stopped or cleaned up, removed just before its
+#: supervisor is started: a supervisor that finds it (it started after a `down` that could not
+#: know its pid yet, e.g. `up` was killed between the spawn and the pid file) boots nothing.
+STOP_MARK = "stop"
 
 
 @dataclass(frozen=True)

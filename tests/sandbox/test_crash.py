@@ -7,12 +7,14 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from sandbox_helpers import Base, leftovers, phase_spans
 
 from labguide.sandbox import lab as lab_mod
 from labguide.sandbox.paths import LabPaths
+from labguide.sandbox.vmrecord import STOP_MARK, VmRecord
 
 pytestmark = pytest.mark.sandbox
 
@@ -88,3 +90,20 @@ def test_down_after_up_and_after_crash(sandbox_base: Base) -> None:
     sshkeys.ensure_lab_keys(paths)
     network.ensure_bridge(paths.bridge_record)
     firewall.install(paths.firewall_record)
+
+
+def test_a_supervisor_started_after_its_stop_boots_nothing(tmp_path: Path) -> None:
+    """`up` killed between spawning a VM's supervisor and its pid file: `down` could not find
+    the supervisor, so the stop mark it left must keep the late supervisor from booting (the
+    crash test above met this race once: a supervisor outlived `down`)."""
+    run_dir = tmp_path / "vm" / "901"
+    VmRecord(vmid=901, name="late", ip_cidr="198.18.16.250/24", gateway=None,
+             netns="lg-late-test", veth="lgv901", machine="lg-late-test",
+             root=str(run_dir / "root"), lowers=(), upper="", work="", repo="",
+             host_key="", host_cert="", authorized_keys="", host_keys="strict").save(run_dir)
+    (run_dir / STOP_MARK).touch()
+    res = subprocess.run([sys.executable, "-m", "labguide.sandbox.supervisor", str(run_dir)],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "late was stopped before it booted: nothing started" in res.stdout + res.stderr
+    assert sorted(p.name for p in run_dir.iterdir()) == [STOP_MARK, "vm.json"]

@@ -1,6 +1,10 @@
 """End to end: the real `labguide run l4lb-ha` in tmux against the sandbox lab, driven with
-send-keys and read with capture-pane, through the failover section: the VIP pane must show
-the VIP move from l4lb-1 to l4lb-2 and back.
+send-keys and read with capture-pane, the whole chapter as a reader walks it: confirming
+disruptive steps and file writes, comparing l4lb-2's new host key with its console, answering
+ssh's question on client, starting the three load tests in the background and going on while
+they run. The VIP pane must show the VIP move from l4lb-1 to l4lb-2 and back in the failover
+section, each load's result must stand beside the book's, and the chapter ends with both VIPs
+where its active/active section leaves them.
 
 It starts from a fresh sandbox lab (down, if up, then up) and runs the chapter from its first
 step, as a reader does: whatever earlier tests left in the lab (a finished chapter, a half-made
@@ -82,6 +86,34 @@ def answer_modals(screen: str) -> bool:
     return False
 
 
+def start_background(step_id: str, next_header: str, log: list[str]) -> None:
+    """Press the run key on a background step (a load test): it starts, and the TUI moves on
+    to the next step (next_header on the screen) while it runs; its result comes later."""
+    tmux("send-keys", "-t", SESSION, "r")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        screen = capture()
+        answer_modals(screen)
+        if next_header in screen:
+            log.append(f"{step_id}: started in the background")
+            return
+        time.sleep(0.2)  # polling a real terminal; not a timing assertion
+    raise AssertionError(f"{step_id} did not start in the background\n{capture()}")
+
+
+def wait_record(run: Run, step_id: str, log: list[str]) -> dict[str, object]:
+    """A background step's result, once it is saved."""
+    deadline = time.monotonic() + STEP_TIMEOUT
+    while time.monotonic() < deadline:
+        rec = run.record(step_id)
+        if rec:
+            log.append(f"{step_id}: {rec['status']} {rec.get('message', '')}")
+            assert rec["status"] in ("passed", "warned"), (step_id, rec, capture())
+            return rec
+        time.sleep(0.5)
+    raise AssertionError(f"{step_id} did not finish within {STEP_TIMEOUT:g} s\n{capture()}")
+
+
 def run_step(run: Run, step_id: str, log: list[str]) -> dict[str, object]:
     """Press the run key once for the current step (step_id), answer its modals, wait."""
     before = (run.record(step_id) or {}).get("finished_at", 0)
@@ -117,7 +149,7 @@ def wait_screen(text: str, timeout: float = 10.0) -> str:
     raise AssertionError(f"{text!r} never appeared on the screen:\n{screen}")
 
 
-def test_tui_runs_the_chapter_through_failover_and_the_vip_moves(
+def test_tui_runs_the_whole_chapter_and_the_vip_moves(
         tmp_path: Path) -> None:
     why = sandbox_missing()
     if why:
@@ -129,7 +161,9 @@ def test_tui_runs_the_chapter_through_failover_and_the_vip_moves(
     ids = [s.id for s in chapter.steps]
     failover = [s.id for s in chapter.steps if s.section == FAILOVER]
     assert failover, f"the chapter has no section {FAILOVER}"
-    todo = ids[: ids.index(failover[-1]) + 1]
+    todo = ids  # the whole chapter, as a reader walks it
+    background = [s.id for s in chapter.steps if s.background]
+    assert len(background) == 3, background  # the chapter's three load tests
 
     state_dir = tmp_path / "state"
     env = (f"LABGUIDE_STATE_DIR={shlex.quote(str(state_dir))} "
@@ -142,22 +176,33 @@ def test_tui_runs_the_chapter_through_failover_and_the_vip_moves(
     try:
         wait_screen("Steps", timeout=30)
         run = Run(state_dir)
-        for step_id in todo:
+        for n, step_id in enumerate(todo, start=1):
             if step_id == failover[0]:
                 # the start state (l4lb-1 holds the VIP) must be on the pane before the first
                 # failover step runs: otherwise a watcher still connecting misses the release
                 wait_screen(VIP_LINE + "l4lb-1", timeout=30)
+            if step_id in background:
+                start_background(step_id, f"Step {n + 1}/{len(ids)} ", log)
+                continue
             rec = run_step(run, step_id, log)
             if step_id == "failover-vip-on-l4lb2":
                 screen = wait_screen(VIP_LINE + "l4lb-2")
                 assert "+140 l4lb-2" in screen, screen
             if step_id == "failback-vip-on-l4lb1":
                 screen = wait_screen(VIP_LINE + "l4lb-1")
+            if step_id == failover[-1]:
+                screen = capture()
+                # the timeline: l4lb-1 dropped it, l4lb-2 took it (with the gap), then back
+                assert "-140 l4lb-1" in screen and "+140 l4lb-2" in screen, screen
+                assert "gap" in screen, screen
+                assert screen.rfind("+140 l4lb-1") > screen.find("+140 l4lb-2"), screen
             assert rec
-        screen = capture()
-        # the timeline: l4lb-1 dropped it, l4lb-2 took it (with the gap), then back to l4lb-1
-        assert "-140 l4lb-1" in screen and "+140 l4lb-2" in screen and "gap" in screen, screen
-        assert screen.rfind("+140 l4lb-1") > screen.find("+140 l4lb-2"), screen
+        loads = {sid: wait_record(run, sid, log) for sid in background}
+        for sid, rec in loads.items():
+            assert "— the book: " in str(rec.get("message")), (sid, rec)
+        # the end of the chapter: both VIPs where the active/active section leaves them
+        screen = wait_screen(VIP_LINE + "l4lb-1", timeout=30)
+        assert "198.18.16.141 ● l4lb-2" in screen, screen
         tmux("send-keys", "-t", SESSION, "q")
         wait_screen("LGT-EXIT=0", timeout=30)
     finally:
