@@ -21,6 +21,7 @@ from proxmoxer.backends.https import JsonSerializer, ProxmoxHTTPApiTokenAuth, Pr
 from proxmoxer.core import ProxmoxResource, ResourceException
 
 from labguide.errors import HostError, LabguideError, Location
+from labguide.i18n import gettext as _
 from labguide.inventory import Host, ProxmoxSettings, read_secret_file
 from labguide.redact import MASK
 from labguide.transports.base import Ask, CommandResult, OutputSink, Transport
@@ -155,16 +156,18 @@ class ProxmoxTransport(Transport):
         except ResourceException as exc:
             text = self.scrub(str(exc.content or exc.status_message or ""))
             if exc.status_code == 401:
-                raise HostError(name, f"the Proxmox API refused the credentials ({text})",
-                                hint="check token_id and its secret (or user and password)"
+                raise HostError(name, _("the Proxmox API refused the credentials ({text})"
+                                        ).format(text=text), hint=_(
+                    "check token_id and its secret (or user and password)"), lasting=True
                                 ) from None
             if isinstance(exc.errors, dict) and exc.errors:
                 text += "".join(f"\n{k}: {self.scrub(str(v))}" for k, v in exc.errors.items())
             raise _ApiFailure(exc.status_code, text) from None
         except requests.exceptions.SSLError as exc:
-            raise HostError(name, f"TLS check of {self.host.address}:{self.settings.port} "
-                            f"failed: {self.scrub(_short(exc))}",
-                            hint="check the ca file or the pinned fingerprint") from None
+            raise HostError(name, _("TLS check of {address} failed: {error}").format(
+                address=f"{self.host.address}:{self.settings.port}",
+                error=self.scrub(_short(exc))),
+                hint=_("check the ca file or the pinned fingerprint"), lasting=True) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             raise HostError(name, f"cannot reach the Proxmox API at {self.base_url}: "
                             f"{self.scrub(_short(exc))}") from None
@@ -232,7 +235,7 @@ class ProxmoxTransport(Transport):
             return CommandResult(None, time.monotonic() - t0, reason="timeout")
         except HostError as exc:
             out("stderr", exc.message)
-            if "refused the credentials" in exc.message or "TLS" in exc.message:
+            if exc.lasting:  # credentials or the TLS check refused: no retry helps
                 raise
             await self.close()
             return CommandResult(None, time.monotonic() - t0, reason="connection lost")
