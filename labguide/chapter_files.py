@@ -11,6 +11,7 @@ from pathlib import Path
 
 from labguide.errors import LabguideError, Location
 from labguide.i18n import LANG_CODE, LOCALE_VARS, locale_lang
+from labguide.i18n import gettext as _
 
 __all__ = ["DEFAULT_LANG", "LANG_CODE", "LOCALE_VARS", "bundled_folder_files", "locale_lang",
            "one_per_chapter", "pick_translation", "split_name", "translations"]
@@ -60,10 +61,10 @@ def pick_translation(path: Path, lang: str, *, fallback: bool = False) -> Path:
         return langs[lang]
     if fallback:
         return langs.get(DEFAULT_LANG, path)
-    name, _ = split_name(path)
-    have = ", ".join(langs) or "(none)"
-    raise LabguideError(f"chapter {name} has no translation {lang!r}; it has: {have}",
-                        Location(file=path))
+    name = split_name(path)[0]
+    have = ", ".join(langs) or _("(none)")
+    raise LabguideError(_("chapter {name} has no translation {lang!r}; it has: {langs}").format(
+        name=name, lang=lang, langs=have), Location(file=path))
 
 
 def bundled_folder_files() -> list[Path]:

@@ -25,7 +25,7 @@ class FileOptions:
 def path_attr(attrs: Attrs) -> None:
     """A file path must be absolute (or start with a variable that makes it so)."""
     if not attrs.text("path").startswith(("/", "~", "$")):
-        raise attrs.error("path= must be absolute")
+        raise attrs.error(_("path= must be absolute"))
 
 
 class FileKind(StepKind):
@@ -44,7 +44,8 @@ class FileKind(StepKind):
         if "mode" in attrs:
             raw = attrs.text("mode")
             if not re.match(r"^0?[0-7]{3,4}$", raw):
-                raise attrs.error(f"mode={raw!r} must be octal, e.g. mode=\"0644\"")
+                raise attrs.error(_("mode={raw!r} must be octal, e.g. mode=\"0644\"").format(
+                    raw=raw))
             mode = int(raw, 8)
         return FileOptions(mode=mode, sudo=attrs.flag("sudo"))
 

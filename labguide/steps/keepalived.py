@@ -39,8 +39,8 @@ class KeepalivedKind(StepKind):
 
     def options(self, attrs: Attrs) -> KeepalivedOptions:
         if not attrs.flag("check") or "path" not in attrs:
-            raise attrs.error("a keepalived block is a check of a file: "
-                              "{on=HOST check path=/etc/…}")
+            raise attrs.error(_("a keepalived block is a check of a file: "
+                                "{on=HOST check path=/etc/…}"))
         path_attr(attrs)
         return KeepalivedOptions(sudo=attrs.flag("sudo"))
 

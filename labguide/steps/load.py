@@ -53,7 +53,7 @@ class LoadKind(StepKind):
 
     def options(self, attrs: Attrs) -> LoadOptions:
         if not attrs.text("url"):
-            raise attrs.error("a load step needs url=\"http://…\"")
+            raise attrs.error(_("a load step needs url=\"http://…\""))
         return LoadOptions(
             rate=int(attrs.number("rate", 1000, minimum=1, maximum=100_000)),
             duration=attrs.duration("duration", 30.0, minimum=0.1),

@@ -60,8 +60,8 @@ def read_limit(attrs: Attrs) -> Limit | None:
     m = _PERCENT.match(raw)
     if m and float(m.group(1)) <= 100:
         return Limit(ratio=float(m.group(1)) / 100)
-    raise attrs.error(f"max_failed={raw!r}: write a count (max_failed=0) or a share "
-                      "(max_failed=\"5%\")")
+    raise attrs.error(_("max_failed={raw!r}: write a count (max_failed=0) or a share "
+                        "(max_failed=\"5%\")").format(raw=raw))
 
 
 def read_book(attrs: Attrs) -> BookFigure | None:
@@ -72,8 +72,8 @@ def read_book(attrs: Attrs) -> BookFigure | None:
         return BookFigure()
     m = _BOOK.match(raw)
     if not m or int(m.group(2)) == 0 or int(m.group(1)) > int(m.group(2)):
-        raise attrs.error(f"book={raw!r}: write the book's failed/sent, e.g. book=\"483/29346\", "
-                          "or book=\"none\"")
+        raise attrs.error(_("book={raw!r}: write the book's failed/sent, e.g. "
+                            "book=\"483/29346\", or book=\"none\"").format(raw=raw))
     return BookFigure(int(m.group(1)), int(m.group(2)))
 
 

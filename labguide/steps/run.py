@@ -18,11 +18,9 @@ def ended_badly(result: CommandResult, timeout: float) -> Verdict | None:
         return Verdict(StepStatus.FAILED, _("timed out after {seconds} s").format(
             seconds=f"{timeout:g}"))
     if result.reason:
-        return Verdict(StepStatus.FAILED, _("no exit status ({reason})").format(
-            reason=result.reason))
+        return Verdict(StepStatus.FAILED, str(result))
     if result.exit_status != 0:
-        return Verdict(StepStatus.FAILED, _("exit status {status}").format(
-            status=result.exit_status))
+        return Verdict(StepStatus.FAILED, str(result))
     return None
 
 

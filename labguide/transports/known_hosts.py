@@ -134,7 +134,8 @@ class KnownHosts:
             with open(self.path, "a", encoding="ascii") as fh:
                 fh.write(line)
         except OSError as err:
-            raise self.error(f"could not keep the accepted key ({err.strerror})") from None
+            raise self.error(_("could not keep the accepted key ({error})").format(
+                error=err.strerror)) from None
 
     async def _asked(self, question: HostKeyQuestion) -> bool | None:
         """The reader's answer: None without anyone to ask; False for a refusal, also of a

@@ -24,7 +24,8 @@ SHOWN_CALLS = {
     "prompt", "ClickException", "UsageError", "BadParameter", "LabguideError", "HostError",
     "print", "write", "say", "emit", "Verdict", "SystemCommand", "append", "add_row",
     "assemble", "update", "Content", "Tooltip", "start", "row", "StepRecord", "skip",
-    "log", "_w", "lines_out", "show_result", "Panel",
+    "log", "_w", "lines_out", "show_result", "Panel", "error", "err", "_err", "fail",
+    "DurationError", "QmSyntaxError", "UnsafePlacement", "_ask", "Finding", "_line",
 }
 #: Keyword arguments whose text the reader sees, in any call.
 SHOWN_KEYWORDS = {"help", "title", "message", "hint", "placeholder", "description", "tooltip",
@@ -92,9 +93,11 @@ def _wrapped(parents: dict[ast.AST, ast.AST], node: ast.AST) -> bool:
     return False
 
 
-#: Calls whose text is one positional argument (Binding's third: its label).
-TEXT_ARGUMENT = {"Binding": 2}
+#: Calls whose text is one positional argument (Binding's third: its label; an error
+#: helper's first: its message, the others being keys and lines).
+TEXT_ARGUMENT = {"Binding": 2, "fail": 0, "error": 0, "err": 0}
 NOT_TEXT = "# i18n: not text"
+CLICK_DECORATORS = {"option", "command", "group", "argument", "version_option"}
 
 
 def _shown_literals(tree: ast.AST) -> Iterator[tuple[ast.expr, str]]:
@@ -106,6 +109,8 @@ def _shown_literals(tree: ast.AST) -> Iterator[tuple[ast.expr, str]]:
                     if only is None or n == only:
                         yield arg, _called(node)
             for kw in node.keywords:
+                if kw.arg == "help" and _called(node) in CLICK_DECORATORS:
+                    continue  # translated from click's command tree (cli_text.localize)
                 if kw.arg in SHOWN_KEYWORDS:
                     yield kw.value, f"{_called(node)}({kw.arg}=)"
         elif isinstance(node, ast.Assign):
