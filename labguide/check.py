@@ -16,6 +16,7 @@ from typing import Any
 
 from labguide.engine import Engine
 from labguide.events import StepStatus
+from labguide.i18n import gettext as _
 from labguide.plan import BoundStep, Plan
 from labguide.state import StepRecord
 from labguide.steps import kind_of
@@ -93,7 +94,8 @@ class _Checker:
             if need in self.tasks:
                 dep = await self.tasks[need]
                 if dep.status not in (StepStatus.PASSED, StepStatus.WARNED):
-                    return f"skipped: needs {need}, which {dep.status.value}"
+                    return _("skipped: needs {step}, which {status}").format(
+                        step=need, status=dep.status.word)
         return ""
 
     async def absent(self, bound: BoundStep) -> list[str]:
@@ -125,14 +127,15 @@ class _Checker:
         hosts = tuple(h for h in bound.step.hosts if h not in absent)
         if not hosts:
             return CheckResult(bound, StepStatus.SKIPPED,
-                               message=f"skipped: {', '.join(absent)} does not exist "
-                                       f"({self.exists[absent[0]]} failed)")
+                               message=_("skipped: {hosts} does not exist ({step} failed)"
+                                         ).format(hosts=", ".join(absent),
+                                                  step=self.exists[absent[0]]))
         rec = await self.run(bound, hosts if absent else None)
         unreachable = [h for h, r in rec.hosts.items() if r.get("reason") == "unreachable"]
         message = rec.message
         if absent:
-            message = (f"{message}; " if message else "") + \
-                f"{', '.join(absent)} skipped: does not exist yet"
+            message = (f"{message}; " if message else "") + _(
+                "{hosts} skipped: does not exist yet").format(hosts=", ".join(absent))
         return CheckResult(bound, rec.status, rec.duration, message, rec.hosts, unreachable,
                            kind_of(bound.step).expected(bound))
 

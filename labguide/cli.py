@@ -343,8 +343,41 @@ def _register() -> None:
             cli.add_command(getattr(mod, name))
 
 
+def full_cli() -> click.Group:
+    """The whole command line: labguide's commands and each front-end's."""
+    if not getattr(cli, "registered", False):
+        _register()
+        cli.registered = True  # type: ignore[attr-defined]
+    return cli
+
+
+def lang_option(argv: list[str]) -> str | None:
+    """`--lang X` or `--lang=X` anywhere on the command line: the interface speaks it from the
+    start (help, usage errors), before click has parsed the command that takes it."""
+    for n, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and n + 1 < len(argv):
+            return argv[n + 1]
+        if arg.startswith("--lang="):
+            return arg.partition("=")[2]
+    return None
+
+
+def speak(argv: list[str]) -> str:
+    """One language for the whole run, chosen as the chapter is (--lang, else the locale,
+    else English): labguide's words, click's messages, every help text."""
+    from labguide import i18n
+    from labguide.cli_text import localize, use_labguide_words
+
+    lang = i18n.use(i18n.chosen(lang_option(argv), os.environ))
+    use_labguide_words()
+    localize(full_cli())
+    return lang
+
+
 def main(argv: list[str] | None = None) -> None:
-    _register()
+    speak(sys.argv[1:] if argv is None else argv)
     try:
         cli.main(args=argv, prog_name="labguide", standalone_mode=False)
     except LabguideError as exc:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labguide.errors import LabguideError
+from labguide.i18n import gettext as _
 
 
 @dataclass
@@ -40,7 +41,8 @@ def _tokens(text: str) -> list[tuple[int, list[str]]]:
         try:
             words = list(lexer)
         except ValueError as exc:
-            raise LabguideError(f"keepalived.conf line {n}: {exc}") from None
+            raise LabguideError(_("keepalived.conf line {line}: {error}").format(
+                line=n, error=exc)) from None
         split: list[str] = []
         for w in words:
             split.extend(p for p in re.split(r"([{}])", w) if p)
@@ -59,7 +61,8 @@ def parse(text: str) -> Block:
             word = words[i]
             if word == "}":
                 if len(stack) == 1:
-                    raise LabguideError(f"keepalived.conf line {n}: '}}' without a block")
+                    raise LabguideError(_("keepalived.conf line {line}: '}}' without a block"
+                                          ).format(line=n))
                 stack.pop()
                 i += 1
                 continue
@@ -81,7 +84,8 @@ def parse(text: str) -> Block:
                 current.settings[line[0]] = line[1:]
             i += len(line)
     if len(stack) != 1:
-        raise LabguideError(f"keepalived.conf: block {stack[-1].name!r} is not closed")
+        raise LabguideError(_("keepalived.conf: block {name!r} is not closed").format(
+            name=stack[-1].name))
     return root
 
 
@@ -137,20 +141,26 @@ def compare(expected: dict[str, Any], found: dict[str, Any], prefix: str = "") -
     for key, want in expected.items():
         where = f"{prefix}{key}"
         if key not in found:
-            diffs.append(f"{where}: expected {_show(want)}, missing")
+            diffs.append(_("{key}: expected {want}, missing").format(key=where, want=_show(want)))
             continue
         have = found[key]
         if isinstance(want, dict) and isinstance(have, dict):
             diffs.extend(compare(want, have, where + "."))
         elif isinstance(want, list) and isinstance(have, list):
             if [str(w) for w in want] != [str(h) for h in have]:
-                diffs.append(f"{where}: expected {_show(want)}, found {_show(have)}")
+                diffs.append(_differs(where, want, have))
         elif str(want) != str(have):
-            diffs.append(f"{where}: expected {_show(want)}, found {_show(have)}")
+            diffs.append(_differs(where, want, have))
     for key, have in found.items():
         if key not in expected and have not in ([], {}):
-            diffs.append(f"{prefix}{key}: not expected, found {_show(have)}")
+            diffs.append(_("{key}: not expected, found {have}").format(key=f"{prefix}{key}",
+                                                                        have=_show(have)))
     return diffs
+
+
+def _differs(key: str, want: Any, have: Any) -> str:
+    return _("{key}: expected {want}, found {have}").format(key=key, want=_show(want),
+                                                             have=_show(have))
 
 
 def _show(value: Any) -> str:
@@ -166,4 +176,5 @@ def expectation(text: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise LabguideError(f"the keepalived expectation is not valid TOML: {exc}") from None
+        raise LabguideError(_("the keepalived expectation is not valid TOML: {error}").format(
+            error=exc)) from None

@@ -7,6 +7,7 @@ import json
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, TextIO
 
+from labguide.i18n import gettext as _
 from labguide.report import junit, table
 from labguide.report.data import check_as_dict, drill_as_dict
 
@@ -41,4 +42,4 @@ def write_report(fmt: str, out: TextIO, check: CheckReport, drill: DrillReport |
         if drill is not None:
             table.drill_table(drill, out)
         elif drill_skipped is not None:
-            out.write(f"\nfailover drill {drill_skipped}\n")
+            out.write("\n" + _("failover drill {why}").format(why=drill_skipped) + "\n")

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from labguide.events import StepStatus
+from labguide.i18n import N_, ngettext
+from labguide.i18n import gettext as _
 from labguide.plan import BoundStep
 from labguide.steps.context import StepContext, Verdict
 from labguide.steps.kind import Attrs, StepKind
@@ -23,12 +25,12 @@ class FileOptions:
 def path_attr(attrs: Attrs) -> None:
     """A file path must be absolute (or start with a variable that makes it so)."""
     if not attrs.text("path").startswith(("/", "~", "$")):
-        raise attrs.error("path= must be absolute")
+        raise attrs.error(_("path= must be absolute"))
 
 
 class FileKind(StepKind):
     name = "file"
-    verb = "write"
+    verb = N_("write")
     marker = "path"
     attrs: ClassVar[frozenset[str]] = frozenset({"path", "mode", "sudo", "disruptive", "hint"})
     default_timeout = 60.0
@@ -42,7 +44,8 @@ class FileKind(StepKind):
         if "mode" in attrs:
             raw = attrs.text("mode")
             if not re.match(r"^0?[0-7]{3,4}$", raw):
-                raise attrs.error(f"mode={raw!r} must be octal, e.g. mode=\"0644\"")
+                raise attrs.error(_("mode={raw!r} must be octal, e.g. mode=\"0644\"").format(
+                    raw=raw))
             mode = int(raw, 8)
         return FileOptions(mode=mode, sudo=attrs.flag("sudo"))
 
@@ -81,13 +84,14 @@ class FileKind(StepKind):
             ctx.emit(host, "diff", line)
         if old == new:
             ctx.outcomes[host].exit_status = 0
-            ctx.emit(host, "info", f"{shown} is already up to date")
-            return Verdict(StepStatus.PASSED, "unchanged")
+            ctx.emit(host, "info", _("{path} is already up to date").format(path=shown))
+            return Verdict(StepStatus.PASSED, _("unchanged"))
         await transport.write_file(path, new, mode=opts.mode, sudo=opts.sudo,
                                    timeout=ctx.step.timeout)
         ctx.outcomes[host].exit_status = 0
-        ctx.emit(host, "info", f"wrote {shown} ({len(new)} bytes)")
-        return Verdict(StepStatus.PASSED, f"wrote {shown}")
+        ctx.emit(host, "info", ngettext("wrote {path} ({n} byte)", "wrote {path} ({n} bytes)",
+                                        len(new)).format(path=shown, n=len(new)))
+        return Verdict(StepStatus.PASSED, _("wrote {path}").format(path=shown))
 
 
 KIND = FileKind()

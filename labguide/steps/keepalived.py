@@ -9,6 +9,8 @@ from typing import ClassVar
 from labguide import keepalived_conf as kc
 from labguide.errors import LabguideError
 from labguide.events import StepStatus
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 from labguide.plan import BoundStep
 from labguide.steps.context import StepContext, Verdict
 from labguide.steps.file import path_attr
@@ -25,7 +27,7 @@ class KeepalivedOptions:
 
 class KeepalivedKind(StepKind):
     name = "keepalived"
-    verb = "check"
+    verb = N_("check")
     attrs: ClassVar[frozenset[str]] = frozenset(
         {"check", "path", "sudo", "message", "hint", "transient"})
     default_timeout = 30.0
@@ -37,8 +39,8 @@ class KeepalivedKind(StepKind):
 
     def options(self, attrs: Attrs) -> KeepalivedOptions:
         if not attrs.flag("check") or "path" not in attrs:
-            raise attrs.error("a keepalived block is a check of a file: "
-                              "{on=HOST check path=/etc/…}")
+            raise attrs.error(_("a keepalived block is a check of a file: "
+                                "{on=HOST check path=/etc/…}"))
         path_attr(attrs)
         return KeepalivedOptions(sudo=attrs.flag("sudo"))
 
@@ -56,8 +58,9 @@ class KeepalivedKind(StepKind):
                                                    timeout=ctx.step.timeout)
         if data is None:
             outcome.exit_status = 1
-            ctx.emit(host, "stdout", f"{shown} does not exist")
-            return Verdict(StepStatus.FAILED, f"{shown} does not exist")
+            said = _("{path} does not exist").format(path=shown)
+            ctx.emit(host, "stdout", said)
+            return Verdict(StepStatus.FAILED, said)
         try:
             found = kc.summary(kc.parse(data.decode("utf-8", "replace")))
             diffs = kc.compare(kc.expectation(ctx.bound.script), found)
@@ -65,7 +68,7 @@ class KeepalivedKind(StepKind):
             outcome.exit_status = 1
             ctx.emit(host, "stdout", exc.message)
             return Verdict(StepStatus.FAILED, exc.message)
-        for line in diffs or ["configuration matches"]:
+        for line in diffs or [_("configuration matches")]:
             ctx.emit(host, "stdout", line)
         outcome.exit_status = 1 if diffs else 0
         if diffs:

@@ -26,18 +26,13 @@ from labguide.events import (
     StepStatus,
 )
 from labguide.fold import RepeatFolder
+from labguide.i18n import gettext as _
 from labguide.plan import BoundStep
 from labguide.steps.load import LoadOptions
 from labguide.transports.hostkey import HostKeyQuestion
 from labguide.tui import keymap
 from labguide.tui import textual_fixes as _textual_fixes  # noqa: F401  (a leak, patched)
-from labguide.tui.messages import (
-    CurrentStepChanged,
-    OutputBatch,
-    ProbeEvents,
-    StepEvent,
-    VipEvents,
-)
+from labguide.tui.messages import CurrentStepChanged, OutputBatch, ProbeEvents, StepEvent, VipEvents
 from labguide.tui.nav_actions import NavActions
 from labguide.tui.relay import EventRelay
 from labguide.tui.screens.confirm import ConfirmScreen
@@ -88,14 +83,14 @@ class LabguideApp(NavActions, StreamActions):
         self.folder = RepeatFolder()
         self.asking = asyncio.Lock()  # one question on the screen at a time
         self.title = self.plan.chapter.title
-        self.sub_title = f"labguide run {self.plan.chapter.id}"
+        self.sub_title = f"labguide run {self.plan.chapter.id}"  # i18n: not text
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         chosen = theme or self.settings.theme
         if chosen:
             if chosen not in self.available_themes:
-                raise LabguideError(f"unknown theme {chosen!r}",
-                                    hint="themes: " + ", ".join(sorted(self.available_themes)))
+                raise LabguideError(_("unknown theme {theme!r}").format(theme=chosen), hint=_(
+                    "themes: {names}").format(names=", ".join(sorted(self.available_themes))))
             self.theme = chosen
 
     # -- layout ----------------------------------------------------------------------------
@@ -140,15 +135,15 @@ class LabguideApp(NavActions, StreamActions):
             self.start_watcher()
         if self.resuming:
             self.run_worker(self.verify_resume(), group="resume", exit_on_error=False,
-                            description="check that the lab holds the saved results")
+                            description=_("check that the lab holds the saved results"))
         if self.engine.state is not None and self.engine.state.warning:
-            self.notify(self.engine.state.warning, title="saved results", severity="warning",
+            self.notify(self.engine.state.warning, title=_("saved results"), severity="warning",
                         timeout=20)
 
     # -- helpers ---------------------------------------------------------------------------
 
     def key_for(self, binding_id: str) -> str:
-        for bid, keys, *_ in keymap.FLOW_KEYS:
+        for bid, keys, *_rest in keymap.FLOW_KEYS:
             if bid == binding_id:
                 return self.settings.keymap.get(bid, keys).split(",")[0]
         return "?"
@@ -239,7 +234,7 @@ class LabguideApp(NavActions, StreamActions):
 
     def on_answer_line_given(self, message: AnswerLine.Given) -> None:
         if not self.engine.answer(message.step_id, message.host, message.text):
-            self.notify("that question is no longer asked", severity="warning", timeout=4)
+            self.notify(_("that question is no longer asked"), severity="warning", timeout=4)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While the answer line has the keyboard, keys are for the answer (even q)."""
@@ -251,8 +246,9 @@ class LabguideApp(NavActions, StreamActions):
         """A background job that failed says so (workers run with exit_on_error=False)."""
         if event.state == WorkerState.ERROR:
             worker = event.worker
-            self.notify(f"{worker.description or worker.name} failed: {worker.error}",
-                        title="error", severity="error", timeout=15)
+            self.notify(_("{job} failed: {error}").format(
+                job=worker.description or worker.name, error=worker.error),
+                title=_("error"), severity="error", timeout=15)
 
     async def ask_host_key(self, question: HostKeyQuestion) -> bool:
         """A host key seen for the first time: the reader decides, one dialog at a time."""
@@ -266,7 +262,7 @@ class LabguideApp(NavActions, StreamActions):
         from labguide.resume import verify_resume
         from labguide.tui.screens.resume import START_OVER, ResumeScreen
 
-        self.notify("checking that the lab still looks like the earlier steps passed",
+        self.notify(_("checking that the lab still looks like the earlier steps passed"),
                     timeout=4)
         found = await verify_resume(self.engine, self.current)
         if found.holds or found.first_failing is None:
@@ -287,11 +283,12 @@ class LabguideApp(NavActions, StreamActions):
 
     def start_steps(self, ids: list[str]) -> Worker[None] | None:
         if self.step_running:
-            self.notify("a step is running: cancel it first "
-                        f"({self.key_for('cancel')})", severity="warning")
+            self.notify(_("a step is running: cancel it first ({key})").format(
+                key=self.key_for("cancel")), severity="warning")
             return None
         return self.run_worker(self._run_steps(ids), group="step", exclusive=True,
-                               exit_on_error=False, description=f"run {', '.join(ids[:3])}")
+                               exit_on_error=False,
+                               description=_("run {steps}").format(steps=", ".join(ids[:3])))
 
     async def confirm(self, bound: BoundStep) -> bool:
         """Ask before disruptive steps; show the diff before file steps. False: don't run."""
@@ -300,8 +297,8 @@ class LabguideApp(NavActions, StreamActions):
         try:
             diffs = await self.engine.preview(bound.id)
         except LabguideError as exc:
-            self.notify(f"cannot read what {bound.id} changes: {exc}", severity="error",
-                        timeout=10)
+            self.notify(_("cannot read what {step} changes: {error}").format(
+                step=bound.id, error=exc), severity="error", timeout=10)
             return False
         if any(diffs.values()) and not await self.push_screen_wait(DiffScreen(bound, diffs)):
             return False
@@ -313,7 +310,7 @@ class LabguideApp(NavActions, StreamActions):
             bound = self.plan.bound(step_id)
             await self.wait_other_sections(bound)
             if not await self.confirm(bound):
-                self.notify(f"{step_id} was not run", timeout=4)
+                self.notify(_("{step} was not run").format(step=step_id), timeout=4)
                 return
             rec = await self.engine.run_step(step_id)
             if rec.status in STOPPED:
@@ -327,7 +324,8 @@ class LabguideApp(NavActions, StreamActions):
         the plain runner)."""
         others = self.engine.background_elsewhere(bound.id)
         if others:
-            self.notify(f"waiting for {', '.join(others)} to finish first", timeout=5)
+            self.notify(_("waiting for {steps} to finish first").format(
+                steps=", ".join(others)), timeout=5)
             await self.engine.wait_background()
 
     def action_run_step(self) -> None:
@@ -335,8 +333,8 @@ class LabguideApp(NavActions, StreamActions):
 
     def action_retry_step(self) -> None:
         if self.infos[self.current].status not in (*STOPPED, StepStatus.WARNED):
-            self.notify(f"{self.current} has not failed: {self.key_for('run_step')} runs it",
-                        severity="warning")
+            self.notify(_("{step} has not failed: {key} runs it").format(
+                step=self.current, key=self.key_for("run_step")), severity="warning")
             return
         self.start_steps([self.current])
 
@@ -351,11 +349,11 @@ class LabguideApp(NavActions, StreamActions):
             self.screen.dismiss(None)
         if self.step_running:
             self.workers.cancel_group(self, "step")
-            self.notify("cancelling the running step", timeout=3)
+            self.notify(_("cancelling the running step"), timeout=3)
         elif self.engine.background:
             self.run_worker(self.engine.cancel_background(), group="cancel-bg",
-                            description="cancel background load steps")
-            self.notify("cancelling the background load test", timeout=3)
+                            description=_("cancel background load steps"))
+            self.notify(_("cancelling the background load test"), timeout=3)
 
     # -- the VIP watcher -----------------------------------------------------------------------
 
@@ -367,7 +365,7 @@ class LabguideApp(NavActions, StreamActions):
             return
         self.watcher = watcher
         self.run_worker(watcher.run(), group="vip-watch", exit_on_error=False,
-                        description="VIP watcher")
+                        description=_("VIP watcher"))
 
     # -- leaving ------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import sys
 from typing import TextIO
 
 from labguide.engine import Engine
+from labguide.i18n import gettext as _
 
 MIN_WIDTH, MIN_HEIGHT = 100, 30
 
@@ -18,22 +19,24 @@ def terminal_problem(stdin: TextIO | None = None, stdout: TextIO | None = None) 
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     if not (stdin.isatty() and stdout.isatty()):
-        return "labguide run needs an interactive terminal (stdin and stdout are not a TTY)"
+        return _("labguide run needs an interactive terminal (stdin and stdout are not a TTY)")
     try:  # the terminal itself, not $COLUMNS/$LINES (which may be stale or inherited)
         size = os.get_terminal_size(stdout.fileno())
     except (OSError, ValueError):
         size = shutil.get_terminal_size((0, 0))
     if size.columns < MIN_WIDTH or size.lines < MIN_HEIGHT:
-        return (f"the terminal is {size.columns}×{size.lines}; the TUI needs at least "
-                f"{MIN_WIDTH}×{MIN_HEIGHT}")
+        return _("the terminal is {columns}×{lines}; the TUI needs at least {width}×{height}"
+                 ).format(columns=size.columns, lines=size.lines, width=MIN_WIDTH,
+                          height=MIN_HEIGHT)
     return None
 
 
 def launch(engine: Engine, start: str | None = None, theme: str | None = None) -> int:
     problem = terminal_problem()
     if problem is not None:
-        print(f"labguide: {problem}.\n  Use --plain to run the chapter without the TUI: "
-              f"labguide run {engine.plan.chapter.id} --plain", file=sys.stderr)
+        print(_("labguide: {problem}.\n  Use --plain to run the chapter without the TUI: "
+                "labguide run {chapter} --plain").format(
+            problem=problem, chapter=engine.plan.chapter.id), file=sys.stderr)
         return 2
     from labguide.tui.app import make_app
 

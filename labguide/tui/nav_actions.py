@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual.app import App, SuspendNotSupported
+from textual.app import SuspendNotSupported
 
 from labguide.errors import LabguideError
 from labguide.events import StepFinished, StepStatus
+from labguide.i18n import gettext as _
 from labguide.shell_access import shell_command
 from labguide.tui.screens.host_pick import HostPickScreen
 from labguide.tui.screens.jump import JumpScreen
+from labguide.tui.words import TextualWords
 
 if TYPE_CHECKING:
     from labguide.engine import Engine
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from labguide.tui.step_info import StepInfo
 
 
-class NavActions(App[int]):
+class NavActions(TextualWords):
     """The app's step-moving half (LabguideApp is built on it)."""
 
     engine: Engine
@@ -48,11 +50,11 @@ class NavActions(App[int]):
 
     def action_skip_step(self) -> None:
         if self.step_running:
-            self.notify("a step is running", severity="warning")
+            self.notify(_("a step is running"), severity="warning")
             return
         self.engine.skip(self.current)
         self.infos[self.current].apply(
-            StepFinished(self.current, StepStatus.SKIPPED, 0.0, "skipped"))
+            StepFinished(self.current, StepStatus.SKIPPED, 0.0, _("skipped")))
         self.refresh_step(self.current)
         nxt = self.step_after(self.current)
         if nxt is not None:
@@ -74,7 +76,7 @@ class NavActions(App[int]):
 
     def action_jump(self) -> None:
         if self.step_running:
-            self.notify("a step is running", severity="warning")
+            self.notify(_("a step is running"), severity="warning")
             return
 
         def chosen(step_id: str | None) -> None:
@@ -90,7 +92,7 @@ class NavActions(App[int]):
         its own); the TUI steps aside until the shell ends and comes back as it was."""
         inv = self.plan.inventory
         if inv is None:
-            self.notify("no inventory: no lab to open a shell on", severity="warning")
+            self.notify(_("no inventory: no lab to open a shell on"), severity="warning")
             return
         ours = [h for h in self.plan.bound(self.current).step.hosts if h in inv.hosts]
         reachable = [h for h, host in inv.hosts.items() if host.transport != "proxmox"]
@@ -117,11 +119,13 @@ class NavActions(App[int]):
             return
         try:
             with self.suspend():
-                print(f"labguide: a shell on {name}; `exit` comes back to the chapter",
-                      flush=True)
+                print(_("labguide: a shell on {host}; `exit` comes back to the chapter").format(
+                    host=name), flush=True)
                 code = subprocess.run(argv, check=False).returncode
         except SuspendNotSupported:
-            self.notify("this terminal cannot hand over to a shell; run `labguide ssh "
-                        f"{name}` in another one", severity="warning", timeout=8)
+            self.notify(_("this terminal cannot hand over to a shell; run `labguide ssh "
+                          "{host}` in another one").format(host=name), severity="warning",
+                        timeout=8)
             return
-        self.notify(f"back from the shell on {name} (exit status {code})", timeout=4)
+        self.notify(_("back from the shell on {host} (exit status {code})").format(
+            host=name, code=code), timeout=4)

@@ -80,7 +80,7 @@ def test_resuming_checks_the_lab_first_and_resumes_at_the_first_failing_check(
     assert first.returncode == 1 and "✗ gate failed" in first.stdout  # stops at the gate
     (work / "go").touch()
     holds = plain(args, env)  # the file is still there: resume where it stopped
-    assert "the lab still looks like the 1 earlier check(s) passed: resuming at gate" \
+    assert "the lab still looks like the 1 earlier check passed: resuming at gate" \
         in holds.stdout
     assert holds.returncode == 0 and "✓ last passed" in holds.stdout
 

@@ -8,16 +8,18 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 from labguide.plan import Plan
 from labguide.tui.step_info import MARKS, StepInfo
+from labguide.tui.words import Modal
 
 
-class JumpScreen(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Close", id="jump_close")]
+class JumpScreen(Modal[str | None]):
+    BINDINGS = [Binding("escape", "dismiss(None)", N_("Close"), id="jump_close")]
     DEFAULT_CSS = """
     JumpScreen { align: center middle; }
     JumpScreen > Vertical { width: 80%; height: 85%; border: thick $accent;
@@ -42,7 +44,7 @@ class JumpScreen(ModalScreen[str | None]):
             label.append(f"  {section}", style="dim")
             options.append(Option(label, id=bound.id))
         with Vertical():
-            yield Static(Text("Jump to a step (enter: choose, escape: close)", style="bold"))
+            yield Static(Text(_("Jump to a step (enter: choose, escape: close)"), style="bold"))
             yield OptionList(*options, id="jump-list")
 
     def on_mount(self) -> None:

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 
 from textual.widgets import Log
 
+from labguide.i18n import gettext as _
+
 
 class OutputPane(Log):
     can_focus = False
@@ -15,7 +17,7 @@ class OutputPane(Log):
 
     def __init__(self, **kw: object) -> None:
         super().__init__(max_lines=2000, auto_scroll=True, **kw)  # type: ignore[arg-type]
-        self.border_title = "Output"
+        self.border_title = _("Output")
         self.step_id: str | None = None
 
     def show(self, step_id: str, lines: Iterable[str]) -> None:

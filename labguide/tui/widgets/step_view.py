@@ -11,14 +11,31 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
+from labguide.cells import cut
 from labguide.events import StepStatus
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 from labguide.plan import BoundStep, Plan
 from labguide.steps import kind_of
 from labguide.tui.step_info import MARKS, StepInfo
 from labguide.tui.timefmt import duration
+from labguide.tui.words import styled
 
 #: Where the TUI words a kind otherwise than its own verb (labguide/steps/).
-KIND_LABEL = {"file": "write file", "qm": "Proxmox"}
+KIND_LABEL = {"file": N_("write file"), "qm": N_("Proxmox")}
+#: What the step view says of each flag of a step.
+FLAG_WORDS = {"disruptive": N_("disruptive"), "reboots": N_("reboots"),
+              "background": N_("background"), "walk-through": N_("walk-through")}
+#: What to do about a failed step of each kind when the chapter gives no hint.
+TODO = {
+    "check": N_("fix what the check reports, then retry it"),
+    "keepalived": N_("fix what the check reports, then retry it"),
+    "wait": N_("the condition did not come true in time: look at the VIP pane and the hosts' "
+               "logs, then retry"),
+    "file": N_("check the path and the permissions on the host, then retry"),
+    "load": N_("look at the stream pane's failures and outages, then retry"),
+}
+TODO_ELSE = N_("read the output above, fix the cause, then retry")
 FENCE_LANG = {"qm": "sh", "file": ""}
 #: step texts kept mounted (hidden when not current): going back and forth between nearby
 #: steps shows widgets that exist instead of building new ones (≈ 40% less time per key,
@@ -28,13 +45,14 @@ KEPT_STEPS = 8
 
 def badges(bound: BoundStep) -> Text:
     step = bound.step
-    t = Text()
     kind = kind_of(step)
-    t.append(f" {KIND_LABEL.get(step.kind, kind.verb)} ", style="bold reverse")
-    t.append(" on ")
-    for host in step.hosts:
-        t.append(f" {host} ", style="bold black on cyan")
-        t.append(" ")
+    hosts = Text()
+    for n, host in enumerate(step.hosts):
+        hosts.append(" " if n else "")
+        hosts.append(f" {host} ", style="bold black on cyan")
+    label = Text(f" {_(KIND_LABEL.get(step.kind, kind.verb))} ", style="bold reverse")
+    t = styled(_("{kind} on {hosts}"), kind=label, hosts=hosts)
+    t.append(" ")
     if step.kind == "file":
         t.append(f"→ {kind.target(bound)}", style="bold")
     flags = [name for name, on in (("disruptive", step.disruptive),
@@ -42,7 +60,7 @@ def badges(bound: BoundStep) -> Text:
                                    ("background", step.background),
                                    ("walk-through", step.transient)) if on]
     if flags:
-        t.append("  " + " ".join(f"[{f}]" for f in flags), style="yellow")
+        t.append("  " + " ".join(f"[{_(FLAG_WORDS[f])}]" for f in flags), style="yellow")
     return t
 
 
@@ -55,7 +73,7 @@ def step_markdown(bound: BoundStep) -> str:
     expected = bound.message and step.check
     parts = [prose] if prose else []
     if expected:
-        parts.append(f"Expected: **{bound.message}**")
+        parts.append(_("Expected: **{message}**").format(message=bound.message))
     elif not prose:
         parts.append(f"*{step.title or step.id}*")
     parts.append(f"{fence}{lang}\n{body}\n{fence}")
@@ -74,7 +92,7 @@ class StepView(VerticalScroll):
         super().__init__(**kw)  # type: ignore[arg-type]
         self.plan = plan
         self.step_id: str | None = None
-        self.border_title = "Step"
+        self.border_title = _("Step")
         self._texts: OrderedDict[str, Markdown] = OrderedDict()
         # held, not queried: showing a step changes `display` here, which invalidates
         # Textual's query_one cache, so each query would add a dead entry
@@ -90,7 +108,8 @@ class StepView(VerticalScroll):
         if changed:
             section = self.plan.chapter.section_of(step_id)
             n = self.plan.index(step_id) + 1
-            self.border_title = f"Step {n}/{len(self.plan.steps)} · {section.title}"
+            self.border_title = _("Step {n}/{total} · {section}").format(
+                n=n, total=len(self.plan.steps), section=section.title)
             self._show_text(step_id)
             self.scroll_home(animate=False)
 
@@ -132,9 +151,10 @@ class StepView(VerticalScroll):
         mark, style = MARKS[info.status]
         head = Text()
         head.append(f"{mark} {self.step_id}", style=f"bold {style}")
-        head.append(f"  {info.status.value}", style=style)
+        head.append(f"  {info.status.word}", style=style)
         if info.duration is not None:
-            head.append(f" in {duration(info.duration)}", style="dim")
+            head.append(" " + _("in {duration}").format(duration=duration(info.duration)),
+                        style="dim")
         head.append("\n")
         head.append_text(badges(bound))
         self._head.update(head)
@@ -158,33 +178,28 @@ class FailurePanel(Static):
     @staticmethod
     def describe(bound: BoundStep, info: StepInfo, keys: dict[str, str]) -> Group:
         lines: list[RenderableType] = []
-        title = {StepStatus.FAILED: "failed", StepStatus.CANCELLED: "was cancelled",
-                 StepStatus.WARNED: "passed with a warning"}[info.status]
-        head = Text(f"{bound.id} {title}", style="bold")
+        title = {StepStatus.FAILED: _("{step} failed"),
+                 StepStatus.CANCELLED: _("{step} was cancelled"),
+                 StepStatus.WARNED: _("{step} passed with a warning")}[info.status]
+        head = Text(title.format(step=bound.id), style="bold")
         if info.message:
-            head.append(f": {info.message}")
+            head.append(_(": {message}").format(message=info.message))
         lines.append(head)
         exits = Text()
         for host in bound.step.hosts:
             code = info.exits.get(host)
             err = info.errors.get(host)
             exits.append(f"{host}: ", style="bold")
-            exits.append("exit status " + ("—" if code is None else str(code)))
-            if err and err not in (info.message or "") and not err.startswith("exit status"):
-                exits.append(f" ({err[:60]})", style="dim")
+            said = _("exit status {status}").format(status="—" if code is None else code)
+            exits.append(said)
+            if err and err not in (info.message or "") and err != said:
+                exits.append(f" ({cut(err, 60)})", style="dim")
             exits.append("   ")
         lines.append(exits)
         if info.status != StepStatus.WARNED:
-            todo = bound.hint or {
-                "check": "fix what the check reports, then retry it",
-                "keepalived": "fix what the check reports, then retry it",
-                "wait": "the condition did not come true in time: look at the VIP pane "
-                        "and the hosts' logs, then retry",
-                "file": "check the path and the permissions on the host, then retry",
-                "load": "look at the stream pane's failures and outages, then retry",
-            }.get(bound.step.kind, "read the output above, fix the cause, then retry")
-            lines.append(Text(f"what to do: {todo}", style="yellow"))
-            lines.append(Text(f"{keys.get('retry_step', 't')} retry · "
-                              f"{keys.get('skip_step', 's')} skip · "
-                              f"{keys.get('back', 'b')} back", style="dim"))
+            todo = bound.hint or _(TODO.get(bound.step.kind, TODO_ELSE))
+            lines.append(Text(_("what to do: {todo}").format(todo=todo), style="yellow"))
+            lines.append(Text(_("{retry} retry · {skip} skip · {back} back").format(
+                retry=keys.get("retry_step", "t"), skip=keys.get("skip_step", "s"),
+                back=keys.get("back", "b")), style="dim"))
         return Group(*lines)

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from labguide.i18n import gettext as _
 from labguide.plan import Plan
 from labguide.tui.step_info import MARKS, StepInfo
 from labguide.tui.timefmt import duration
@@ -27,7 +28,7 @@ class StepTree(Tree[str]):
         self.nodes: dict[str, TreeNode[str]] = {}
         self.current: str | None = None
         self.line_count = 0
-        self.border_title = "Steps"
+        self.border_title = _("Steps")
 
     def build(self, infos: Mapping[str, StepInfo]) -> None:
         for sec in self.plan.chapter.sections:
