@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from labguide import __version__
+from labguide.cli_options import inventory_option, selection_options, sets_option
 from labguide.clicommon import default_inventory
 from labguide.errors import LabguideError, Location
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from labguide.chapter import Chapter
     from labguide.engine import Engine
     from labguide.plan import Plan
+    from labguide.selection import Selection
 
 LANG_HELP = ("The chapter's language (en, ja, …; default: from LC_ALL / LC_MESSAGES / LANG, "
              "else English).")
@@ -53,6 +55,24 @@ def chapter_in_language(name_or_path: str, lang: str | None) -> Chapter:
                 f"({base.name}) is {english.id!r}: they must be the same, results are kept "
                 "by chapter id", Location(file=path, key="id"))
     return chapter
+
+
+def selection(ch: Chapter, start: str | None, stop: str | None, only: tuple[str, ...],
+              limit: tuple[str, ...]) -> Selection:
+    """What --from/--to/--only/--limit chose; in a translation, the English file's section
+    ids name its sections too (a translated heading's id is not one to type)."""
+    from labguide.chapter import load_chapter
+    from labguide.chapter_files import DEFAULT_LANG, translations
+    from labguide.selection import Selection, split_names
+
+    aliases: dict[str, str] = {}
+    base = translations(ch.path).get(DEFAULT_LANG)
+    if (start or stop or only) and base is not None and base.resolve() != ch.path.resolve():
+        english = load_chapter(base).sections
+        if len(english) == len(ch.sections):
+            aliases = {e.id: t.id for e, t in zip(english, ch.sections, strict=True)
+                       if e.id != t.id}
+    return Selection(start, stop, split_names(only), split_names(limit), aliases)
 
 
 def languages_of(chapter: Chapter) -> str:
@@ -100,13 +120,11 @@ def show(chapter: str, lang: str | None) -> None:
 
 @cli.command()
 @click.argument("chapter")
-@click.option("--inventory", "-i", "inventory_path", metavar="FILE",
-              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
-@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
-              help="Override a chapter variable (repeatable).")
+@inventory_option()
+@sets_option()
 @click.option("--plain", is_flag=True, help="Headless: print steps and output, no TUI.")
 @click.option("--dry-run", is_flag=True, help="Print every command with its values; run nothing.")
-@click.option("--from", "start", metavar="STEP", help="Start at this step.")
+@selection_options()
 @click.option("--restart", is_flag=True, help="Forget earlier results and start from the top.")
 @click.option("--yes", "-y", is_flag=True, help="Run disruptive steps without asking.")
 @click.option("--check", "check", is_flag=True,
@@ -126,19 +144,23 @@ def show(chapter: str, lang: str | None) -> None:
 def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: bool,
         dry_run: bool, start: str | None, restart: bool, yes: bool, check: bool, fmt: str,
         strict: bool, accept_new_host_keys: bool, theme: str | None, drill: bool = False,
-        drill_rate: float = 1000, lang: str | None = None) -> None:
+        drill_rate: float = 1000, lang: str | None = None, stop: str | None = None,
+        only: tuple[str, ...] = (), limit: tuple[str, ...] = ()) -> None:
     """Run a chapter (a bundled name or a path) against a lab."""
     from labguide.inventory import load_inventory
     from labguide.plan import bind, parse_sets
+    from labguide.selection import first_step, narrow, resolve
 
     ch = chapter_in_language(chapter, lang)
+    sel = selection(ch, start, stop, only, limit)
+    chosen = resolve(ch, sel)
     overrides = parse_sets(list(sets))
     inv_path = default_inventory(inventory_path)
     if dry_run:
         from labguide.plain import print_dry_run
 
         inventory = load_inventory(inv_path) if inventory_path and inv_path else None
-        print_dry_run(bind(ch, inventory, overrides))
+        print_dry_run(narrow(bind(ch, inventory, overrides), chosen, from_start=True))
         return
     if inv_path is None:
         if check:
@@ -148,7 +170,9 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
             "no inventory: pass --inventory FILE, set LABGUIDE_INVENTORY, or build the "
             "sandbox lab with `labguide lab up`",
             hint=f"`labguide run {ch.id} --dry-run` shows the commands without a lab")
-    plan = bind(ch, load_inventory(inv_path), overrides)
+    plan = narrow(bind(ch, load_inventory(inv_path), overrides), chosen,
+                  from_start=check or drill)
+    start = first_step(plan, chosen)
     if drill:  # the drill only ever runs after the checks passed: --drill implies --check
         _confirm_drill(plan, yes=yes, rate=drill_rate)
         sys.exit(_check_and_drill(plan, fmt=fmt, strict=strict, rate=drill_rate,
@@ -164,15 +188,15 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
     from labguide.events import StepStatus
     from labguide.plain import run_plain
 
-    status = asyncio.run(run_plain(engine, start=start, yes=yes))
+    status = asyncio.run(run_plain(engine, start=start, yes=yes, given=chapter))
     sys.exit(0 if status == StepStatus.PASSED else 1)
 
 
 @cli.command("check")
 @click.argument("chapter")
-@click.option("--inventory", "-i", "inventory_path", metavar="FILE",
-              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
-@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE")
+@inventory_option()
+@sets_option()
+@selection_options()
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table")
 @click.option("--strict", is_flag=True, help="Warnings fail too.")
 @click.option("--accept-new-host-keys", is_flag=True)
@@ -184,12 +208,14 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
 @click.pass_context
 def check_cmd(ctx: click.Context, chapter: str, inventory_path: str | None,
               sets: tuple[str, ...], fmt: str, strict: bool, accept_new_host_keys: bool,
-              drill: bool, drill_rate: float, yes: bool, lang: str | None) -> None:
+              drill: bool, drill_rate: float, yes: bool, lang: str | None, start: str | None,
+              stop: str | None, only: tuple[str, ...], limit: tuple[str, ...]) -> None:
     """Verify a lab read-only (same as `run CHAPTER --check`)."""
     ctx.invoke(run, chapter=chapter, inventory_path=inventory_path, sets=sets, plain=True,
-               dry_run=False, start=None, restart=False, yes=yes, check=True, fmt=fmt,
+               dry_run=False, start=start, restart=False, yes=yes, check=True, fmt=fmt,
                strict=strict, accept_new_host_keys=accept_new_host_keys, theme=None,
-               drill=drill, drill_rate=drill_rate, lang=lang)
+               drill=drill, drill_rate=drill_rate, lang=lang, stop=stop, only=only,
+               limit=limit)
 
 
 @cli.command("ssh", context_settings={"ignore_unknown_options": True})

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from labguide.errors import ErrorGroup, LabguideError, Location
+from labguide.suggest import did_you_mean
 
 TransportName = Literal["ssh", "local", "proxmox"]
 TRANSPORTS: tuple[str, ...] = ("ssh", "local", "proxmox")
@@ -111,6 +112,7 @@ class Inventory:
             raise LabguideError(
                 f"host {name!r} is not in the inventory",
                 Location(file=self.path) if self.path else Location(host=name),
+                hint=did_you_mean(name, self.hosts) or f"its hosts: {', '.join(self.hosts)}",
             ) from None
 
 

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from labguide.errors import LabguideError, Location
+from labguide.suggest import did_you_mean
 
 NO_TEXTS: Mapping[str, str] = MappingProxyType({})
 
@@ -107,8 +108,9 @@ class Chapter:
             if s.id == step_id:
                 return s
         known = ", ".join(s.id for s in self.steps[:8])
+        hint = did_you_mean(step_id, [s.id for s in self.steps]) or f"steps are e.g. {known}…"
         raise LabguideError(f"no step {step_id!r} in chapter {self.id}",
-                            Location(file=self.path), hint=f"steps are e.g. {known}…")
+                            Location(file=self.path), hint=hint)
 
     def section_of(self, step_id: str) -> Section:
         for sec in self.sections:

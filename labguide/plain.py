@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shlex
 import sys
 from typing import TextIO
 
@@ -138,7 +139,10 @@ def confirm_prompt(yes: bool) -> object:
 
 
 async def run_plain(engine: Engine, *, start: str | None, yes: bool,
-                    out: TextIO = sys.stdout, watch: bool = True) -> StepStatus:
+                    out: TextIO = sys.stdout, watch: bool = True,
+                    given: str | None = None) -> StepStatus:
+    """Run the plan in order and print it; `given` is the chapter as the command line named
+    it (a path stays a path in the "resume with" hint)."""
     printer = PlainPrinter(engine.plan, out, color=out.isatty())
     engine.bus.subscribe(printer)
     resume_at = engine.next_step() if start is None else None
@@ -163,7 +167,7 @@ async def run_plain(engine: Engine, *, start: str | None, yes: bool,
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await watching
         await engine.close()
-    summarize(engine, status, out)
+    summarize(engine, status, out, given)
     return status
 
 
@@ -205,12 +209,18 @@ def start_watch(engine: Engine) -> asyncio.Task[None] | None:
     return None if watcher is None else asyncio.create_task(watcher.run(), name="vip-watch")
 
 
-def summarize(engine: Engine, status: StepStatus, out: TextIO) -> None:
+def summarize(engine: Engine, status: StepStatus, out: TextIO,
+              given: str | None = None) -> None:
     passed = sum(1 for r in engine.results.values() if r.status == StepStatus.PASSED)
     failed = sum(1 for r in engine.results.values() if r.status == StepStatus.FAILED)
     out.write(f"\n{passed} passed, {failed} failed — run {status.value}\n")
+    if engine.plan.partial:
+        out.write(f"--limit {','.join(engine.plan.limit)}: the results of the "
+                  f"{len(engine.plan.partial)} step(s) that ran on part of their hosts are "
+                  "not saved as the steps' results\n")
     if status in (StepStatus.FAILED, StepStatus.CANCELLED):
         nxt = engine.next_step()
         if nxt:
-            out.write(f"resume with: labguide run {engine.plan.chapter.id} --plain "
+            name = shlex.quote(given or engine.plan.chapter.id)
+            out.write(f"resume with: labguide run {name} --plain "
                       f"(continues at {nxt}) or --from {nxt}\n")

@@ -25,7 +25,7 @@ def test_a_command_runs_with_the_inventorys_key_and_known_hosts(sshd: Sshd,
                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
                          env={**os.environ, "HOME": str(tmp_path)})  # no ~/.ssh of ours
     assert res.returncode == 0, res.stderr
-    assert res.stdout.strip() == f"hello from $(hostname) 'quoted'"
+    assert res.stdout.strip() == "hello from $(hostname) 'quoted'"
 
 
 def test_an_unknown_host_key_is_not_trusted_silently(sshd: Sshd, tmp_path: Path) -> None:

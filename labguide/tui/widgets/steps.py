@@ -30,15 +30,18 @@ class StepTree(Tree[str]):
         self.border_title = "Steps"
 
     def build(self, infos: Mapping[str, StepInfo]) -> None:
+        """Sections and their steps, those of the plan only (--only, --to, --limit)."""
+        sections = 0
         for sec in self.plan.chapter.sections:
-            if not sec.steps:
+            steps = [s for s in sec.steps if s.id in infos]
+            if not steps:
                 continue
+            sections += 1
             node = self.root.add(Text(sec.title, style="bold"), data=sec.id, expand=True)
-            for step in sec.steps:
+            for step in steps:
                 self.nodes[step.id] = node.add_leaf(self.label(step.id, infos[step.id]),
                                                     data=step.id)
-        self.line_count = len(self.nodes) + sum(1 for sec in self.plan.chapter.sections
-                                                if sec.steps)
+        self.line_count = len(self.nodes) + sections
 
     def label(self, step_id: str, info: StepInfo) -> Text:
         mark, style = MARKS[info.status]
