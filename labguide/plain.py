@@ -21,10 +21,13 @@ from labguide.plan import BoundStep, Plan
 from labguide.probes.events import VipAcquired, VipReleased
 from labguide.steps import kind_of
 
-MARK = {
-    StepStatus.PASSED: "✓", StepStatus.FAILED: "✗", StepStatus.WARNED: "!",
-    StepStatus.SKIPPED: "-", StepStatus.CANCELLED: "⊘", StepStatus.RUNNING: "…",
+#: The first word of a step's result line: stable, for CI logs to grep (`^FAIL `). A
+#: cancelled step stopped the run as a failure does; its message says it was cancelled.
+RESULT = {
+    StepStatus.PASSED: "PASS", StepStatus.FAILED: "FAIL", StepStatus.WARNED: "WARN",
+    StepStatus.SKIPPED: "SKIP", StepStatus.CANCELLED: "FAIL", StepStatus.RUNNING: "RUN",
 }
+RESULT_COLOR = {"PASS": "green", "FAIL": "red", "WARN": "yellow"}
 
 
 def describe(bound: BoundStep) -> str:
@@ -113,15 +116,20 @@ class PlainPrinter:
             self._w(f"{event.host:>{self._width}} ✗ {event.error}", fg="red")
         elif isinstance(event, StepFinished):
             self._lines(self._folder.flush((event.step_id,)))
-            mark = MARK.get(event.status, "?")
-            msg = f" — {event.message}" if event.message else ""
-            color = {"passed": "green", "failed": "red", "warned": "yellow"}.get(event.status)
-            self._w(f"{mark} {event.step_id} {event.status.value} ({event.duration:.1f} s){msg}",
-                    fg=color)
-            if event.status == StepStatus.FAILED:
-                hint = self.plan.bound(event.step_id).hint
-                if hint:
-                    self._w(f"  hint: {hint}", fg="yellow")
+            self._result(event)
+
+    def _result(self, event: StepFinished) -> None:
+        """`PASS id (1.2 s) — message`: one line per step result, and a failure's hint."""
+        word = RESULT.get(event.status, event.status.value.upper())
+        message = event.message or ("cancelled" if event.status == StepStatus.CANCELLED
+                                    else "")
+        msg = f" — {message}" if message else ""
+        self._w(f"{word} {event.step_id} ({event.duration:.1f} s){msg}",
+                fg=RESULT_COLOR.get(word), bold=word == "FAIL")
+        if event.status == StepStatus.FAILED:
+            hint = self.plan.bound(event.step_id).hint
+            if hint:
+                self._w(f"     hint: {hint}", fg="yellow")
 
 
 def confirm_prompt(yes: bool) -> object:
@@ -211,9 +219,22 @@ def start_watch(engine: Engine) -> asyncio.Task[None] | None:
 
 def summarize(engine: Engine, status: StepStatus, out: TextIO,
               given: str | None = None) -> None:
-    passed = sum(1 for r in engine.results.values() if r.status == StepStatus.PASSED)
-    failed = sum(1 for r in engine.results.values() if r.status == StepStatus.FAILED)
-    out.write(f"\n{passed} passed, {failed} failed — run {status.value}\n")
+    """The counts; then every step that failed with its message and hint (as in the step's
+    own line, so that `grep ^FAIL` finds it at the end of a long log too); how to resume."""
+    counts = {s: sum(1 for r in engine.results.values() if r.status == s) for s in StepStatus}
+    out.write(f"\n{counts[StepStatus.PASSED]} passed, {counts[StepStatus.FAILED]} failed — "
+              f"run {status.value}\n")
+    others = [f"{counts[s]} {s.value}" for s in (StepStatus.WARNED, StepStatus.SKIPPED,
+                                                StepStatus.CANCELLED) if counts[s]]
+    if others:
+        out.write(f"({', '.join(others)})\n")
+    for step_id, rec in engine.results.items():
+        if rec.status not in (StepStatus.FAILED, StepStatus.CANCELLED):
+            continue
+        out.write(f"FAIL {step_id} — {rec.message or rec.status.value}\n")
+        hint = engine.plan.bound(step_id).hint
+        if hint:
+            out.write(f"     hint: {hint}\n")
     if engine.plan.partial:
         out.write(f"--limit {','.join(engine.plan.limit)}: the results of the "
                   f"{len(engine.plan.partial)} step(s) that ran on part of their hosts are "
