@@ -10,8 +10,15 @@ from typing import TYPE_CHECKING
 import click
 
 from labguide import __version__
-from labguide.cli_options import inventory_option, selection_options, sets_option
+from labguide.cli_options import (
+    color_choice,
+    color_option,
+    inventory_option,
+    selection_options,
+    sets_option,
+)
 from labguide.clicommon import default_inventory
+from labguide.colour import wanted
 from labguide.errors import LabguideError, Location
 
 if TYPE_CHECKING:
@@ -26,6 +33,7 @@ LANG_HELP = ("The chapter's language (en, ja, …; default: from LC_ALL / LC_MES
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="labguide")
+@color_option(group=True)
 def cli() -> None:
     """Walk through a hands-on infrastructure lab, step by step."""
 
@@ -141,11 +149,13 @@ def show(chapter: str, lang: str | None) -> None:
               help="Accept (and record) host keys seen for the first time.")
 @click.option("--theme", default=None, help="A Textual theme for the TUI.")
 @click.option("--lang", metavar="LANG", help=LANG_HELP)
+@color_option()
 def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: bool,
         dry_run: bool, start: str | None, restart: bool, yes: bool, check: bool, fmt: str,
         strict: bool, accept_new_host_keys: bool, theme: str | None, drill: bool = False,
         drill_rate: float = 1000, lang: str | None = None, stop: str | None = None,
-        only: tuple[str, ...] = (), limit: tuple[str, ...] = ()) -> None:
+        only: tuple[str, ...] = (), limit: tuple[str, ...] = (),
+        color: str | None = None) -> None:
     """Run a chapter (a bundled name or a path) against a lab."""
     from labguide.inventory import load_inventory
     from labguide.plan import bind, parse_sets
@@ -173,22 +183,25 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
     plan = narrow(bind(ch, load_inventory(inv_path), overrides), chosen,
                   from_start=check or drill)
     start = first_step(plan, chosen)
+    choice = color_choice(color)
+    colored = wanted(choice, sys.stdout)
     if drill:  # the drill only ever runs after the checks passed: --drill implies --check
         _confirm_drill(plan, yes=yes, rate=drill_rate)
         sys.exit(_check_and_drill(plan, fmt=fmt, strict=strict, rate=drill_rate,
-                                  accept_new_host_keys=accept_new_host_keys))
+                                  accept_new_host_keys=accept_new_host_keys, color=colored))
     if check:
         sys.exit(_check(plan, fmt=fmt, strict=strict,
-                        accept_new_host_keys=accept_new_host_keys))
+                        accept_new_host_keys=accept_new_host_keys, color=colored))
     engine = _make_engine(plan, restart=restart, accept_new_host_keys=accept_new_host_keys)
     if not plain:
         from labguide.tui.launch import launch
 
-        sys.exit(launch(engine, start=start, theme=theme))
+        sys.exit(launch(engine, start=start, theme=theme, color=choice))
     from labguide.events import StepStatus
     from labguide.plain import run_plain
 
-    status = asyncio.run(run_plain(engine, start=start, yes=yes, given=chapter))
+    status = asyncio.run(run_plain(engine, start=start, yes=yes, given=chapter,
+                                   color=colored))
     sys.exit(0 if status == StepStatus.PASSED else 1)
 
 
@@ -205,17 +218,19 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
               metavar="N")
 @click.option("--yes", "-y", is_flag=True, help="Run --drill without asking.")
 @click.option("--lang", metavar="LANG", help=LANG_HELP)
+@color_option()
 @click.pass_context
 def check_cmd(ctx: click.Context, chapter: str, inventory_path: str | None,
               sets: tuple[str, ...], fmt: str, strict: bool, accept_new_host_keys: bool,
               drill: bool, drill_rate: float, yes: bool, lang: str | None, start: str | None,
-              stop: str | None, only: tuple[str, ...], limit: tuple[str, ...]) -> None:
+              stop: str | None, only: tuple[str, ...], limit: tuple[str, ...],
+              color: str | None) -> None:
     """Verify a lab read-only (same as `run CHAPTER --check`)."""
     ctx.invoke(run, chapter=chapter, inventory_path=inventory_path, sets=sets, plain=True,
                dry_run=False, start=start, restart=False, yes=yes, check=True, fmt=fmt,
                strict=strict, accept_new_host_keys=accept_new_host_keys, theme=None,
                drill=drill, drill_rate=drill_rate, lang=lang, stop=stop, only=only,
-               limit=limit)
+               limit=limit, color=color)
 
 
 @cli.command("ssh", context_settings={"ignore_unknown_options": True})
@@ -245,17 +260,18 @@ def ssh_cmd(host: str, command: tuple[str, ...], inventory_path: str | None) -> 
     sys.exit(subprocess.run(argv, check=False).returncode)
 
 
-def _check(plan: Plan, *, fmt: str, strict: bool, accept_new_host_keys: bool) -> int:
+def _check(plan: Plan, *, fmt: str, strict: bool, accept_new_host_keys: bool,
+           color: bool) -> int:
     from labguide.check import collect
     from labguide.report import write_report
 
     report = asyncio.run(collect(plan, strict=strict, accept_new_host_keys=accept_new_host_keys))
-    write_report(fmt, sys.stdout, report)
+    write_report(fmt, sys.stdout, report, color=color)
     return report.exit_code
 
 
 def _check_and_drill(plan: Plan, *, fmt: str, strict: bool, rate: float,
-                     accept_new_host_keys: bool) -> int:
+                     accept_new_host_keys: bool, color: bool) -> int:
     from labguide.drill import check_then_drill, exit_code
     from labguide.report import write_report
 
@@ -267,7 +283,7 @@ def _check_and_drill(plan: Plan, *, fmt: str, strict: bool, rate: float,
                    f"lines above); `labguide check {plan.chapter.id}` confirms the lab",
                    err=True)
         return 130
-    write_report(fmt, sys.stdout, report, drilled, drill_skipped=skipped or None)
+    write_report(fmt, sys.stdout, report, drilled, drill_skipped=skipped or None, color=color)
     return exit_code(report, drilled)
 
 

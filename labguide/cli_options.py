@@ -10,6 +10,7 @@ from typing import TypeVar
 import click
 
 from labguide.clicommon import INVENTORY_ENV
+from labguide.colour import CHOICES
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -57,3 +58,29 @@ def selection_options() -> Callable[[F], F]:
                           "are left out, and a step on several hosts runs on these only "
                           "(repeatable, or comma-separated)."),
     )
+
+
+#: Where the group's --color is kept for the command that runs under it.
+COLOR_KEY = "labguide.color"
+COLOR_HELP = ("Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or "
+              "never. In the TUI, never means monochrome.  [env var: NO_COLOR, FORCE_COLOR]")
+
+
+def color_option(*, group: bool = False) -> Callable[[F], F]:
+    """--color auto|always|never; the group's (`labguide --color never run …`) is the
+    default of each command's."""
+    def keep(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        if group and value is not None:
+            ctx.meta[COLOR_KEY] = value
+        return value
+
+    return click.option("--color", "--colour", "color", type=click.Choice(CHOICES),
+                        default=None, metavar="[auto|always|never]", callback=keep,
+                        expose_value=not group, help=COLOR_HELP)
+
+
+def color_choice(own: str | None) -> str:
+    """The command's --color, else the group's, else auto."""
+    ctx = click.get_current_context(silent=True)
+    given = own or (ctx.meta.get(COLOR_KEY) if ctx is not None else None)
+    return str(given or "auto")

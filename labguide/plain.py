@@ -148,10 +148,10 @@ def confirm_prompt(yes: bool) -> object:
 
 async def run_plain(engine: Engine, *, start: str | None, yes: bool,
                     out: TextIO = sys.stdout, watch: bool = True,
-                    given: str | None = None) -> StepStatus:
+                    given: str | None = None, color: bool | None = None) -> StepStatus:
     """Run the plan in order and print it; `given` is the chapter as the command line named
-    it (a path stays a path in the "resume with" hint)."""
-    printer = PlainPrinter(engine.plan, out, color=out.isatty())
+    it (a path stays a path in the "resume with" hint); `color` None: on a terminal."""
+    printer = PlainPrinter(engine.plan, out, color=out.isatty() if color is None else color)
     engine.bus.subscribe(printer)
     resume_at = engine.next_step() if start is None else None
     done = sum(1 for b in engine.plan.steps

@@ -19,9 +19,9 @@ __all__ = ["FORMATS", "write_report"]
 
 
 def write_report(fmt: str, out: TextIO, check: CheckReport, drill: DrillReport | None = None,
-                 *, drill_skipped: str | None = None) -> None:
+                 *, drill_skipped: str | None = None, color: bool = False) -> None:
     """Write the check report, and the drill's when there was one (`drill`) or it was not
-    run (`drill_skipped` says why)."""
+    run (`drill_skipped` says why). `color`: the table's marks in colour (--color)."""
     with_drill = drill is not None or drill_skipped is not None
     if fmt == "json":
         data = check_as_dict(check)
@@ -37,8 +37,8 @@ def write_report(fmt: str, out: TextIO, check: CheckReport, drill: DrillReport |
         ET.indent(root)
         out.write(ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n")
     else:
-        table.check_table(check, out)
+        table.check_table(check, out, color)
         if drill is not None:
-            table.drill_table(drill, out)
+            table.drill_table(drill, out, color)
         elif drill_skipped is not None:
             out.write(f"\nfailover drill {drill_skipped}\n")

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
+from labguide.colour import paint
 from labguide.events import StepStatus
 
 if TYPE_CHECKING:
     from labguide.check import CheckReport, CheckResult
     from labguide.drill.model import DrillReport, ScenarioResult
 
-MARK = {StepStatus.PASSED: "ok", StepStatus.FAILED: "FAIL", StepStatus.WARNED: "warn",
+MARK = {StepStatus.PASSED: "ok", StepStatus.FAILED: "FAIL", StepStatus.WARNED: "WARN",
         StepStatus.SKIPPED: "skip"}
+#: How each mark looks on a terminal (--color).
+MARK_STYLE = {StepStatus.PASSED: ("green",), StepStatus.FAILED: ("bold", "red"),
+              StepStatus.WARNED: ("bold", "yellow"), StepStatus.SKIPPED: ("dim",)}
+
+
+def mark(status: StepStatus, color: bool, width: int = 5) -> str:
+    """The status word, padded to `width`, coloured when `color`."""
+    word = MARK.get(status, status.value)
+    return paint(word, *MARK_STYLE.get(status, ()), on=color) + " " * (width - len(word))
 
 
 def first_line(script: str) -> str:
@@ -36,15 +46,15 @@ def _failure(report: CheckReport, r: CheckResult, out: TextIO) -> None:
         out.write(f"        hint: {r.step.hint}\n")
 
 
-def check_table(report: CheckReport, out: TextIO) -> None:
+def check_table(report: CheckReport, out: TextIO, color: bool = False) -> None:
     section = None
     for r in report.results:
         step = r.step.step
         if step.section != section:
             section = step.section
-            out.write(f"\n{report.sections.get(section, section)}\n")
+            out.write(f"\n{paint(report.sections.get(section, section), 'bold', on=color)}\n")
         what = r.step.message or step.id
-        out.write(f"  {MARK.get(r.status, r.status.value):<5} {step.id:<32} "
+        out.write(f"  {mark(r.status, color)} {step.id:<32} "
                   f"{', '.join(step.hosts):<16} {what}\n")
         if r.status in (StepStatus.FAILED, StepStatus.WARNED):
             _failure(report, r, out)
@@ -62,9 +72,9 @@ def seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def _scenario(r: ScenarioResult, out: TextIO) -> None:
+def _scenario(r: ScenarioResult, out: TextIO, color: bool) -> None:
     move = f"{r.owner}→{r.peer or '?'}"
-    out.write(f"  {MARK.get(r.status, r.status.value):<5} {r.scenario:<16} {r.vip:<15} "
+    out.write(f"  {mark(r.status, color)} {r.scenario:<16} {r.vip:<15} "
               f"{move:<16} {seconds(r.moved_after):>8} {seconds(r.move_gap):>7} "
               f"{seconds(r.back_after):>7} {seconds(r.back_gap):>7} {r.lost_moving:>9,} "
               f"{r.lost_back:>9,} {r.sent:>7,}  {r.chapter}\n")
@@ -80,14 +90,14 @@ def _scenario(r: ScenarioResult, out: TextIO) -> None:
                   "shortfall, not counted as lost)\n")
 
 
-def drill_table(report: DrillReport, out: TextIO) -> None:
+def drill_table(report: DrillReport, out: TextIO, color: bool = False) -> None:
     out.write(f"\nFailover drill ({report.rate:g} requests/s from this machine)\n")
     if report.results:
         out.write(f"  {'':<5} {'scenario':<16} {'VIP':<15} {'move':<16} {'moved s':>8} "
                   f"{'gap s':>7} {'back s':>7} {'gap s':>7} {'lost move':>9} {'lost back':>9} "
                   f"{'sent':>7}  chapter (move under load)\n")
     for r in report.results:
-        _scenario(r, out)
+        _scenario(r, out, color)
     out.write("  moved/back: command → the other host holds the VIP alone (this machine's "
               "clock); gap: kernel stamps, release → acquire (negative: both held it)\n")
     if report.error:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import MutableMapping
 from typing import TextIO
 
 from labguide.engine import Engine
@@ -29,7 +30,18 @@ def terminal_problem(stdin: TextIO | None = None, stdout: TextIO | None = None) 
     return None
 
 
-def launch(engine: Engine, start: str | None = None, theme: str | None = None) -> int:
+def color_env(choice: str, environ: MutableMapping[str, str]) -> None:
+    """--color for Textual, which reads NO_COLOR (monochrome when set): never sets it,
+    always removes it, auto leaves the reader's."""
+    if choice == "never":
+        environ["NO_COLOR"] = "1"
+    elif choice == "always":
+        environ.pop("NO_COLOR", None)
+
+
+def launch(engine: Engine, start: str | None = None, theme: str | None = None,
+           color: str = "auto") -> int:
+    color_env(color, os.environ)
     problem = terminal_problem()
     if problem is not None:
         print(f"labguide: {problem}.\n  Use --plain to run the chapter without the TUI: "
