@@ -1,4 +1,7 @@
-"""The `labguide` command line (click). Thin: parses options, calls the core, prints errors."""
+"""The `labguide` command line (click). Thin: parses options, calls the core, prints errors.
+
+Options shared by several commands (and their help and completion) are in cli_options.py;
+the examples that end each command's help are in cli_help.py."""
 
 from __future__ import annotations
 
@@ -10,25 +13,25 @@ from typing import TYPE_CHECKING
 import click
 
 from labguide import __version__
+from labguide import completion as complete
+from labguide.cli_help import add_examples
 from labguide.cli_options import (
+    check_options,
     color_choice,
     color_option,
+    host_keys_option,
     inventory_option,
+    lang_option,
     selection_options,
     sets_option,
 )
 from labguide.clicommon import default_inventory
 from labguide.colour import wanted
-from labguide.errors import LabguideError, Location
+from labguide.errors import LabguideError
 
 if TYPE_CHECKING:
-    from labguide.chapter import Chapter
     from labguide.engine import Engine
     from labguide.plan import Plan
-    from labguide.selection import Selection
-
-LANG_HELP = ("The chapter's language (en, ja, …; default: from LC_ALL / LC_MESSAGES / LANG, "
-             "else English).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,56 +41,8 @@ def cli() -> None:
     """Walk through a hands-on infrastructure lab, step by step."""
 
 
-def chapter_in_language(name_or_path: str, lang: str | None) -> Chapter:
-    """The chapter in the language asked for (--lang: it must have it), else in the locale's
-    if it has that translation, else the file named (English for a bundled name).
-
-    A translation must have its English file's id: results and resume are kept by chapter
-    id, so that a reader may switch languages and go on where they were."""
-    from labguide.chapter import find_chapter, load_chapter
-    from labguide.chapter_files import DEFAULT_LANG, locale_lang, split_name, translations
-
-    if lang is not None:  # `ja`, `JA` and `ja_JP.UTF-8` all mean ja
-        path = find_chapter(name_or_path, locale_lang({"LANG": lang}) or lang.lower())
-    elif name_or_path.endswith(".md") or "/" in name_or_path:
-        path = find_chapter(name_or_path)  # a file named: that file
-    else:
-        path = find_chapter(name_or_path, locale_lang(os.environ), fallback=True)
-    chapter = load_chapter(path)
-    base = translations(path).get(DEFAULT_LANG)
-    if split_name(path)[1] != DEFAULT_LANG and base is not None:
-        english = load_chapter(base)
-        if english.id != chapter.id:
-            raise LabguideError(
-                f"this translation's id is {chapter.id!r} but its English chapter's "
-                f"({base.name}) is {english.id!r}: they must be the same, results are kept "
-                "by chapter id", Location(file=path, key="id"))
-    return chapter
-
-
-def selection(ch: Chapter, start: str | None, stop: str | None, only: tuple[str, ...],
-              limit: tuple[str, ...]) -> Selection:
-    """What --from/--to/--only/--limit chose; in a translation, the English file's section
-    ids name its sections too (a translated heading's id is not one to type)."""
-    from labguide.chapter import load_chapter
-    from labguide.chapter_files import DEFAULT_LANG, translations
-    from labguide.selection import Selection, split_names
-
-    aliases: dict[str, str] = {}
-    base = translations(ch.path).get(DEFAULT_LANG)
-    if (start or stop or only) and base is not None and base.resolve() != ch.path.resolve():
-        english = load_chapter(base).sections
-        if len(english) == len(ch.sections):
-            aliases = {e.id: t.id for e, t in zip(english, ch.sections, strict=True)
-                       if e.id != t.id}
-    return Selection(start, stop, split_names(only), split_names(limit), aliases)
-
-
-def languages_of(chapter: Chapter) -> str:
-    """'en, ja': the languages the chapter has."""
-    from labguide.chapter_files import translations
-
-    return ", ".join(translations(chapter.path))
+#: CHAPTER: a bundled name or a path (completed from both).
+CHAPTER = click.argument("chapter", shell_complete=complete.chapters)
 
 
 @cli.command("list")
@@ -95,6 +50,7 @@ def list_cmd() -> None:
     """List the bundled chapters (titles in the locale's language, if the chapter has it)."""
     from labguide.chapter import bundled_chapters
     from labguide.chapter_files import split_name
+    from labguide.chapter_pick import chapter_in_language, languages_of
 
     for path in bundled_chapters():
         chapter = chapter_in_language(split_name(path)[0], None)
@@ -103,11 +59,13 @@ def list_cmd() -> None:
 
 
 @cli.command()
-@click.argument("chapter")
-@click.option("--lang", metavar="LANG", help=LANG_HELP)
+@CHAPTER
+@lang_option()
 def show(chapter: str, lang: str | None) -> None:
-    """Show a chapter's sections, steps and hosts."""
+    """Show a chapter's sections (their ids in brackets), steps and hosts. CHAPTER is a
+    bundled name or a path to a Markdown file."""
     from labguide.chapter_files import split_name
+    from labguide.chapter_pick import chapter_in_language, languages_of
 
     ch = chapter_in_language(chapter, lang)
     click.echo(f"{ch.title}  [{ch.id}]  hosts: {', '.join(ch.hosts)}")
@@ -117,7 +75,7 @@ def show(chapter: str, lang: str | None) -> None:
     for sec in ch.sections:
         if not sec.steps:
             continue
-        click.echo(f"\n{'  ' * (sec.level - 2)}{sec.title}")
+        click.echo(f"\n{'  ' * (sec.level - 2)}{sec.title}  [{sec.id}]")
         for step in sec.steps:
             flags = [f for f, on in (("disruptive", step.disruptive),
                                      ("background", step.background),
@@ -127,28 +85,28 @@ def show(chapter: str, lang: str | None) -> None:
 
 
 @cli.command()
-@click.argument("chapter")
+@CHAPTER
 @inventory_option()
 @sets_option()
-@click.option("--plain", is_flag=True, help="Headless: print steps and output, no TUI.")
+@click.option("--plain", is_flag=True,
+              help="Headless: print steps, output and one line per result; no TUI.")
 @click.option("--dry-run", is_flag=True, help="Print every command with its values; run nothing.")
 @selection_options()
-@click.option("--restart", is_flag=True, help="Forget earlier results and start from the top.")
-@click.option("--yes", "-y", is_flag=True, help="Run disruptive steps without asking.")
+@click.option("--restart", is_flag=True,
+              help="Forget earlier results and start from the top (results are kept under "
+                   "$LABGUIDE_STATE_DIR, else ~/.local/state/labguide).  "
+                   "[env var: LABGUIDE_STATE_DIR]")
+@click.option("--yes", "-y", is_flag=True,
+              help="Run disruptive steps (and --drill) without asking.")
 @click.option("--check", "check", is_flag=True,
               help="Verify the lab read-only: run the chapter's checks and report.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table",
-              help="Report format of --check.")
-@click.option("--strict", is_flag=True, help="With --check: warnings fail too.")
-@click.option("--drill", is_flag=True,
-              help="After the checks pass, move each VIP away and back under load, measure, "
-                   "restore (CHANGES the lab; asks first; implies --check).")
-@click.option("--drill-rate", type=click.FloatRange(1, 5000), default=1000, show_default=True,
-              metavar="N", help="Requests per second to the VIP during --drill.")
-@click.option("--accept-new-host-keys", is_flag=True,
-              help="Accept (and record) host keys seen for the first time.")
-@click.option("--theme", default=None, help="A Textual theme for the TUI.")
-@click.option("--lang", metavar="LANG", help=LANG_HELP)
+@check_options(in_run=True)
+@host_keys_option()
+@click.option("--theme", default=None, metavar="NAME", shell_complete=complete.themes,
+              help="A Textual theme for the TUI. Default: `theme` in tui.toml, in "
+                   "$LABGUIDE_CONFIG_DIR, else labguide's config folder.  "
+                   "[env var: LABGUIDE_CONFIG_DIR]")
+@lang_option()
 @color_option()
 def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: bool,
         dry_run: bool, start: str | None, restart: bool, yes: bool, check: bool, fmt: str,
@@ -156,14 +114,16 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
         drill_rate: float = 1000, lang: str | None = None, stop: str | None = None,
         only: tuple[str, ...] = (), limit: tuple[str, ...] = (),
         color: str | None = None) -> None:
-    """Run a chapter (a bundled name or a path) against a lab."""
+    """Run a chapter against a lab: the TUI on a terminal, --plain without one. CHAPTER is
+    a bundled name or a path to a Markdown file. The run's results are saved: the same
+    command again resumes at the first step that has not passed."""
+    from labguide.chapter_pick import chapter_in_language, selection
     from labguide.inventory import load_inventory
     from labguide.plan import bind, parse_sets
     from labguide.selection import first_step, narrow, resolve
 
     ch = chapter_in_language(chapter, lang)
-    sel = selection(ch, start, stop, only, limit)
-    chosen = resolve(ch, sel)
+    chosen = resolve(ch, selection(ch, start, stop, only, limit))
     overrides = parse_sets(list(sets))
     inv_path = default_inventory(inventory_path)
     if dry_run:
@@ -206,18 +166,14 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
 
 
 @cli.command("check")
-@click.argument("chapter")
+@CHAPTER
 @inventory_option()
 @sets_option()
 @selection_options()
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table")
-@click.option("--strict", is_flag=True, help="Warnings fail too.")
-@click.option("--accept-new-host-keys", is_flag=True)
-@click.option("--drill", is_flag=True, help="Then the failover drill (see `run --drill`).")
-@click.option("--drill-rate", type=click.FloatRange(1, 5000), default=1000, show_default=True,
-              metavar="N")
+@check_options(in_run=False)
+@host_keys_option()
 @click.option("--yes", "-y", is_flag=True, help="Run --drill without asking.")
-@click.option("--lang", metavar="LANG", help=LANG_HELP)
+@lang_option()
 @color_option()
 @click.pass_context
 def check_cmd(ctx: click.Context, chapter: str, inventory_path: str | None,
@@ -225,7 +181,9 @@ def check_cmd(ctx: click.Context, chapter: str, inventory_path: str | None,
               drill: bool, drill_rate: float, yes: bool, lang: str | None, start: str | None,
               stop: str | None, only: tuple[str, ...], limit: tuple[str, ...],
               color: str | None) -> None:
-    """Verify a lab read-only (same as `run CHAPTER --check`)."""
+    """Verify a lab read-only and report (same as `run CHAPTER --check`): the chapter's
+    checks, concurrently. Exit status 0: all passed; 1: some failed (or warned, with
+    --strict); 2: could not check (a host unreachable, a bad input)."""
     ctx.invoke(run, chapter=chapter, inventory_path=inventory_path, sets=sets, plain=True,
                dry_run=False, start=start, restart=False, yes=yes, check=True, fmt=fmt,
                strict=strict, accept_new_host_keys=accept_new_host_keys, theme=None,
@@ -234,19 +192,12 @@ def check_cmd(ctx: click.Context, chapter: str, inventory_path: str | None,
 
 
 @cli.command("ssh", context_settings={"ignore_unknown_options": True})
-@click.argument("host")
+@click.argument("host", shell_complete=complete.inventory_hosts)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-@click.option("--inventory", "-i", "inventory_path", metavar="FILE",
-              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
+@inventory_option()
 def ssh_cmd(host: str, command: tuple[str, ...], inventory_path: str | None) -> None:
     """Open a shell on a lab host (or run COMMAND there), with the inventory's user, key and
-    known_hosts.
-
-    \b
-    Examples:
-      labguide ssh l4lb-1
-      labguide ssh l4lb-2 -- journalctl -u keepalived -n 20
-    """
+    known_hosts."""
     import subprocess
 
     from labguide.inventory import load_inventory
@@ -334,6 +285,7 @@ def _register() -> None:
             continue
         for name in names:
             cli.add_command(getattr(mod, name))
+    add_examples(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,6 +1,7 @@
-"""Options that several `labguide` commands share, with their help: which lab (inventory,
-variables), which language, and which steps and hosts a run or a check covers (--from,
---to, --only, --limit). click only; the commands themselves are in cli.py."""
+"""Options that several `labguide` commands share, with their help (and the environment
+variables they read) and their shell completion: which lab (inventory, variables), which
+language, which steps and hosts a run or a check covers (--from, --to, --only, --limit),
+the --check report, colour. click only; the commands themselves are in cli.py."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ from typing import TypeVar
 
 import click
 
+from labguide import completion as complete
 from labguide.clicommon import INVENTORY_ENV
 from labguide.colour import CHOICES
 
 F = TypeVar("F", bound=Callable[..., object])
 
 LANG_HELP = ("The chapter's language (en, ja, …). Default: from the locale (LC_ALL, else "
-             "LC_MESSAGES, else LANG), else English.")
+             "LC_MESSAGES, else LANG), else English.  [env var: LC_ALL, LC_MESSAGES, LANG]")
+#: Where the group's --color is kept for the command that runs under it.
+COLOR_KEY = "labguide.color"
+COLOR_HELP = ("Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or "
+              "never. In the TUI, never means monochrome.  [env var: NO_COLOR, FORCE_COLOR]")
 
 
 def stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
@@ -30,6 +36,7 @@ def stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
 def inventory_option() -> Callable[[F], F]:
     return click.option(
         "--inventory", "-i", "inventory_path", metavar="FILE",
+        type=click.Path(dir_okay=False),
         help=f"The lab's inventory (TOML). Default: ${INVENTORY_ENV}, else the sandbox lab's "
              f"once `labguide lab up` made it.  [env var: {INVENTORY_ENV}]")
 
@@ -40,30 +47,53 @@ def sets_option() -> Callable[[F], F]:
 
 
 def lang_option() -> Callable[[F], F]:
-    return click.option("--lang", metavar="LANG", help=LANG_HELP)
+    return click.option("--lang", metavar="LANG", help=LANG_HELP,
+                        shell_complete=complete.languages)
+
+
+def host_keys_option() -> Callable[[F], F]:
+    return click.option("--accept-new-host-keys", is_flag=True,
+                        help="Accept SSH host keys seen for the first time, and record them in "
+                             "the inventory's known_hosts (a changed key is always refused).")
 
 
 def selection_options() -> Callable[[F], F]:
     """--from, --to, --only, --limit: a step or a section id wherever a step id goes."""
     return stack(
-        click.option("--from", "start", metavar="STEP|SECTION",
+        click.option("--from", "start", metavar="STEP|SECTION", shell_complete=complete.steps,
                      help="Start at this step (or at the first step of this section)."),
-        click.option("--to", "stop", metavar="STEP|SECTION",
+        click.option("--to", "stop", metavar="STEP|SECTION", shell_complete=complete.steps,
                      help="Stop after this step (or after the last step of this section)."),
         click.option("--only", "only", multiple=True, metavar="STEP|SECTION",
+                     shell_complete=complete.steps,
                      help="Only these steps or sections, in the chapter's order (repeatable, "
                           "or comma-separated)."),
         click.option("--limit", "limit", multiple=True, metavar="HOST",
+                     shell_complete=complete.chapter_hosts,
                      help="Only on these hosts, as Ansible's --limit: steps on other hosts "
                           "are left out, and a step on several hosts runs on these only "
                           "(repeatable, or comma-separated)."),
     )
 
 
-#: Where the group's --color is kept for the command that runs under it.
-COLOR_KEY = "labguide.color"
-COLOR_HELP = ("Colour the output: auto (on a terminal, unless NO_COLOR is set), always, or "
-              "never. In the TUI, never means monochrome.  [env var: NO_COLOR, FORCE_COLOR]")
+def check_options(*, in_run: bool) -> Callable[[F], F]:
+    """The report and the drill of --check (run) or of the check command."""
+    with_check = "With --check: " if in_run else ""
+    return stack(
+        click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]),
+                     default="table", show_default=True,
+                     help=f"{with_check}the report's format: a table, JSON, or JUnit XML for "
+                          "CI."),
+        click.option("--strict", is_flag=True,
+                     help=f"{with_check}warnings (and drift) fail too (exit status 1)."),
+        click.option("--drill", is_flag=True,
+                     help="After the checks pass, move each VIP away and back under load, "
+                          "measure, restore (CHANGES the lab; asks first"
+                          + ("; implies --check)." if in_run else ").")),
+        click.option("--drill-rate", type=click.FloatRange(1, 5000), default=1000,
+                     show_default=True, metavar="N",
+                     help="Requests per second to the VIP during --drill."),
+    )
 
 
 def color_option(*, group: bool = False) -> Callable[[F], F]:
@@ -75,8 +105,7 @@ def color_option(*, group: bool = False) -> Callable[[F], F]:
         return value
 
     return click.option("--color", "--colour", "color", type=click.Choice(CHOICES),
-                        default=None, metavar="[auto|always|never]", callback=keep,
-                        expose_value=not group, help=COLOR_HELP)
+                        default=None, callback=keep, expose_value=not group, help=COLOR_HELP)
 
 
 def color_choice(own: str | None) -> str:

@@ -125,6 +125,9 @@ def narrow(plan: Plan, chosen: Resolved, *, from_start: bool = False) -> Plan:
     --from (a check covers the range; a run may still go back before its start). Steps that
     lost some of their hosts are `partial`: their results are not saved as the step's."""
     chapter = plan.chapter
+    if not (chosen.stop or chosen.only is not None or chosen.limit
+            or (chosen.start and from_start)):
+        return plan  # nothing narrows it (a chapter without steps stays one)
     last = plan.index(chosen.stop) if chosen.stop else len(plan.steps) - 1
     first = plan.index(chosen.start) if chosen.start and from_start else 0
     steps: list[BoundStep] = []

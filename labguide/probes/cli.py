@@ -200,7 +200,8 @@ def event_json(event: Event) -> str:
 
 @click.command()
 @click.option("--inventory", "-i", "inventory_path", metavar="FILE",
-              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
+              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox "
+                   "lab's).  [env var: LABGUIDE_INVENTORY]")
 @click.option("--vip", "vips", multiple=True, metavar="ADDRESS",
               help="A VIP to watch (repeatable; default: the inventory's VIP, VIP2, ...).")
 @click.option("--host", "hosts", multiple=True, metavar="NAME",
