@@ -7,7 +7,7 @@ import json
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, TextIO
 
-from labguide.report import junit, table
+from labguide.report import drift, junit, table
 from labguide.report.data import check_as_dict, drill_as_dict
 
 if TYPE_CHECKING:
@@ -25,12 +25,16 @@ def write_report(fmt: str, out: TextIO, check: CheckReport, drill: DrillReport |
     with_drill = drill is not None or drill_skipped is not None
     if fmt == "json":
         data = check_as_dict(check)
+        data["drift"] = drift.drift_as_list(check)
         if with_drill:
             data["drill"] = drill_as_dict(drill) if drill else {"skipped": drill_skipped}
         json.dump(data, out, indent=2, ensure_ascii=False)
         out.write("\n")
     elif fmt == "junit":
         root = junit.check_suites(check)
+        suite = drift.drift_suite(check)
+        if suite is not None:
+            junit.add_suite(root, suite)
         if with_drill:
             junit.add_suite(root, junit.drill_suite(drill) if drill
                             else junit.skipped_drill_suite(check.chapter, drill_skipped or ""))

@@ -18,6 +18,8 @@ def check_as_dict(report: CheckReport) -> dict[str, Any]:
         "exit_code": report.exit_code,
         "duration": round(report.duration, 3),
         "counts": report.counts,
+        "drifted": len(report.drifted),
+        "limit": list(report.limit),
         "unreachable": report.unreachable,
         "checks": [{
             "id": r.step.id, "section": r.step.step.section, "hosts": list(r.step.step.hosts),

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from labguide.colour import paint
 from labguide.events import StepStatus
+from labguide.report.drift import drift_summary, drift_table
 
 if TYPE_CHECKING:
     from labguide.check import CheckReport, CheckResult
@@ -60,10 +61,13 @@ def check_table(report: CheckReport, out: TextIO, color: bool = False) -> None:
             _failure(report, r, out)
         elif r.status == StepStatus.SKIPPED:
             out.write(f"        {r.message}\n")
+    drift_table(report, out, color)
     c = report.counts
     out.write(f"\n{c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
-              f"{c.get('warned', 0)} warned, {c.get('skipped', 0)} skipped "
-              f"in {report.duration:.2f} s\n")
+              f"{c.get('warned', 0)} warned, {c.get('skipped', 0)} skipped"
+              f"{drift_summary(report)} in {report.duration:.2f} s\n")
+    if report.limit:
+        out.write(f"limited to {', '.join(report.limit)} (--limit)\n")
     if report.unreachable:
         out.write(f"could not check: unreachable {', '.join(report.unreachable)}\n")
 
