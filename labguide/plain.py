@@ -46,7 +46,8 @@ def describe(bound: BoundStep) -> str:
     if step.transient:
         extra.append("walk-through only")
     tail = f" — {'; '.join(extra)}" if extra else ""
-    return f"[{step.id}] {kind.verb} on {hosts}{tail}"
+    title = f" {step.title}:" if step.title else ""  # the chapter's own words, when it has them
+    return f"[{step.id}]{title} {kind.verb} on {hosts}{tail}"
 
 
 def print_dry_run(plan: Plan, out: TextIO = sys.stdout) -> None:

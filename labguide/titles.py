@@ -1,9 +1,12 @@
 """A step's short human title, for lists where its kebab-case id reads poorly (the TUI's
 step list, the jump picker, completion): the chapter's `title=`, else what a check proves
-(its message), else what the step acts on (a file's path), else its first command. The id
+(its message), else what the step acts on (a file's name), else its first command (without
+`sudo`). The id
 stays beside it where it is typed (jump, --from, reports). Pure; no front-end."""
 
 from __future__ import annotations
+
+import posixpath
 
 from labguide.model import Step
 from labguide.plan import BoundStep
@@ -27,10 +30,10 @@ def title_of(step: Step, message: str, script: str) -> str:
         text = step.title
     elif message:
         text = message
-    elif path and not step.shell:
-        text = f"{'check' if step.check else 'write'} {path}"
+    elif path and not step.shell:  # the whole path is in the step view
+        text = f"{'check' if step.check else 'write'} {posixpath.basename(path) or path}"
     else:
-        text = first_command(script) or step.id
+        text = first_command(script).removeprefix("sudo ") or step.id
     return text if len(text) <= MAX_TITLE else text[:MAX_TITLE - 1] + "…"
 
 

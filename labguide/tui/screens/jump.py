@@ -1,4 +1,5 @@
-"""The step picker: every step with its state; choosing one makes it the current step."""
+"""The step picker: every step with its state, title, id and section; choosing one makes it
+the current step."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from labguide.plan import Plan
+from labguide.titles import bound_title
 from labguide.tui.step_info import MARKS, StepInfo
 
 
@@ -38,8 +40,8 @@ class JumpScreen(ModalScreen[str | None]):
             section = self.plan.chapter.section_of(bound.id).title
             label = Text()
             label.append(f"{mark} ", style=style)
-            label.append(bound.id, style="bold")
-            label.append(f"  {section}", style="dim")
+            label.append(bound_title(bound), style="bold")
+            label.append(f"  {bound.id} · {section}", style="dim")
             options.append(Option(label, id=bound.id))
         with Vertical():
             yield Static(Text("Jump to a step (enter: choose, escape: close)", style="bold"))

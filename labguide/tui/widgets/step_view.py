@@ -14,6 +14,7 @@ from textual.widgets import Markdown, Static
 from labguide.events import StepStatus
 from labguide.plan import BoundStep, Plan
 from labguide.steps import kind_of
+from labguide.titles import bound_title
 from labguide.tui.step_info import MARKS, StepInfo
 from labguide.tui.timefmt import duration
 
@@ -52,12 +53,11 @@ def step_markdown(bound: BoundStep) -> str:
     fence = "````" if "```" in bound.shown else "```"
     body = bound.shown.rstrip("\n")
     prose = step.prose.strip()
-    expected = bound.message and step.check
+    # a check's message is its title (in the head) unless the chapter gave it a title
+    expected = bound.message and step.check and step.title
     parts = [prose] if prose else []
     if expected:
         parts.append(f"Expected: **{bound.message}**")
-    elif not prose:
-        parts.append(f"*{step.title or step.id}*")
     parts.append(f"{fence}{lang}\n{body}\n{fence}")
     return "\n\n".join(parts)
 
@@ -131,12 +131,12 @@ class StepView(VerticalScroll):
         bound = self.plan.bound(self.step_id)
         mark, style = MARKS[info.status]
         head = Text()
-        head.append(f"{mark} {self.step_id}", style=f"bold {style}")
-        head.append(f"  {info.status.value}", style=style)
+        head.append(f"{mark} {bound_title(bound)}\n", style=f"bold {style}")
+        head.append_text(badges(bound))
+        head.append(f" {info.status.value}", style=style)
         if info.duration is not None:
             head.append(f" in {duration(info.duration)}", style="dim")
-        head.append("\n")
-        head.append_text(badges(bound))
+        head.append(f" · {self.step_id}", style="dim")  # the id: what --from and jump take
         self._head.update(head)
 
 

@@ -1,4 +1,6 @@
-"""The chapter's sections and steps as a tree, each step with its state and duration."""
+"""The chapter's sections and steps as a tree, each step with its state, a short human title
+(labguide/titles.py: its `title=`, what a check proves, or its first command; the id is in
+the step view and the jump picker) and its duration."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from labguide.plan import Plan
+from labguide.titles import bound_title
 from labguide.tui.step_info import MARKS, StepInfo
 from labguide.tui.timefmt import duration
 
@@ -18,6 +21,8 @@ class StepTree(Tree[str]):
 
     can_focus = False
     DEFAULT_CSS = "StepTree { padding: 0; }"
+    #: The list's width before it is laid out (the narrow layout's, labguide.tcss).
+    DEFAULT_WIDTH = 26
 
     def __init__(self, plan: Plan, **kw: object) -> None:
         super().__init__(plan.chapter.title, **kw)  # type: ignore[arg-type]
@@ -28,9 +33,12 @@ class StepTree(Tree[str]):
         self.current: str | None = None
         self.line_count = 0
         self.border_title = "Steps"
+        self.titles: dict[str, str] = {}
+        self.infos: Mapping[str, StepInfo] = {}
 
     def build(self, infos: Mapping[str, StepInfo]) -> None:
         """Sections and their steps, those of the plan only (--only, --to, --limit)."""
+        self.infos = infos
         sections = 0
         for sec in self.plan.chapter.sections:
             steps = [s for s in sec.steps if s.id in infos]
@@ -44,18 +52,40 @@ class StepTree(Tree[str]):
         self.line_count = len(self.nodes) + sections
 
     def label(self, step_id: str, info: StepInfo) -> Text:
+        """`▸✓ HAProxy runs on l4lb-1 ⚠ 0.3s`: the title is cut to what the list shows, so
+        that the flags and the duration stay in sight."""
         mark, style = MARKS[info.status]
+        bound = self.plan.bound(step_id)
+        step = bound.step
+        flags = ("⚠" if step.disruptive else "") + ("⟳" if step.background else "")
+        tail = (f" {flags}" if flags else "") + (
+            f" {duration(info.duration)}" if info.duration is not None else "")
+        room = max(8, self.label_width - 2 - len(tail))
+        title = self.titles.get(step_id) or bound_title(bound)
+        self.titles[step_id] = title
+        if len(title) > room:
+            title = title[:room - 1] + "…"
         text = Text()
         text.append("▸" if step_id == self.current else " ", style="bold reverse")
         text.append(f"{mark} ", style=style)
-        step = self.plan.bound(step_id).step
-        text.append(step_id, style="bold" if step_id == self.current else "")
-        flags = ("⚠" if step.disruptive else "") + ("⟳" if step.background else "")
+        text.append(title, style="bold" if step_id == self.current else "")
         if flags:
             text.append(f" {flags}", style="yellow")
         if info.duration is not None:
             text.append(f" {duration(info.duration)}", style="dim")
         return text
+
+    @property
+    def label_width(self) -> int:
+        """Columns a step's label has: the list's width less the guides of its section."""
+        width = self.scrollable_content_region.width or self.DEFAULT_WIDTH
+        return width - 2 * self.guide_depth - 1
+
+    def on_resize(self) -> None:
+        """Titles are cut to the list's width: cut them again for the new one."""
+        for step_id in self.nodes:
+            if step_id in self.infos:
+                self.update_step(step_id, self.infos[step_id])
 
     def update_step(self, step_id: str, info: StepInfo) -> None:
         node = self.nodes.get(step_id)
