@@ -21,8 +21,8 @@ FLOW_KEYS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("run_step", "r,enter", "run_step", "Run", True),
     ("skip_step", "s", "skip_step", "Skip", True),
     ("retry_step", "t", "retry_step", "Retry", True),
-    ("back", "b", "step_back", "Back", True),
-    ("next", "n", "next", "Next", False),
+    ("back", "b,up", "step_back", "Back", True),
+    ("next", "n,down", "next", "Next", False),
     ("jump", "j", "jump", "Jump", True),
     ("run_section", "R", "run_section", "Rest of section", True),
     ("cancel", "ctrl+c,escape", "cancel", "Cancel", True),
@@ -31,6 +31,9 @@ FLOW_KEYS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("rate_down", "minus", "rate_down", "Rate-", False),
     ("quit", "q", "quit", "Quit", True),
     ("shell", "x", "shell", "Shell", True),
+    ("host_filter", "h", "next_host", "Host", False),
+    ("search", "slash", "search", "Search", False),
+    ("copy", "c", "copy_command", "Copy", False),
 )
 
 #: The stream pane's rates, stepped through with rate_up / rate_down.

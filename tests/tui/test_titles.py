@@ -10,7 +10,6 @@ from pathlib import Path
 from labguide.chapter import parse_chapter
 from labguide.plan import bind
 from labguide.titles import bound_title, step_title
-from labguide.tui.screens.jump import JumpScreen
 from tests.tui.conftest import app_for, l4lb_engine
 
 CHAPTER = """+++
@@ -65,13 +64,12 @@ async def test_the_step_list_shows_titles_and_keeps_ids_where_typed(tmp_path: Pa
         tree.update_step("client-has-k6", app.infos["client-has-k6"])
         assert str(tree.nodes["client-has-k6"].label).endswith("… 12.5 s")
         await pilot.press("n")
-        head = str(app.step_view._head.render())
+        head = app.step_view.head_text.plain
         assert "HAProxy runs on l4lb-1" in head and "· l4lb1-haproxy-ready" in head
         await pilot.press("j")
         await pilot.pause()
-        assert isinstance(app.screen, JumpScreen)
-        options = app.screen.query_one("#jump-list").get_option("l4lb1-haproxy-ready")
-        assert "HAProxy runs on l4lb-1" in str(options.prompt)
-        assert "l4lb1-haproxy-ready" in str(options.prompt)
+        assert app.jump_panel.is_open
+        prompt = app.jump_panel.prompt("l4lb1-haproxy-ready").plain
+        assert "HAProxy runs on l4lb-1" in prompt and "l4lb1-haproxy-ready" in prompt
         await pilot.press("escape")
         await pilot.press("q")

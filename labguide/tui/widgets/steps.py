@@ -17,7 +17,8 @@ from labguide.tui.timefmt import duration
 
 
 class StepTree(Tree[str]):
-    """Not focusable: the app's keys drive it; the cursor follows the current step."""
+    """Not focusable: the app's keys drive it (arrows, n/b, j); a click on a step shows it;
+    the cursor follows the current step."""
 
     can_focus = False
     DEFAULT_CSS = "StepTree { padding: 0; }"
@@ -29,6 +30,7 @@ class StepTree(Tree[str]):
         self.plan = plan
         self.show_root = False
         self.guide_depth = 2
+        self.auto_expand = False  # a click on a section shows its first step, not folds it
         self.nodes: dict[str, TreeNode[str]] = {}
         self.current: str | None = None
         self.line_count = 0
