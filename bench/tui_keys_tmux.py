@@ -45,6 +45,9 @@ class Tmux:
                         "-y", str(size[1]), command], check=True)
         # tmux holds a lone Escape for 500 ms by default (escape-time): not the app's time
         subprocess.run([*self.base, "set", "-s", "escape-time", "0"], check=True)
+        self.socket_path = subprocess.run(
+            [*self.base, "display", "-p", "#{socket_path}"], capture_output=True, text=True,
+            check=True).stdout.strip()
         # %output notifications tell when the app wrote to its terminal: the screen is read
         # then, not in a busy loop that would take the CPU the app needs (2 cores)
         self.ctl = subprocess.Popen([*self.base, "-C", "attach", "-t", SESSION],
@@ -119,6 +122,8 @@ class Tmux:
         finally:
             self.ctl.kill()
             self.ctl.wait()
+            if self.socket_path:  # tmux may leave its socket behind
+                Path(self.socket_path).unlink(missing_ok=True)
 
 
 def until(tmux: Tmux, seen: Callable[[str], bool], timeout: float = 5.0) -> float:

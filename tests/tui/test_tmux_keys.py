@@ -68,7 +68,10 @@ def until(what: str, timeout: float = 30.0, gone: bool = False) -> str:
 @pytest.fixture
 def session() -> Iterator[None]:
     yield
+    socket = tmux("display", "-p", "#{socket_path}").strip()
     tmux("kill-server")
+    if socket:  # tmux may leave its socket file behind: ours, by its name
+        Path(socket).unlink(missing_ok=True)
 
 
 def test_reading_keys_in_a_real_terminal(sshd: Sshd, tmp_path: Path, session: None) -> None:
