@@ -253,10 +253,10 @@ def app_main() -> None:
 
     names = ("node1", "l4lb-1", "l4lb-2", "client")
     hosts = {n: Host(name=n, address="127.0.0.1", transport="local") for n in names}
-    folder = Path(tempfile.mkdtemp(prefix="lgbench-keys-"))
-    plan = bind(load_chapter(Path("chapters/l4lb-ha.md")),
-                Inventory(hosts=hosts, path=folder / "inventory.toml"), {})
-    LabguideApp(Engine(plan), settings=TuiSettings(), watch=False).run()
+    with tempfile.TemporaryDirectory(prefix="lgbench-keys-") as folder:
+        plan = bind(load_chapter(Path("chapters/l4lb-ha.md")),
+                    Inventory(hosts=hosts, path=Path(folder) / "inventory.toml"), {})
+        LabguideApp(Engine(plan), settings=TuiSettings(), watch=False).run()
 
 
 def one_tree(tree: Path, rounds: int, size: tuple[int, int]) -> dict[str, dict[str, float]]:
