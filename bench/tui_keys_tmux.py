@@ -268,6 +268,8 @@ def one_tree(tree: Path, rounds: int, size: tuple[int, int]) -> dict[str, dict[s
         until(tmux, lambda s: step_number(s) == 1, timeout=30)
         time.sleep(1.0)
         found = measure(tmux, rounds)
+        tmux.keys("q")  # the app ends by itself (its temporary folder with it)
+        time.sleep(1.0)
     finally:
         tmux.close()
     return {name: summary(values) for name, values in found.items()}
