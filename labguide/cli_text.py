@@ -52,7 +52,7 @@ def help_texts(group: click.Command) -> Iterator[tuple[str, Callable[..., Any] |
     """(English help text, the function it documents) of every command and option."""
     for cmd in commands(group):
         english = _english(cmd)
-        for key in ("help", "short_help", "epilog"):
+        for key in ("help", "short_help"):  # epilogs: cli_help.py, its words marked there
             text = english.get(key)
             if text:
                 yield text, cmd.callback
@@ -69,7 +69,7 @@ ORIGINAL: dict[int, dict[str, str | None]] = {}
 def _english(obj: click.Command | click.Parameter) -> dict[str, str | None]:
     """The texts as written (docstrings dedented as click shows them), kept on first use."""
     if id(obj) not in ORIGINAL:
-        keys = ("help", "short_help", "epilog") if isinstance(obj, click.Command) else ("help",)
+        keys = ("help", "short_help") if isinstance(obj, click.Command) else ("help",)
         texts = {k: getattr(obj, k, None) for k in keys}
         ORIGINAL[id(obj)] = {k: inspect.cleandoc(v) if v else v for k, v in texts.items()}
     return ORIGINAL[id(obj)]
@@ -95,7 +95,6 @@ def localize(group: click.Command) -> None:
         english = _english(cmd)
         cmd.context_class = CellContext
         cmd.help = i18n.gettext(english["help"]) if english["help"] else english["help"]
-        cmd.epilog = i18n.gettext(english["epilog"]) if english["epilog"] else None
         if english["short_help"]:
             cmd.short_help = i18n.gettext(english["short_help"])
         elif i18n.language() != i18n.SOURCE_LANG and cmd.help:

@@ -149,7 +149,8 @@ class Engine:
 
     def _record(self, step_id: str, rec: StepRecord) -> None:
         self.results[step_id] = rec
-        if self.state is not None and self.mode == "run":
+        # a step run on part of its hosts (--limit) did not pass or fail as a whole
+        if self.state is not None and self.mode == "run" and step_id not in self.plan.partial:
             self.state.cursor = step_id
             self.state.record(step_id, rec)
 

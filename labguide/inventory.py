@@ -45,6 +45,7 @@ from labguide.errors import ErrorGroup, LabguideError, Location
 from labguide.i18n import gettext as _
 from labguide.inventory_proxmox import ProxmoxSettings, proxmox_settings
 from labguide.redact import too_short
+from labguide.suggest import did_you_mean
 
 __all__ = ["HOST_NAME", "TRANSPORTS", "VAR_NAME", "Host", "Inventory", "ProxmoxSettings",
            "TransportName", "load_inventory", "parse_inventory", "read_secret_file"]
@@ -98,6 +99,8 @@ class Inventory:
             raise LabguideError(
                 _("host {host!r} is not in the inventory").format(host=name),
                 Location(file=self.path) if self.path else Location(host=name),
+                hint=did_you_mean(name, self.hosts)
+                or _("its hosts: {hosts}").format(hosts=", ".join(self.hosts)),
             ) from None
 
 

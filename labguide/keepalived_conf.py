@@ -1,7 +1,9 @@
 """A parser for keepalived.conf (the subset the chapters use) and a comparison with expectations.
 
 Pure text in, data out: --check reads the file over the transport and compares what is
-configured, block by block, instead of grepping for strings.
+configured, block by block, instead of grepping for strings. `include` lines are found
+here (`include_of`); reading what they name is the caller's (steps/conf_read.py), which
+puts the files' text in their place before parsing, as keepalived does.
 """
 
 from __future__ import annotations
@@ -178,3 +180,32 @@ def expectation(text: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise LabguideError(_("the keepalived expectation is not valid TOML: {error}").format(
             error=exc)) from None
+
+
+#: keepalived's include keyword and its variants (which only add checks of the files).
+INCLUDE_WORDS = ("include", "includer", "includem", "includew", "includeb")
+
+
+def include_of(line: str) -> str | None:
+    """The pattern an `include` line names (a path, maybe relative, maybe a glob), else None."""
+    if not line.lstrip().startswith(INCLUDE_WORDS):
+        return None
+    lexer = shlex.shlex(line, posix=True)  # braces stay in the word: `{a,b}` is a pattern
+    lexer.commenters = "!#"
+    lexer.whitespace_split = True
+    try:
+        words = list(lexer)
+    except ValueError:
+        return None
+    if len(words) != 2 or words[0] not in INCLUDE_WORDS:
+        return None
+    return words[1]
+
+
+def canonical(block: Block) -> tuple[Any, ...]:
+    """A block as comparable data: its settings and items as written, its sub-blocks in any
+    order (two files that configure the same, however split or ordered, compare equal)."""
+    return (block.name, block.arg,
+            tuple(sorted((k, tuple(v)) for k, v in block.settings.items())),
+            tuple(block.items),
+            tuple(sorted((canonical(c) for c in block.children), key=repr)))

@@ -14,6 +14,7 @@ from typing import Any
 
 from labguide.errors import LabguideError, Location
 from labguide.i18n import gettext as _
+from labguide.suggest import did_you_mean
 
 NO_TEXTS: Mapping[str, str] = MappingProxyType({})
 
@@ -112,7 +113,8 @@ class Chapter:
         known = ", ".join(s.id for s in self.steps[:8])
         raise LabguideError(_("no step {step!r} in chapter {chapter}").format(
             step=step_id, chapter=self.id), Location(file=self.path),
-            hint=_("steps are e.g. {steps}…").format(steps=known))
+            hint=did_you_mean(step_id, [s.id for s in self.steps])
+            or _("steps are e.g. {steps}…").format(steps=known))
 
     def section_of(self, step_id: str) -> Section:
         for sec in self.sections:

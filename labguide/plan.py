@@ -72,20 +72,28 @@ class Plan:
     url: str | None  # the live stream's URL (real values: what is requested)
     secrets: frozenset[str]
     shown_url: str | None = None  # the same as shown (masked)
+    #: Steps that run on some of their hosts only (--limit): their results are not saved.
+    partial: frozenset[str] = frozenset()
+    #: The hosts --limit chose (empty: all).
+    limit: tuple[str, ...] = ()
 
     def bound(self, step_id: str) -> BoundStep:
         for b in self.steps:
             if b.id == step_id:
                 return b
-        self.chapter.step(step_id)  # raises the located error
-        raise AssertionError(step_id)
+        raise self._unknown(step_id)
 
     def index(self, step_id: str) -> int:
         for n, b in enumerate(self.steps):
             if b.id == step_id:
                 return n
-        self.chapter.step(step_id)
-        raise AssertionError(step_id)
+        raise self._unknown(step_id)
+
+    def _unknown(self, step_id: str) -> LabguideError:
+        self.chapter.step(step_id)  # raises the located error when the chapter has none
+        return LabguideError(_("step {step} is not among the steps chosen for this run "
+                               "(--to, --only, --limit)").format(step=step_id),
+                             Location(file=self.chapter.path))
 
     def host(self, name: str) -> Host:
         if self.inventory is None:

@@ -57,7 +57,7 @@ async def verify_resume(engine: Engine, resume_at: str) -> ResumeCheck:
     if not ids:
         return ResumeCheck(resume_at, (), ())
     checker = Engine(plan, mode="check", pool=engine.pool)
-    report = await collect(plan, engine=checker, only=set(ids))
+    report = await collect(plan, engine=checker, only=set(ids), drift=False)
     bad = tuple(r for r in report.results
                 if r.status not in (StepStatus.PASSED, StepStatus.WARNED, StepStatus.SKIPPED))
     return ResumeCheck(resume_at, tuple(ids), bad)

@@ -171,7 +171,8 @@ def probe(url: str, rate: float, duration: float, timeout: float, threshold: flo
 
 @click.command()
 @click.option("--inventory", "-i", "inventory_path", metavar="FILE",
-              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
+              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox "
+                   "lab's).  [env var: LABGUIDE_INVENTORY]")
 @click.option("--vip", "vips", multiple=True, metavar="ADDRESS",
               help="A VIP to watch (repeatable; default: the inventory's VIP, VIP2, ...).")
 @click.option("--host", "hosts", multiple=True, metavar="NAME",

@@ -95,5 +95,5 @@ def skipped_drill_suite(chapter: str, why: str) -> ET.Element:
 def add_suite(root: ET.Element, suite: ET.Element) -> None:
     """Append a suite and add its counts to the root's."""
     root.append(suite)
-    for count in ("tests", "failures", "skipped"):
+    for count in ("tests", "failures", "errors", "skipped"):
         root.set(count, str(int(root.get(count, "0")) + int(suite.get(count, "0"))))

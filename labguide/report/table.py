@@ -5,22 +5,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
-from labguide.cells import ljust, rjust
+from labguide.cells import cell_len, ljust, rjust
+from labguide.colour import paint
 from labguide.events import StepStatus
 from labguide.i18n import N_
 from labguide.i18n import gettext as _
+from labguide.report.drift import drift_summary, drift_table
 
 if TYPE_CHECKING:
     from labguide.check import CheckReport, CheckResult
     from labguide.drill.model import DrillReport, ScenarioResult
 
 MARK = {StepStatus.PASSED: N_("ok"), StepStatus.FAILED: N_("FAIL"),
-        StepStatus.WARNED: N_("warn"), StepStatus.SKIPPED: N_("skip")}
+        StepStatus.WARNED: N_("WARN"), StepStatus.SKIPPED: N_("skip")}
+#: How each mark looks on a terminal (--color).
+MARK_STYLE = {StepStatus.PASSED: ("green",), StepStatus.FAILED: ("bold", "red"),
+              StepStatus.WARNED: ("bold", "yellow"), StepStatus.SKIPPED: ("dim",)}
 
 
-def mark(status: StepStatus) -> str:
-    """The table's word for a result, padded to its column."""
-    return ljust(_(MARK[status]) if status in MARK else status.word, 5)
+def mark(status: StepStatus, color: bool = False, width: int = 5) -> str:
+    """The table's word for a result, padded to `width` cells, coloured when `color`."""
+    word = _(MARK[status]) if status in MARK else status.word
+    return paint(word, *MARK_STYLE.get(status, ()), on=color) + " " * (width - cell_len(word))
 
 
 def first_line(script: str) -> str:
@@ -47,25 +53,30 @@ def _failure(report: CheckReport, r: CheckResult, out: TextIO) -> None:
         out.write("        " + _("hint: {hint}").format(hint=r.step.hint) + "\n")
 
 
-def check_table(report: CheckReport, out: TextIO) -> None:
+def check_table(report: CheckReport, out: TextIO, color: bool = False) -> None:
     section = None
     for r in report.results:
         step = r.step.step
         if step.section != section:
             section = step.section
-            out.write(f"\n{report.sections.get(section, section)}\n")
+            out.write(f"\n{paint(report.sections.get(section, section), 'bold', on=color)}\n")
         what = r.step.message or step.id
-        out.write(f"  {mark(r.status)} {ljust(step.id, 32)} "
+        out.write(f"  {mark(r.status, color)} {ljust(step.id, 32)} "
                   f"{ljust(', '.join(step.hosts), 16)} {what}\n")
         if r.status in (StepStatus.FAILED, StepStatus.WARNED):
             _failure(report, r, out)
         elif r.status == StepStatus.SKIPPED:
             out.write(f"        {r.message}\n")
+    drift_table(report, out, color)
     c = report.counts
-    out.write("\n" + _("{passed} passed, {failed} failed, {warned} warned, {skipped} skipped "
-                       "in {seconds} s").format(
+    out.write("\n" + _("{passed} passed, {failed} failed, {warned} warned, {skipped} skipped"
+                       "{drift} in {seconds} s").format(
         passed=c.get("passed", 0), failed=c.get("failed", 0), warned=c.get("warned", 0),
-        skipped=c.get("skipped", 0), seconds=f"{report.duration:.2f}") + "\n")
+        skipped=c.get("skipped", 0), drift=drift_summary(report),
+        seconds=f"{report.duration:.2f}") + "\n")
+    if report.limit:
+        out.write(_("limited to {hosts} (--limit)").format(hosts=", ".join(report.limit))
+                  + "\n")
     if report.unreachable:
         out.write(_("could not check: unreachable {hosts}").format(
             hosts=", ".join(report.unreachable)) + "\n")
@@ -87,9 +98,9 @@ def _row(values: list[str]) -> str:
                     for v, (_h, w, right) in zip(values, DRILL_COLUMNS, strict=True))
 
 
-def _scenario(r: ScenarioResult, out: TextIO) -> None:
+def _scenario(r: ScenarioResult, out: TextIO, color: bool) -> None:
     move = f"{r.owner}→{r.peer or '?'}"
-    out.write(f"  {mark(r.status)} " + _row([
+    out.write(f"  {mark(r.status, color)} " + _row([
         r.scenario, r.vip, move, seconds(r.moved_after), seconds(r.move_gap),
         seconds(r.back_after), seconds(r.back_gap), f"{r.lost_moving:,}", f"{r.lost_back:,}",
         f"{r.sent:,}"]) + f"  {r.chapter}\n")
@@ -107,14 +118,14 @@ def _scenario(r: ScenarioResult, out: TextIO) -> None:
                   + "\n")
 
 
-def drill_table(report: DrillReport, out: TextIO) -> None:
+def drill_table(report: DrillReport, out: TextIO, color: bool = False) -> None:
     out.write("\n" + _("Failover drill ({rate} requests/s from this machine)").format(
         rate=f"{report.rate:g}") + "\n")
     if report.results:
         out.write(f"  {'':<5} " + _row([_(h) for h, _w, _r in DRILL_COLUMNS])
                   + "  " + _("chapter (move under load)") + "\n")
     for r in report.results:
-        _scenario(r, out)
+        _scenario(r, out, color)
     out.write("  " + _("moved/back: command → the other host holds the VIP alone (this "
                        "machine's clock); gap: kernel stamps, release → acquire (negative: "
                        "both held it)") + "\n")

@@ -87,6 +87,16 @@ class Attrs:
         return pattern
 
 
+@dataclass(frozen=True)
+class Drift:
+    """How what a step left on one host compares with the lab now (--check's drift): `same`,
+    `differs` (with a unified diff), `missing` (diff from /dev/null), and a note."""
+
+    status: str
+    diff: tuple[str, ...] = ()
+    note: str = ""
+
+
 class StepKind:
     """One kind of step. Subclasses set the class attributes and implement `run`."""
 
@@ -146,6 +156,14 @@ class StepKind:
     async def preview(self, ctx: StepContext) -> dict[str, list[str]]:
         """What the step would change, per host, read before it runs ({} if nothing to show)."""
         return {}
+
+    #: Whether `drift` compares anything (--check asks the kinds that do).
+    drifts: ClassVar[bool] = False
+
+    async def drift(self, ctx: StepContext, host: str) -> Drift:
+        """How the host differs now from what the step leaves there, read-only (a file step:
+        the file against the chapter's text). Never changes the lab: --check calls it."""
+        raise NotImplementedError
 
     async def run(self, ctx: StepContext) -> Verdict:
         raise NotImplementedError

@@ -5,6 +5,8 @@ widget updates; all I/O stays in the engine and the probes."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,31 +29,35 @@ from labguide.events import (
 )
 from labguide.fold import RepeatFolder
 from labguide.i18n import gettext as _
-from labguide.plan import BoundStep
 from labguide.steps.load import LoadOptions
 from labguide.transports.hostkey import HostKeyQuestion
 from labguide.tui import keymap
 from labguide.tui import textual_fixes as _textual_fixes  # noqa: F401  (a leak, patched)
-from labguide.tui.messages import CurrentStepChanged, OutputBatch, ProbeEvents, StepEvent, VipEvents
-from labguide.tui.nav_actions import NavActions
+from labguide.tui.driver import PromptEscapeDriver
+from labguide.tui.flow_actions import FlowActions
+from labguide.tui.messages import (
+    CurrentStepChanged,
+    OutputBatch,
+    ProbeEvents,
+    StepEvent,
+    VipEvents,
+)
+from labguide.tui.output_actions import OutputActions
 from labguide.tui.relay import EventRelay
-from labguide.tui.screens.confirm import ConfirmScreen
-from labguide.tui.screens.diff import DiffScreen
 from labguide.tui.screens.hostkey import HostKeyScreen
 from labguide.tui.step_info import StepInfo, output_line
 from labguide.tui.stream_actions import StreamActions
 from labguide.tui.stream_control import StreamControl
 from labguide.tui.widgets.answer import AnswerLine
 from labguide.tui.widgets.output import OutputPane
+from labguide.tui.widgets.picker import StepPicker
 from labguide.tui.widgets.step_view import FailurePanel, StepView
 from labguide.tui.widgets.steps import StepTree
 from labguide.tui.widgets.stream_pane import StreamPane
 from labguide.tui.widgets.vip_pane import VipPane
 
-STOPPED = (StepStatus.FAILED, StepStatus.CANCELLED)
 
-
-class LabguideApp(NavActions, StreamActions):
+class LabguideApp(FlowActions, StreamActions, OutputActions):
     CSS_PATH = str(Path(__file__).with_name("labguide.tcss"))  # also for subclasses
     TITLE = "labguide"
     BINDINGS = keymap.bindings()
@@ -60,7 +66,7 @@ class LabguideApp(NavActions, StreamActions):
     def __init__(self, engine: Engine, *, start: str | None = None,
                  settings: keymap.TuiSettings | None = None, theme: str | None = None,
                  watch: bool = True) -> None:
-        super().__init__()
+        super().__init__(driver_class=PromptEscapeDriver if os.name == "posix" else None)
         self.engine = engine
         self.plan = engine.plan
         self.settings = settings or keymap.TuiSettings()
@@ -107,6 +113,7 @@ class LabguideApp(NavActions, StreamActions):
         self.vip_pane = VipPane(self.plan.vips, self.plan.chapter.watch.candidates,
                                 absent=self.not_created, id="vip")
         self.stream_pane = StreamPane(self.plan.shown_url, id="stream")
+        self.jump_panel = StepPicker(self.plan, self.step_view)
         yield Header(icon="≡")
         with Horizontal(id="main"):
             yield self.step_tree
@@ -126,6 +133,9 @@ class LabguideApp(NavActions, StreamActions):
             # super().on_mount() must not subscribe twice (every event would count twice)
             return
         self.step_tree.build(self.infos)
+        # what start-up built lives as long as the app: out of the collector's full passes
+        # (each walked ~150,000 objects: a 20–40 ms pause now and then under a key press)
+        self.call_after_refresh(gc.freeze)
         self._unsubscribe = self.engine.bus.subscribe(self.relay)
         self.engine.ask_host_keys(self.ask_host_key)
         self.engine.answering = True  # commands that ask run on a terminal; we answer
@@ -139,6 +149,9 @@ class LabguideApp(NavActions, StreamActions):
         if self.engine.state is not None and self.engine.state.warning:
             self.notify(self.engine.state.warning, title=_("saved results"), severity="warning",
                         timeout=20)
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # the app is gone: what it kept may be collected again
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -167,6 +180,7 @@ class LabguideApp(NavActions, StreamActions):
             self.step_tree.set_current(step_id, self.infos)
             self.step_view.show(step_id, info)
             self.failure_panel.show_for(self.plan, step_id, info, self.keys)
+            self.hosts_shown(step_id)
             self.output_pane.show(step_id, info.output)
         self.post_message(CurrentStepChanged(step_id))
 
@@ -281,70 +295,12 @@ class LabguideApp(NavActions, StreamActions):
 
     # -- the flow --------------------------------------------------------------------------
 
-    def start_steps(self, ids: list[str]) -> Worker[None] | None:
-        if self.step_running:
-            self.notify(_("a step is running: cancel it first ({key})").format(
-                key=self.key_for("cancel")), severity="warning")
-            return None
-        return self.run_worker(self._run_steps(ids), group="step", exclusive=True,
-                               exit_on_error=False,
-                               description=_("run {steps}").format(steps=", ".join(ids[:3])))
-
-    async def confirm(self, bound: BoundStep) -> bool:
-        """Ask before disruptive steps; show the diff before file steps. False: don't run."""
-        if bound.step.disruptive and not await self.push_screen_wait(ConfirmScreen(bound)):
-            return False
-        try:
-            diffs = await self.engine.preview(bound.id)
-        except LabguideError as exc:
-            self.notify(_("cannot read what {step} changes: {error}").format(
-                step=bound.id, error=exc), severity="error", timeout=10)
-            return False
-        if any(diffs.values()) and not await self.push_screen_wait(DiffScreen(bound, diffs)):
-            return False
-        return True
-
-    async def _run_steps(self, ids: list[str]) -> None:
-        for step_id in ids:
-            self.set_current(step_id)
-            bound = self.plan.bound(step_id)
-            await self.wait_other_sections(bound)
-            if not await self.confirm(bound):
-                self.notify(_("{step} was not run").format(step=step_id), timeout=4)
-                return
-            rec = await self.engine.run_step(step_id)
-            if rec.status in STOPPED:
-                return
-            nxt = self.step_after(step_id)
-            if nxt is not None:
-                self.set_current(nxt)
-
-    async def wait_other_sections(self, bound: BoundStep) -> None:
-        """Background load steps of an earlier section end before this one starts (as in
-        the plain runner)."""
-        others = self.engine.background_elsewhere(bound.id)
-        if others:
-            self.notify(_("waiting for {steps} to finish first").format(
-                steps=", ".join(others)), timeout=5)
-            await self.engine.wait_background()
-
-    def action_run_step(self) -> None:
-        self.start_steps([self.current])
-
-    def action_retry_step(self) -> None:
-        if self.infos[self.current].status not in (*STOPPED, StepStatus.WARNED):
-            self.notify(_("{step} has not failed: {key} runs it").format(
-                step=self.current, key=self.key_for("run_step")), severity="warning")
-            return
-        self.start_steps([self.current])
-
-    def action_run_section(self) -> None:
-        section = self.plan.bound(self.current).step.section
-        start = self.plan.index(self.current)
-        ids = [b.id for b in self.plan.steps[start:] if b.step.section == section]
-        self.start_steps(ids)
-
     def action_cancel(self) -> None:
+        if self.jump_panel.is_open:
+            self.jump_panel.close()
+            return
+        if self.end_search():
+            return
         if isinstance(self.screen, ModalScreen):
             self.screen.dismiss(None)
         if self.step_running:

@@ -23,8 +23,8 @@ FLOW_KEYS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("run_step", "r,enter", "run_step", N_("Run"), True),
     ("skip_step", "s", "skip_step", N_("Skip"), True),
     ("retry_step", "t", "retry_step", N_("Retry"), True),
-    ("back", "b", "step_back", N_("Back"), True),
-    ("next", "n", "next", N_("Next"), False),
+    ("back", "b,up", "step_back", N_("Back"), True),
+    ("next", "n,down", "next", N_("Next"), False),
     ("jump", "j", "jump", N_("Jump"), True),
     ("run_section", "R", "run_section", N_("Rest of section"), True),
     ("cancel", "ctrl+c,escape", "cancel", N_("Cancel"), True),
@@ -33,6 +33,9 @@ FLOW_KEYS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("rate_down", "minus", "rate_down", N_("Rate-"), False),
     ("quit", "q", "quit", N_("Quit"), True),
     ("shell", "x", "shell", N_("Shell"), True),
+    ("host_filter", "h", "next_host", N_("Host"), False),
+    ("search", "slash", "search", N_("Search"), False),
+    ("copy", "c", "copy_command", N_("Copy"), False),
 )
 
 #: The stream pane's rates, stepped through with rate_up / rate_down.

@@ -1,19 +1,21 @@
-"""Moving through the steps without running them, mixed into the app: next, back, jump,
-skip, and a shell on a lab host between steps. The app holds the steps' state; this half
-only moves the current step."""
+"""Moving through the steps without running them, mixed into the app: next, back (also the
+arrow keys), jump, a click in the step list, skip, and a shell on a lab host between steps.
+The app holds the steps' state; this half only moves the current step."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from textual.app import SuspendNotSupported
+from textual.widgets import Tree
 
 from labguide.errors import LabguideError
 from labguide.events import StepFinished, StepStatus
 from labguide.i18n import gettext as _
 from labguide.shell_access import shell_command
 from labguide.tui.screens.host_pick import HostPickScreen
-from labguide.tui.screens.jump import JumpScreen
+from labguide.tui.widgets.picker import StepPicker
+from labguide.tui.widgets.step_view import StepView
 from labguide.tui.words import TextualWords
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ class NavActions(TextualWords):
     plan: Plan
     infos: dict[str, StepInfo]
     current: str
+    jump_panel: StepPicker
 
     @property
     def step_running(self) -> bool:
@@ -61,6 +64,9 @@ class NavActions(TextualWords):
             self.set_current(nxt)
 
     async def action_step_back(self) -> None:
+        if self.jump_panel.is_open:
+            self.jump_panel.move(-1)
+            return
         if self.step_running:
             return
         prev = self.step_before(self.current)
@@ -68,6 +74,9 @@ class NavActions(TextualWords):
             self.set_current(prev)
 
     def action_next(self) -> None:
+        if self.jump_panel.is_open:
+            self.jump_panel.move(1)
+            return
         if self.step_running:
             return
         nxt = self.step_after(self.current)
@@ -75,15 +84,30 @@ class NavActions(TextualWords):
             self.set_current(nxt)
 
     def action_jump(self) -> None:
+        """Open the step picker (or close it: `j` again)."""
+        if self.jump_panel.is_open:
+            self.jump_panel.close()
+            return
         if self.step_running:
             self.notify(_("a step is running"), severity="warning")
             return
+        self.jump_panel.open(self.infos, self.current)
 
-        def chosen(step_id: str | None) -> None:
-            if step_id:
-                self.set_current(step_id)
+    def on_step_view_picked(self, message: StepView.Picked) -> None:
+        if not self.step_running:
+            self.set_current(message.step_id)
 
-        self.push_screen(JumpScreen(self.plan, self.infos, self.current), chosen)
+    def on_tree_node_selected(self, event: Tree.NodeSelected[str]) -> None:
+        """A click on a step in the list shows it (a section: its first step)."""
+        data = event.node.data
+        if self.step_running or data is None:
+            return
+        if data in self.infos:
+            self.set_current(data)
+            return
+        first = next((b.id for b in self.plan.steps if b.step.section == data), None)
+        if first is not None and self.plan.bound(self.current).step.section != data:
+            self.set_current(first)
 
     # -- a shell on a lab host, between steps --------------------------------------------
 

@@ -1,15 +1,19 @@
-"""The current step: its prose as Markdown, the exact command with host badges and the
-variables bound, and, when it failed, what went wrong and what to do."""
+"""The current step: its title, badges and state, its prose as Markdown and the exact command
+with the variables bound (drawn line by line: StepView), and, when it failed, what went wrong
+and what to do (FailurePanel)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from rich.console import Group, RenderableType
+from rich.style import Style
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.widgets import Markdown, Static
+from textual import events
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.timer import Timer
+from textual.widgets import Static
 
 from labguide.cells import cut
 from labguide.events import StepStatus
@@ -17,8 +21,11 @@ from labguide.i18n import N_
 from labguide.i18n import gettext as _
 from labguide.plan import BoundStep, Plan
 from labguide.steps import kind_of
+from labguide.titles import bound_title
 from labguide.tui.step_info import MARKS, StepInfo
+from labguide.tui.step_texts import StepTexts, render_strips
 from labguide.tui.timefmt import duration
+from labguide.tui.widgets.picker import TITLE, StepPicker
 from labguide.tui.words import styled
 
 #: Where the TUI words a kind otherwise than its own verb (labguide/steps/).
@@ -36,11 +43,6 @@ TODO = {
     "load": N_("look at the stream pane's failures and outages, then retry"),
 }
 TODO_ELSE = N_("read the output above, fix the cause, then retry")
-FENCE_LANG = {"qm": "sh", "file": ""}
-#: step texts kept mounted (hidden when not current): going back and forth between nearby
-#: steps shows widgets that exist instead of building new ones (≈ 40% less time per key,
-#: and no stream of new widgets for Textual's caches to fill up on)
-KEPT_STEPS = 8
 
 
 def badges(bound: BoundStep) -> Text:
@@ -64,28 +66,33 @@ def badges(bound: BoundStep) -> Text:
     return t
 
 
-def step_markdown(bound: BoundStep) -> str:
-    step = bound.step
-    lang = FENCE_LANG.get(step.kind, step.lang if step.lang not in ("conf", "qm") else "")
-    fence = "````" if "```" in bound.shown else "```"
-    body = bound.shown.rstrip("\n")
-    prose = step.prose.strip()
-    expected = bound.message and step.check
-    parts = [prose] if prose else []
-    if expected:
-        parts.append(_("Expected: **{message}**").format(message=bound.message))
-    elif not prose:
-        parts.append(f"*{step.title or step.id}*")
-    parts.append(f"{fence}{lang}\n{body}\n{fence}")
-    return "\n\n".join(parts)
+def head(bound: BoundStep, info: StepInfo) -> Text:
+    """The title; the kind and host badges, the state and the id (what --from takes)."""
+    mark, style = MARKS[info.status]
+    text = Text()
+    text.append(f"{mark} {bound_title(bound)}\n", style=f"bold {style}")
+    text.append_text(badges(bound))
+    text.append(f" {info.status.word}", style=style)
+    if info.duration is not None:
+        text.append(" " + _("in {duration}").format(duration=duration(info.duration)),
+                    style="dim")
+    text.append(f" · {bound.id}", style="dim")
+    return text
 
 
-class StepView(VerticalScroll):
+class StepView(ScrollView):
+    """The current step as lines drawn by the widget itself (Textual's line API): its head
+    (title, badges, state, id) and its text (the step's Markdown, rendered by Rich).
+
+    One widget whose size never changes with the step: showing another step swaps its lines
+    and repaints this pane only, with no layout of the screen (a Markdown widget per step
+    was a tree of block widgets laid out again on each change: 113–121 ms at the 95th
+    percentile through a real terminal). Texts are rendered once per width and kept
+    (StepTexts); the neighbours of the shown step are rendered while the reader reads."""
+
     can_focus = False
     DEFAULT_CSS = """
-    StepView { height: 1fr; padding: 0 1; }
-    StepView > #step-head { height: auto; }
-    StepView > Markdown { margin: 0; padding: 0; }
+    StepView { height: 1fr; padding: 0 1; overflow-y: scroll; overflow-x: hidden; }
     """
 
     def __init__(self, plan: Plan, **kw: object) -> None:
@@ -93,71 +100,147 @@ class StepView(VerticalScroll):
         self.plan = plan
         self.step_id: str | None = None
         self.border_title = _("Step")
-        self._texts: OrderedDict[str, Markdown] = OrderedDict()
-        # held, not queried: showing a step changes `display` here, which invalidates
-        # Textual's query_one cache, so each query would add a dead entry
-        self._head = Static(id="step-head")
+        self.texts = StepTexts(plan)
+        self._head: list[Strip] = []
+        self._body: list[Strip] = []
+        self.head_text = Text()
+        self._ahead: Timer | None = None
+        self._ahead_ids: list[str] = []
+        self._line_style = Style()
+        self._line_width = 0
+        self.picker: StepPicker | None = None
+        self._title = ""
 
-    def compose(self) -> ComposeResult:
-        yield self._head
+    class Picked(Message):
+        """A step was chosen in the picker (enter, or a click)."""
+
+        def __init__(self, step_id: str) -> None:
+            super().__init__()
+            self.step_id = step_id
+
+    @property
+    def text_width(self) -> int:
+        return max(10, self.scrollable_content_region.width)
 
     def show(self, step_id: str, info: StepInfo) -> None:
         changed = step_id != self.step_id
         self.step_id = step_id
-        self.show_status(info)
         if changed:
             section = self.plan.chapter.section_of(step_id)
             n = self.plan.index(step_id) + 1
-            self.border_title = _("Step {n}/{total} · {section}").format(
+            title = _("Step {n}/{total} · {section}").format(
                 n=n, total=len(self.plan.steps), section=section.title)
-            self._show_text(step_id)
-            self.scroll_home(animate=False)
+            if self.picker is None:
+                self.border_title = title
+            self._title = title
+            self._body = self.text_lines(step_id)
+            self.scroll_to(0, 0, animate=False, immediate=True)
+            self._read_ahead()
+        self.show_status(info)
 
-    def _show_text(self, step_id: str) -> None:
-        self._text_for(step_id)
-        for kept, widget in self._texts.items():
-            widget.display = kept == step_id
-        n = self.plan.index(step_id)
-        if n + 1 < len(self.plan.steps):  # most often the next key shows the next step
-            self.call_after_refresh(self._text_for, self.plan.steps[n + 1].id)
+    def text_lines(self, step_id: str) -> list[Strip]:
+        """A step's text drawn for this pane (kept: drawn once per width and theme)."""
+        return self.texts.lines(self.app.console, step_id, self.text_width, self.rich_style,
+                                self.app.theme_variables.get("panel", "default"))
 
-    def _text_for(self, step_id: str) -> Markdown:
-        """The step's Markdown widget, made (hidden) and mounted if it is not kept yet."""
-        widget = self._texts.get(step_id)
-        if widget is not None:
-            self._texts.move_to_end(step_id)
-            return widget
-        widget = Markdown(step_markdown(self.plan.bound(step_id)), classes="step-text")
-        widget.display = False
-        self._texts[step_id] = widget
-        self.mount(widget)
-        while len(self._texts) > KEPT_STEPS:
-            evicted, oldest = self._texts.popitem(last=False)
-            if evicted == self.step_id:  # never the one on screen
-                self._texts[evicted] = oldest
-                continue
-            oldest.remove()
-        return widget
+    def _read_ahead(self) -> None:
+        """Render the steps around this one once the screen has been updated, one per
+        tick (a key pressed meanwhile waits for one text at most): most often the next
+        key shows one of them."""
+        if self._ahead is not None:
+            self._ahead.stop()
+        if self.step_id is not None:
+            n = self.plan.index(self.step_id)
+            self._ahead_ids = [self.plan.steps[k].id for k in (n + 1, n - 1, n + 2)
+                               if 0 <= k < len(self.plan.steps)]
+            self._ahead = self.set_timer(0.05, self._render_neighbour)
 
-    @property
-    def text(self) -> Markdown | None:
-        """The current step's Markdown widget."""
-        return self._texts.get(self.step_id) if self.step_id else None
+    def _render_neighbour(self) -> None:
+        if self._ahead_ids:
+            self.text_lines(self._ahead_ids.pop(0))
+        if self._ahead_ids:
+            self._ahead = self.set_timer(0.02, self._render_neighbour)
+
+    def on_resize(self) -> None:
+        if self.step_id is not None:
+            self._body = self.text_lines(self.step_id)
+            if self.picker is not None:
+                self.picker.render()
+            self._layout_lines()
+
+    # -- the step picker, drawn here instead of the step ---------------------------------
+
+    def show_picker(self, picker: StepPicker) -> None:
+        self.picker = picker
+        self._title = str(self.border_title or "")
+        self.border_title = _(TITLE)
+        self._layout_lines()
+        self.picker_moved(picker.highlighted, middle=True)
+
+    def hide_picker(self) -> None:
+        self.picker = None
+        self.border_title = self._title
+        self._layout_lines()
+        self.scroll_to(0, 0, animate=False, immediate=True)
+
+    def picker_moved(self, line: int, middle: bool = False) -> None:
+        """Keep the highlighted line in sight (`middle`: in the middle of the pane)."""
+        height = self.scrollable_content_region.height
+        top = int(self.scroll_offset.y)
+        if middle:
+            top = line - height // 2
+        elif line < top:
+            top = line
+        elif line >= top + height:
+            top = line - height + 1
+        self.scroll_to(0, max(0, top), animate=False, immediate=True)
+        self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        at = event.get_content_offset(self)
+        if self.picker is not None and at is not None:
+            chosen = self.picker.pick(at.y + int(self.scroll_offset.y))
+            if chosen is not None:
+                self.post_message(self.Picked(chosen))
 
     def show_status(self, info: StepInfo) -> None:
         if self.step_id is None:
             return
-        bound = self.plan.bound(self.step_id)
-        mark, style = MARKS[info.status]
-        head = Text()
-        head.append(f"{mark} {self.step_id}", style=f"bold {style}")
-        head.append(f"  {info.status.word}", style=style)
-        if info.duration is not None:
-            head.append(" " + _("in {duration}").format(duration=duration(info.duration)),
-                        style="dim")
-        head.append("\n")
-        head.append_text(badges(bound))
-        self._head.update(head)
+        self.head_text = head(self.plan.bound(self.step_id), info)
+        self._head = render_strips(self.app.console, self.head_text, self.text_width,
+                                   self.rich_style)
+        self._layout_lines()
+
+    def _layout_lines(self) -> None:
+        """The new lines' extent, without a layout of the screen: the scrollbar is always
+        there (overflow-y: scroll), so nothing around this pane moves; only the scrollbar's
+        proportions and this pane's lines are updated."""
+        lines = len(self.picker.lines) if self.picker else len(self._head) + len(self._body)
+        size = Size(self.text_width, lines)
+        if size != self.virtual_size:
+            self.set_reactive(StepView.virtual_size, size)
+            self._scroll_update(size)
+        self.refresh()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # what every line needs, worked out once per repaint rather than once per line
+        self._line_style = self.rich_style
+        self._line_width = self.scrollable_content_region.width
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width, style = self._line_width, self._line_style
+        if self.picker is not None:
+            lines = self.picker.lines
+        elif index < len(self._head):
+            lines = self._head
+        else:
+            lines, index = self._body, index - len(self._head)
+        if index >= len(lines):
+            return Strip.blank(width, style)
+        return lines[index].crop_extend(scroll_x, scroll_x + width, style)
 
 
 class FailurePanel(Static):
