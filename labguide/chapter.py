@@ -24,6 +24,7 @@ from labguide.chapter_files import (
 from labguide.chaptercheck import refs_of, validate
 from labguide.errors import LabguideError, Location
 from labguide.frontmatter import VAR_NAME, read_front_matter
+from labguide.i18n import gettext as _
 from labguide.model import Chapter, Section, Step, Watch
 from labguide.stepblocks import Block, build_step
 
@@ -45,9 +46,10 @@ def load_chapter(path: str | Path) -> Chapter:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise LabguideError(f"cannot read chapter: {exc.strerror}", Location(file=path)) from None
+        raise LabguideError(_("cannot read chapter: {error}").format(error=exc.strerror),
+                            Location(file=path)) from None
     except UnicodeDecodeError:
-        raise LabguideError("chapter is not UTF-8 text", Location(file=path)) from None
+        raise LabguideError(_("chapter is not UTF-8 text"), Location(file=path)) from None
     return parse_chapter(text, path)
 
 
@@ -61,9 +63,9 @@ def _fence_closed(lines: list[str], start: int, end: int, markup: str) -> bool:
 
 def _fence_info(info: str) -> tuple[str, str]:
     """A fence's language and its `{…}` attributes ('' when it has none)."""
-    lang, _, rest = info.strip().partition(" ")
+    lang, _sep, rest = info.strip().partition(" ")
     if "{" in lang:
-        lang, _, tail = lang.partition("{")
+        lang, _sep, tail = lang.partition("{")
         rest = "{" + tail + (" " + rest if rest else "")
     return lang, rest.strip()
 
@@ -121,7 +123,7 @@ class _Parser:
         assert tok.map is not None
         start0, end0 = self.body_start + tok.map[0], self.body_start + tok.map[1]
         if not _fence_closed(self.lines, start0, end0, tok.markup):
-            raise _err("code block is not closed (missing closing fence)", self.path,
+            raise _err(_("code block is not closed (missing closing fence)"), self.path,
                        start0 + 1)
         lang, attrs = _fence_info(tok.info)
         if not attrs:
@@ -130,8 +132,8 @@ class _Parser:
         step = build_step(Block(lang, attrs, tok.content, self.path, start0 + 1,
                                 self.prose_until(start0), cur.id, len(cur.steps)))
         if step.id in self.seen_ids:
-            raise _err(f"step id {step.id!r} is used twice (first on line "
-                       f"{self.seen_ids[step.id]})", self.path, step.line)
+            raise _err(_("step id {step!r} is used twice (first on line {line})").format(
+                step=step.id, line=self.seen_ids[step.id]), self.path, step.line)
         self.seen_ids[step.id] = step.line
         if not cur.steps:
             cur.intro = step.prose
@@ -176,15 +178,16 @@ def find_chapter(name_or_path: str, lang: str | None = None, *,
     candidate = Path(name_or_path)
     if candidate.suffix == ".md" or "/" in name_or_path:
         if not candidate.is_file():
-            raise LabguideError(f"no chapter file {name_or_path}", Location(file=candidate))
+            raise LabguideError(_("no chapter file {path}").format(path=name_or_path),
+                                Location(file=candidate))
         found = candidate
     else:
         chapters = bundled_chapters()
         named = [p for p in chapters if split_name(p)[0] == name_or_path]
         if not named:
-            names = ", ".join(split_name(p)[0] for p in chapters) or "(none)"
-            raise LabguideError(f"no chapter named {name_or_path!r}",
-                                hint=f"bundled chapters: {names}")
+            names = ", ".join(split_name(p)[0] for p in chapters) or _("(none)")
+            raise LabguideError(_("no chapter named {name!r}").format(name=name_or_path),
+                                hint=_("bundled chapters: {names}").format(names=names))
         found = named[0]
     return pick_translation(found, lang, fallback=fallback) if lang else found
 

@@ -7,18 +7,17 @@ nothing here reads a chapter's content.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from pathlib import Path
 
 from labguide.errors import LabguideError, Location
+from labguide.i18n import LANG_CODE, LOCALE_VARS, locale_lang
+from labguide.i18n import gettext as _
+
+__all__ = ["DEFAULT_LANG", "LANG_CODE", "LOCALE_VARS", "bundled_folder_files", "locale_lang",
+           "one_per_chapter", "pick_translation", "split_name", "translations"]
 
 #: The language of `NAME.md`.
 DEFAULT_LANG = "en"
-#: A language code in a file name or --lang: ISO 639-1/-2 letters (`ja`, `de`, `fil`).
-LANG_CODE = re.compile(r"^[a-z]{2,3}$")
-#: Where the locale is read from, first set one wins (as for LC_MESSAGES in POSIX).
-LOCALE_VARS = ("LC_ALL", "LC_MESSAGES", "LANG")
 
 
 def split_name(path: Path) -> tuple[str, str]:
@@ -54,20 +53,6 @@ def translations(path: Path) -> dict[str, Path]:
     return found
 
 
-def locale_lang(environ: Mapping[str, str]) -> str | None:
-    """The language the locale asks for (`ja_JP.UTF-8` → 'ja'), or None (unset, C, POSIX)."""
-    for var in LOCALE_VARS:
-        value = environ.get(var, "")
-        if value:
-            break
-    else:
-        return None
-    code = re.split(r"[_.@-]", value, maxsplit=1)[0].lower()
-    if code in ("c", "posix") or not LANG_CODE.match(code):
-        return None
-    return code
-
-
 def pick_translation(path: Path, lang: str, *, fallback: bool = False) -> Path:
     """The file of `path`'s chapter in `lang`. A language it does not have is an error that
     lists the ones it has, unless `fallback`: then English (or, without English, `path`)."""
@@ -76,10 +61,10 @@ def pick_translation(path: Path, lang: str, *, fallback: bool = False) -> Path:
         return langs[lang]
     if fallback:
         return langs.get(DEFAULT_LANG, path)
-    name, _ = split_name(path)
-    have = ", ".join(langs) or "(none)"
-    raise LabguideError(f"chapter {name} has no translation {lang!r}; it has: {have}",
-                        Location(file=path))
+    name = split_name(path)[0]
+    have = ", ".join(langs) or _("(none)")
+    raise LabguideError(_("chapter {name} has no translation {lang!r}; it has: {langs}").format(
+        name=name, lang=lang, langs=have), Location(file=path))
 
 
 def bundled_folder_files() -> list[Path]:

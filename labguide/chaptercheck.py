@@ -8,6 +8,7 @@ import shlex
 
 from labguide.errors import LabguideError, Location
 from labguide.frontmatter import VAR_NAME
+from labguide.i18n import gettext as _
 from labguide.model import Chapter, Step
 from labguide.shellsubst import VAR_REF
 from labguide.tomlloc import key_line
@@ -51,42 +52,45 @@ def _check_step(chapter: Chapter, step: Step, ids: set[str]) -> None:
     declared = set(chapter.hosts)
     for h in (*step.hosts, *step.reaches):
         if declared and h not in declared:
-            what = "unknown host" if h in step.hosts else "wait_ssh names unknown host"
-            raise _err(chapter, f"{what} {h!r}: the front matter's hosts are "
-                                f"{', '.join(chapter.hosts)}", step.line)
+            what = (_("unknown host {host!r}: the front matter's hosts are {hosts}")
+                    if h in step.hosts else
+                    _("wait_ssh names unknown host {host!r}: the front matter's hosts are {hosts}"))
+            raise _err(chapter, what.format(host=h, hosts=", ".join(chapter.hosts)), step.line)
     for text, first_line in texts_of(step):
         for m in VAR_REF.finditer(text):
             if m.group(1) or not VAR_NAME.match(m.group(2)) or m.group(2) in chapter.vars:
                 continue
-            raise _err(chapter, f"undefined variable ${{{m.group(2)}}}",
+            raise _err(chapter, _("undefined variable {ref}").format(ref=f"${{{m.group(2)}}}"),
                        first_line + text[: m.start()].count("\n"),
-                       hint="declare it with a default under [vars] in the front matter, "
-                            "or write $${…} for a literal ${…}")
+                       hint=_("declare it with a default under [vars] in the front matter, "
+                              "or write $${…} for a literal ${…}"))
     if step.lang == "qm":
         check_qm(with_defaults(step.body, chapter.vars), chapter.path, step.line)
     for need in step.needs:
         if need not in ids:
-            raise _err(chapter, f"needs={need!r} is not a step id of this chapter", step.line)
+            raise _err(chapter, _("needs={step!r} is not a step id of this chapter").format(
+                step=need), step.line)
 
 
 def _check_front(chapter: Chapter, text: str, ids: set[str]) -> None:
     declared = set(chapter.hosts)
     for h, sid in chapter.exists.items():
         if declared and h not in declared:
-            raise _err(chapter, f"exists names unknown host {h!r}", key_line(text, h))
-        if sid not in ids:
-            raise _err(chapter, f"exists: {sid!r} is not a step id of this chapter",
+            raise _err(chapter, _("exists names unknown host {host!r}").format(host=h),
                        key_line(text, h))
+        if sid not in ids:
+            raise _err(chapter, _("exists: {step!r} is not a step id of this chapter").format(
+                step=sid), key_line(text, h))
     for h in chapter.watch.candidates:
         if declared and h not in declared:
-            raise _err(chapter, f"watch.candidates names unknown host {h!r}",
+            raise _err(chapter, _("watch.candidates names unknown host {host!r}").format(host=h),
                        key_line(text, "candidates"))
     pairs = [(v, "vips") for v in chapter.watch.vips] + [(chapter.watch.url or "", "url")]
     for value, key in pairs:
         for m in VAR_REF.finditer(value):
             if not m.group(1) and m.group(2) not in chapter.vars:
-                raise _err(chapter, f"watch.{key} uses undefined variable ${{{m.group(2)}}}",
-                           key_line(text, key))
+                raise _err(chapter, _("watch.{key} uses undefined variable {ref}").format(
+                    key=key, ref=f"${{{m.group(2)}}}"), key_line(text, key))
 
 
 def validate(chapter: Chapter, text: str) -> None:

@@ -1,9 +1,10 @@
 """`labguide run CHAPTER --check`: the chapter's read-only checks against the lab, as data.
 
 Runs checks concurrently (one connection per host), never anything that changes the lab
-(the engine refuses it in check mode), and returns a `CheckReport`; labguide/report/ writes
-it as a table, JSON or JUnit XML. Exit codes: 0 all passed, 1 some failed (or warned, with
---strict), 2 could not check.
+(the engine refuses it in check mode), compares the files the chapter writes (drift.py,
+read-only), and returns a `CheckReport`; labguide/report/ writes it as a table, JSON or
+JUnit XML. Exit codes: 0 all passed, 1 some failed (or warned, or drifted, with --strict),
+2 could not check.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from labguide.drift import DriftResult, collect_drift
 from labguide.engine import Engine
 from labguide.events import StepStatus
+from labguide.i18n import gettext as _
 from labguide.plan import BoundStep, Plan
 from labguide.state import StepRecord
 from labguide.steps import kind_of
@@ -48,6 +51,14 @@ class CheckReport:
     redact: Callable[[str], str] = _no_secrets
     #: Section id → title, in the chapter's order (for headings).
     sections: dict[str, str] = field(default_factory=dict)
+    #: How the files the chapter writes differ on the hosts now (drift.py).
+    drift: list[DriftResult] = field(default_factory=list)
+    #: The hosts --limit chose (empty: all).
+    limit: tuple[str, ...] = ()
+
+    @property
+    def drifted(self) -> list[DriftResult]:
+        return [d for d in self.drift if d.status in ("differs", "missing")]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -59,18 +70,21 @@ class CheckReport:
     @property
     def unreachable(self) -> list[str]:
         seen: list[str] = []
-        for r in self.results:
-            for h in r.unreachable:
-                if h not in seen:
-                    seen.append(h)
+        hosts = [h for r in self.results for h in r.unreachable]
+        for h in hosts + [d.host for d in self.drift if d.unreachable]:
+            if h not in seen:
+                seen.append(h)
         return seen
 
     @property
     def exit_code(self) -> int:
+        """2: could not check; 1: a check failed (with --strict: or warned, or a file
+        drifted); 0: all passed. Drift alone is reported, as `ansible --check` does."""
         if self.unreachable:
             return 2
         bad = {StepStatus.FAILED} | ({StepStatus.WARNED} if self.strict else set())
-        return 1 if any(r.status in bad for r in self.results) else 0
+        failed = any(r.status in bad for r in self.results)
+        return 1 if failed or (self.strict and self.drifted) else 0
 
 
 def checks_of(plan: Plan) -> list[BoundStep]:
@@ -93,18 +107,21 @@ class _Checker:
             if need in self.tasks:
                 dep = await self.tasks[need]
                 if dep.status not in (StepStatus.PASSED, StepStatus.WARNED):
-                    return f"skipped: needs {need}, which {dep.status.value}"
+                    return _("skipped: needs {step}, which {status}").format(
+                        step=need, status=dep.status.word)
         return ""
 
     async def absent(self, bound: BoundStep) -> list[str]:
         """The check's hosts that the chapter creates and that do not exist yet."""
-        out = []
-        for host in bound.step.hosts:
-            gate = self.exists.get(host)
-            if gate and gate != bound.id and gate in self.tasks:
-                if (await self.tasks[gate]).status != StepStatus.PASSED:
-                    out.append(host)
-        return out
+        return [h for h in bound.step.hosts if not await self.there(h, bound.id)]
+
+    async def there(self, host: str, asking: str = "") -> bool:
+        """Whether a host exists: the check that proves it (if the chapter creates it, and
+        it is among these checks) passed."""
+        gate = self.exists.get(host)
+        if gate and gate != asking and gate in self.tasks:
+            return (await self.tasks[gate]).status == StepStatus.PASSED
+        return True
 
     async def run(self, bound: BoundStep, hosts: tuple[str, ...] | None) -> StepRecord:
         sems = [self.limits.setdefault(h, asyncio.Semaphore(PER_HOST_CONCURRENCY))
@@ -125,23 +142,24 @@ class _Checker:
         hosts = tuple(h for h in bound.step.hosts if h not in absent)
         if not hosts:
             return CheckResult(bound, StepStatus.SKIPPED,
-                               message=f"skipped: {', '.join(absent)} does not exist "
-                                       f"({self.exists[absent[0]]} failed)")
+                               message=_("skipped: {hosts} does not exist ({step} failed)"
+                                         ).format(hosts=", ".join(absent),
+                                                  step=self.exists[absent[0]]))
         rec = await self.run(bound, hosts if absent else None)
         unreachable = [h for h, r in rec.hosts.items() if r.get("reason") == "unreachable"]
         message = rec.message
         if absent:
-            message = (f"{message}; " if message else "") + \
-                f"{', '.join(absent)} skipped: does not exist yet"
+            message = (f"{message}; " if message else "") + _(
+                "{hosts} skipped: does not exist yet").format(hosts=", ".join(absent))
         return CheckResult(bound, rec.status, rec.duration, message, rec.hosts, unreachable,
                            kind_of(bound.step).expected(bound))
 
 
 async def collect(plan: Plan, *, engine: Engine | None = None, strict: bool = False,
-                  accept_new_host_keys: bool = False, only: set[str] | None = None
-                  ) -> CheckReport:
+                  accept_new_host_keys: bool = False, only: set[str] | None = None,
+                  drift: bool = True) -> CheckReport:
     """Run every read-only check (or those in `only`), concurrently where `needs` allows,
-    and gather results."""
+    and, with `drift`, compare the files the chapter writes (read-only, beside them)."""
     eng = engine or Engine(plan, mode="check", accept_new_host_keys=accept_new_host_keys)
     assert eng.mode == "check"
     started = time.monotonic()
@@ -150,11 +168,16 @@ async def collect(plan: Plan, *, engine: Engine | None = None, strict: bool = Fa
     for bound in selected:
         checker.tasks[bound.id] = asyncio.create_task(checker.one(bound),
                                                       name=f"check:{bound.id}")
+    drifting = asyncio.create_task(collect_drift(plan, eng, checker.there) if drift
+                                   else asyncio.sleep(0, []), name="check:drift")
     try:
         results = {sid: await task for sid, task in checker.tasks.items()}
+        drifted = await drifting
     finally:
+        drifting.cancel()
         if engine is None:
             await eng.close()
     return CheckReport(plan.chapter.id, [results[b.id] for b in selected],
                        time.monotonic() - started, strict, eng.redact,
-                       {sec.id: sec.title for sec in plan.chapter.sections})
+                       {sec.id: sec.title for sec in plan.chapter.sections}, drifted,
+                       plan.limit)

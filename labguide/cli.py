@@ -1,4 +1,7 @@
-"""The `labguide` command line (click). Thin: parses options, calls the core, prints errors."""
+"""The `labguide` command line (click). Thin: parses options, calls the core, prints errors.
+
+Options shared by several commands (and their help and completion) are in cli_options.py;
+the examples that end each command's help are in cli_help.py."""
 
 from __future__ import annotations
 
@@ -11,56 +14,39 @@ from typing import TYPE_CHECKING
 import click
 
 from labguide import __version__
+from labguide import completion as complete
+from labguide.cli_help import add_examples
+from labguide.cli_options import (
+    answer_rules,
+    answers_option,
+    check_options,
+    color_choice,
+    color_option,
+    host_keys_option,
+    inventory_option,
+    lang_in_argv,
+    lang_option,
+    selection_options,
+    sets_option,
+)
 from labguide.clicommon import default_inventory
-from labguide.errors import LabguideError, Location
+from labguide.colour import wanted
+from labguide.errors import LabguideError
 
 if TYPE_CHECKING:
-    from labguide.chapter import Chapter
     from labguide.engine import Engine
     from labguide.plan import Plan
-
-LANG_HELP = ("The chapter's language (en, ja, …; default: from LC_ALL / LC_MESSAGES / LANG, "
-             "else English).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="labguide")
+@color_option(group=True)
 def cli() -> None:
     """Walk through a hands-on infrastructure lab, step by step."""
 
 
-def chapter_in_language(name_or_path: str, lang: str | None) -> Chapter:
-    """The chapter in the language asked for (--lang: it must have it), else in the locale's
-    if it has that translation, else the file named (English for a bundled name).
-
-    A translation must have its English file's id: results and resume are kept by chapter
-    id, so that a reader may switch languages and go on where they were."""
-    from labguide.chapter import find_chapter, load_chapter
-    from labguide.chapter_files import DEFAULT_LANG, locale_lang, split_name, translations
-
-    if lang is not None:  # `ja`, `JA` and `ja_JP.UTF-8` all mean ja
-        path = find_chapter(name_or_path, locale_lang({"LANG": lang}) or lang.lower())
-    elif name_or_path.endswith(".md") or "/" in name_or_path:
-        path = find_chapter(name_or_path)  # a file named: that file
-    else:
-        path = find_chapter(name_or_path, locale_lang(os.environ), fallback=True)
-    chapter = load_chapter(path)
-    base = translations(path).get(DEFAULT_LANG)
-    if split_name(path)[1] != DEFAULT_LANG and base is not None:
-        english = load_chapter(base)
-        if english.id != chapter.id:
-            raise LabguideError(
-                f"this translation's id is {chapter.id!r} but its English chapter's "
-                f"({base.name}) is {english.id!r}: they must be the same, results are kept "
-                "by chapter id", Location(file=path, key="id"))
-    return chapter
-
-
-def languages_of(chapter: Chapter) -> str:
-    """'en, ja': the languages the chapter has."""
-    from labguide.chapter_files import translations
-
-    return ", ".join(translations(chapter.path))
+#: CHAPTER: a bundled name or a path (completed from both).
+CHAPTER = click.argument("chapter", shell_complete=complete.chapters)
 
 
 @cli.command("list")
@@ -68,6 +54,7 @@ def list_cmd() -> None:
     """List the bundled chapters (titles in the locale's language, if the chapter has it)."""
     from labguide.chapter import bundled_chapters
     from labguide.chapter_files import split_name
+    from labguide.chapter_pick import chapter_in_language, languages_of
 
     for path in bundled_chapters():
         chapter = chapter_in_language(split_name(path)[0], None)
@@ -76,11 +63,13 @@ def list_cmd() -> None:
 
 
 @cli.command()
-@click.argument("chapter")
-@click.option("--lang", metavar="LANG", help=LANG_HELP)
+@CHAPTER
+@lang_option()
 def show(chapter: str, lang: str | None) -> None:
-    """Show a chapter's sections, steps and hosts."""
+    """Show a chapter's sections (their ids in brackets), steps and hosts. CHAPTER is a
+    bundled name or a path to a Markdown file."""
     from labguide.chapter_files import split_name
+    from labguide.chapter_pick import chapter_in_language, languages_of
 
     ch = chapter_in_language(chapter, lang)
     click.echo(f"{ch.title}  [{ch.id}]  hosts: {', '.join(ch.hosts)}")
@@ -90,7 +79,7 @@ def show(chapter: str, lang: str | None) -> None:
     for sec in ch.sections:
         if not sec.steps:
             continue
-        click.echo(f"\n{'  ' * (sec.level - 2)}{sec.title}")
+        click.echo(f"\n{'  ' * (sec.level - 2)}{sec.title}  [{sec.id}]")
         for step in sec.steps:
             flags = [f for f, on in (("disruptive", step.disruptive),
                                      ("background", step.background),
@@ -100,51 +89,53 @@ def show(chapter: str, lang: str | None) -> None:
 
 
 @cli.command()
-@click.argument("chapter")
-@click.option("--inventory", "-i", "inventory_path", metavar="FILE",
-              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
-@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
-              help="Override a chapter variable (repeatable).")
-@click.option("--plain", is_flag=True, help="Headless: print steps and output, no TUI.")
+@CHAPTER
+@inventory_option()
+@sets_option()
+@click.option("--plain", is_flag=True,
+              help="Headless: print steps, output and one line per result; no TUI.")
 @click.option("--dry-run", is_flag=True, help="Print every command with its values; run nothing.")
-@click.option("--from", "start", metavar="STEP", help="Start at this step.")
-@click.option("--restart", is_flag=True, help="Forget earlier results and start from the top.")
-@click.option("--yes", "-y", is_flag=True, help="Run disruptive steps without asking.")
+@selection_options()
+@click.option("--restart", is_flag=True,
+              help="Forget earlier results and start from the top (results are kept under "
+                   "$LABGUIDE_STATE_DIR, else ~/.local/state/labguide).  "
+                   "[env var: LABGUIDE_STATE_DIR]")
+@click.option("--yes", "-y", is_flag=True,
+              help="Run disruptive steps (and --drill) without asking.")
 @click.option("--check", "check", is_flag=True,
               help="Verify the lab read-only: run the chapter's checks and report.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table",
-              help="Report format of --check.")
-@click.option("--strict", is_flag=True, help="With --check: warnings fail too.")
-@click.option("--drill", is_flag=True,
-              help="After the checks pass, move each VIP away and back under load, measure, "
-                   "restore (CHANGES the lab; asks first; implies --check).")
-@click.option("--drill-rate", type=click.FloatRange(1, 5000), default=1000, show_default=True,
-              metavar="N", help="Requests per second to the VIP during --drill.")
-@click.option("--accept-new-host-keys", is_flag=True,
-              help="Accept (and record) host keys seen for the first time, without asking.")
-@click.option("--answer", "answers", multiple=True, metavar="TEXT=ANSWER",
-              help="With --plain: when a command asks something whose prompt holds TEXT, type "
-                   "ANSWER (e.g. 'continue connecting=yes' for ssh's host key question). "
-                   "Never used for passwords: those are asked on a terminal.")
-@click.option("--theme", default=None, help="A Textual theme for the TUI.")
-@click.option("--lang", metavar="LANG", help=LANG_HELP)
+@check_options(in_run=True)
+@host_keys_option()
+@answers_option()
+@click.option("--theme", default=None, metavar="NAME", shell_complete=complete.themes,
+              help="A Textual theme for the TUI. Default: `theme` in tui.toml, in "
+                   "$LABGUIDE_CONFIG_DIR, else labguide's config folder.  "
+                   "[env var: LABGUIDE_CONFIG_DIR]")
+@lang_option()
+@color_option()
 def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: bool,
         dry_run: bool, start: str | None, restart: bool, yes: bool, check: bool, fmt: str,
         strict: bool, accept_new_host_keys: bool, theme: str | None, drill: bool = False,
-        drill_rate: float = 1000, lang: str | None = None,
-        answers: tuple[str, ...] = ()) -> None:
-    """Run a chapter (a bundled name or a path) against a lab."""
+        drill_rate: float = 1000, lang: str | None = None, stop: str | None = None,
+        only: tuple[str, ...] = (), limit: tuple[str, ...] = (),
+        color: str | None = None, answers: tuple[str, ...] = ()) -> None:
+    """Run a chapter against a lab: the TUI on a terminal, --plain without one. CHAPTER is
+    a bundled name or a path to a Markdown file. The run's results are saved: the same
+    command again resumes at the first step that has not passed."""
+    from labguide.chapter_pick import chapter_in_language, selection
     from labguide.inventory import load_inventory
     from labguide.plan import bind, parse_sets
+    from labguide.selection import first_step, narrow, resolve
 
     ch = chapter_in_language(chapter, lang)
+    chosen = resolve(ch, selection(ch, start, stop, only, limit))
     overrides = parse_sets(list(sets))
     inv_path = default_inventory(inventory_path)
     if dry_run:
         from labguide.plain import print_dry_run
 
         inventory = load_inventory(inv_path) if inventory_path and inv_path else None
-        print_dry_run(bind(ch, inventory, overrides))
+        print_dry_run(narrow(bind(ch, inventory, overrides), chosen, from_start=True))
         return
     if inv_path is None:
         if check:
@@ -154,49 +145,55 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
             "no inventory: pass --inventory FILE, set LABGUIDE_INVENTORY, or build the "
             "sandbox lab with `labguide lab up`",
             hint=f"`labguide run {ch.id} --dry-run` shows the commands without a lab")
-    plan = bind(ch, load_inventory(inv_path), overrides)
+    plan = narrow(bind(ch, load_inventory(inv_path), overrides), chosen,
+                  from_start=check or drill)
+    start = first_step(plan, chosen)
+    choice = color_choice(color)
+    colored = wanted(choice, sys.stdout)
     if drill:  # the drill only ever runs after the checks passed: --drill implies --check
         _confirm_drill(plan, yes=yes, rate=drill_rate)
         sys.exit(_check_and_drill(plan, fmt=fmt, strict=strict, rate=drill_rate,
-                                  accept_new_host_keys=accept_new_host_keys))
+                                  accept_new_host_keys=accept_new_host_keys, color=colored))
     if check:
         sys.exit(_check(plan, fmt=fmt, strict=strict,
-                        accept_new_host_keys=accept_new_host_keys))
+                        accept_new_host_keys=accept_new_host_keys, color=colored))
     engine = _make_engine(plan, restart=restart, accept_new_host_keys=accept_new_host_keys)
     if not plain:
         from labguide.tui.launch import launch
 
-        sys.exit(launch(engine, start=start, theme=theme))
+        sys.exit(launch(engine, start=start, theme=theme, color=choice))
     from labguide.events import StepStatus
     from labguide.plain import run_plain
 
-    status = asyncio.run(run_plain(engine, start=start, yes=yes,
-                                   answers=answer_rules(answers)))
+    status = asyncio.run(run_plain(engine, start=start, yes=yes, given=chapter,
+                                   color=colored, answers=answer_rules(answers)))
     sys.exit(0 if status == StepStatus.PASSED else 1)
 
 
 @cli.command("check")
-@click.argument("chapter")
-@click.option("--inventory", "-i", "inventory_path", metavar="FILE",
-              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
-@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table")
-@click.option("--strict", is_flag=True, help="Warnings fail too.")
-@click.option("--accept-new-host-keys", is_flag=True)
-@click.option("--drill", is_flag=True, help="Then the failover drill (see `run --drill`).")
-@click.option("--drill-rate", type=click.FloatRange(1, 5000), default=1000, show_default=True,
-              metavar="N")
+@CHAPTER
+@inventory_option()
+@sets_option()
+@selection_options()
+@check_options(in_run=False)
+@host_keys_option()
 @click.option("--yes", "-y", is_flag=True, help="Run --drill without asking.")
-@click.option("--lang", metavar="LANG", help=LANG_HELP)
+@lang_option()
+@color_option()
 @click.pass_context
 def check_cmd(ctx: click.Context, chapter: str, inventory_path: str | None,
               sets: tuple[str, ...], fmt: str, strict: bool, accept_new_host_keys: bool,
-              drill: bool, drill_rate: float, yes: bool, lang: str | None) -> None:
-    """Verify a lab read-only (same as `run CHAPTER --check`)."""
+              drill: bool, drill_rate: float, yes: bool, lang: str | None, start: str | None,
+              stop: str | None, only: tuple[str, ...], limit: tuple[str, ...],
+              color: str | None) -> None:
+    """Verify a lab read-only and report (same as `run CHAPTER --check`): the chapter's
+    checks, concurrently. Exit status 0: all passed; 1: some failed (or warned, with
+    --strict); 2: could not check (a host unreachable, a bad input)."""
     ctx.invoke(run, chapter=chapter, inventory_path=inventory_path, sets=sets, plain=True,
-               dry_run=False, start=None, restart=False, yes=yes, check=True, fmt=fmt,
+               dry_run=False, start=start, restart=False, yes=yes, check=True, fmt=fmt,
                strict=strict, accept_new_host_keys=accept_new_host_keys, theme=None,
-               drill=drill, drill_rate=drill_rate, lang=lang)
+               drill=drill, drill_rate=drill_rate, lang=lang, stop=stop, only=only,
+               limit=limit, color=color)
 
 
 @cli.command("init")
@@ -208,14 +205,7 @@ def check_cmd(ctx: click.Context, chapter: str, inventory_path: str | None,
 def init_cmd(chapter_name: str, output: Path) -> None:
     """Connect your own lab: asks for node1's API, the VMs' addresses and your SSH key,
     writes an inventory, then tries every host as the chapter will (SSH login with its host
-    key, sudo, the Proxmox token and template, k6) and says what to fix.
-
-    \b
-    Examples:
-      labguide init
-      labguide init -o ~/labs/home.toml
-      labguide run l4lb-ha --inventory lab.toml
-    """
+    key, sudo, the Proxmox token and template, k6) and says what to fix."""
     from labguide.chapter import find_chapter, load_chapter
     from labguide.cli_init import run_init
 
@@ -228,19 +218,12 @@ def init_cmd(chapter_name: str, output: Path) -> None:
 
 
 @cli.command("ssh", context_settings={"ignore_unknown_options": True})
-@click.argument("host")
+@click.argument("host", shell_complete=complete.inventory_hosts)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-@click.option("--inventory", "-i", "inventory_path", metavar="FILE",
-              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
+@inventory_option()
 def ssh_cmd(host: str, command: tuple[str, ...], inventory_path: str | None) -> None:
     """Open a shell on a lab host (or run COMMAND there), with the inventory's user, key and
-    known_hosts.
-
-    \b
-    Examples:
-      labguide ssh l4lb-1
-      labguide ssh l4lb-2 -- journalctl -u keepalived -n 20
-    """
+    known_hosts."""
     import subprocess
 
     from labguide.inventory import load_inventory
@@ -254,29 +237,18 @@ def ssh_cmd(host: str, command: tuple[str, ...], inventory_path: str | None) -> 
     sys.exit(subprocess.run(argv, check=False).returncode)
 
 
-def answer_rules(pairs: tuple[str, ...]) -> dict[str, str]:
-    """--answer TEXT=ANSWER options; a malformed one is a located error."""
-    rules: dict[str, str] = {}
-    for pair in pairs:
-        text, sep, answer = pair.partition("=")
-        if not sep or not text:
-            raise LabguideError(f"--answer {pair!r}: expected TEXT=ANSWER (a piece of the "
-                                "prompt, then what to type)", Location(key="--answer"))
-        rules[text] = answer
-    return rules
-
-
-def _check(plan: Plan, *, fmt: str, strict: bool, accept_new_host_keys: bool) -> int:
+def _check(plan: Plan, *, fmt: str, strict: bool, accept_new_host_keys: bool,
+           color: bool) -> int:
     from labguide.check import collect
     from labguide.report import write_report
 
     report = asyncio.run(collect(plan, strict=strict, accept_new_host_keys=accept_new_host_keys))
-    write_report(fmt, sys.stdout, report)
+    write_report(fmt, sys.stdout, report, color=color)
     return report.exit_code
 
 
 def _check_and_drill(plan: Plan, *, fmt: str, strict: bool, rate: float,
-                     accept_new_host_keys: bool) -> int:
+                     accept_new_host_keys: bool, color: bool) -> int:
     from labguide.drill import check_then_drill, exit_code
     from labguide.report import write_report
 
@@ -288,7 +260,7 @@ def _check_and_drill(plan: Plan, *, fmt: str, strict: bool, rate: float,
                    f"lines above); `labguide check {plan.chapter.id}` confirms the lab",
                    err=True)
         return 130
-    write_report(fmt, sys.stdout, report, drilled, drill_skipped=skipped or None)
+    write_report(fmt, sys.stdout, report, drilled, drill_skipped=skipped or None, color=color)
     return exit_code(report, drilled)
 
 
@@ -341,10 +313,32 @@ def _register() -> None:
             continue
         for name in names:
             cli.add_command(getattr(mod, name))
+    add_examples(cli)
+
+
+def full_cli() -> click.Group:
+    """The whole command line: labguide's commands and each front-end's."""
+    if not getattr(cli, "registered", False):
+        _register()
+        cli.registered = True  # type: ignore[attr-defined]
+    return cli
+
+
+def speak(argv: list[str]) -> str:
+    """One language for the whole run, chosen as the chapter is (--lang, else the locale,
+    else English): labguide's words, click's messages, every help text."""
+    from labguide import i18n
+    from labguide.cli_text import localize, use_labguide_words
+
+    lang = i18n.use(i18n.chosen(lang_in_argv(argv), os.environ))
+    use_labguide_words()
+    add_examples(full_cli())  # in the language now chosen
+    localize(full_cli())
+    return lang
 
 
 def main(argv: list[str] | None = None) -> None:
-    _register()
+    speak(sys.argv[1:] if argv is None else argv)
     try:
         cli.main(args=argv, prog_name="labguide", standalone_mode=False)
     except LabguideError as exc:

@@ -18,6 +18,7 @@ import click
 
 from labguide.atomic import write_atomic
 from labguide.errors import LabguideError, Location
+from labguide.i18n import gettext as _
 from labguide.inventory import load_inventory
 from labguide.inventory_text import LabAnswers, ProxmoxAnswers, inventory_toml
 from labguide.labcheck import try_hosts
@@ -54,12 +55,12 @@ def _key() -> Path:
     keys = offered_keys()
     for n, path in enumerate(keys, start=1):
         click.echo(f"  {n}. {path}", err=True)
-    answer = _ask("SSH private key (a number above, or a path)", "1" if keys else None)
+    answer = _ask(_("SSH private key (a number above, or a path)"), "1" if keys else None)
     if answer.isdigit() and 1 <= int(answer) <= len(keys):
         return keys[int(answer) - 1]
     path = Path(answer).expanduser()
     if not path.is_file():
-        raise LabguideError(f"no key file {path}", Location(file=path))
+        raise LabguideError(_("no key file {path}").format(path=path), Location(file=path))
     return path
 
 
@@ -78,45 +79,49 @@ def certificate_fingerprint(address: str, port: int) -> str:
 
 
 def _token_file(folder: Path, stem: str) -> Path:
-    given = _ask("A file holding the API token's secret (empty: type the secret now)", "")
+    given = _ask(_("A file holding the API token's secret (empty: type the secret now)"), "")
     if given:
         path = Path(given).expanduser()
         if not path.is_file():
-            raise LabguideError(f"no token file {path}", Location(file=path))
+            raise LabguideError(_("no token file {path}").format(path=path),
+                                Location(file=path))
         return path.resolve()
-    secret = click.prompt("API token secret", hide_input=True, err=True).strip()
+    secret = click.prompt(_("API token secret"), hide_input=True, err=True).strip()
     path = folder / f"{stem}.pve-token"
     write_atomic(path, secret + "\n", mode=0o600)
-    click.echo(f"  kept in {path} (mode 0600)", err=True)
+    click.echo("  " + _("kept in {path} (mode 0600)").format(path=path), err=True)
     return path
 
 
 def _tls(address: str, port: int) -> tuple[Path | None, str | None]:
-    ca = _ask("The node's CA certificate file (its /etc/pve/pve-root-ca.pem, copied here; "
-              "empty: pin the certificate instead)", "")
+    ca = _ask(_("The node's CA certificate file (its /etc/pve/pve-root-ca.pem, copied here; "
+                "empty: pin the certificate instead)"), "")
     if ca:
         path = Path(ca).expanduser()
         if not path.is_file():
-            raise LabguideError(f"no CA file {path}", Location(file=path))
+            raise LabguideError(_("no CA file {path}").format(path=path), Location(file=path))
         return path.resolve(), None
     fingerprint = certificate_fingerprint(address, port)
-    click.echo(f"  the API at {address}:{port} shows a certificate with SHA-256 fingerprint\n"
-               f"  {fingerprint}\n  compare it on the node: openssl x509 -noout -fingerprint "
-               "-sha256 -in /etc/pve/local/pve-ssl.pem", err=True)
-    if not click.confirm("Is it the same? Pin it", default=False, err=True):
-        raise LabguideError("the API's certificate was not trusted: nothing written",
+    click.echo(_("  the API at {address} shows a certificate with SHA-256 fingerprint\n  "
+                 "{fingerprint}\n  compare it on the node: {command}").format(
+        address=f"{address}:{port}", fingerprint=fingerprint,
+        command="openssl x509 -noout -fingerprint -sha256 -in /etc/pve/local/pve-ssl.pem"),
+        err=True)
+    if not click.confirm(_("Is it the same? Pin it"), default=False, err=True):
+        raise LabguideError(_("the API's certificate was not trusted: nothing written"),
                             Location(host=address))
     return None, fingerprint
 
 
 def _proxmox(name: str, folder: Path, stem: str) -> ProxmoxAnswers:
-    click.echo(f"\n{name}: the Proxmox VE node, reached through its API", err=True)
-    address = _ask(f"{name}'s address")
-    port = int(_ask("API port", "8006"))
-    node = _ask("Node name (as in the web UI)", name)
-    token_id = _ask("API token id (USER@REALM!NAME, e.g. root@pam!labguide)")
+    click.echo("\n" + _("{host}: the Proxmox VE node, reached through its API").format(
+        host=name), err=True)
+    address = _ask(_("{host}'s address").format(host=name))
+    port = int(_ask(_("API port"), "8006"))
+    node = _ask(_("Node name (as in the web UI)"), name)
+    token_id = _ask(_("API token id (USER@REALM!NAME, e.g. root@pam!labguide)"))
     if not TOKEN_ID.match(token_id):
-        raise LabguideError(f"token id {token_id!r} is not USER@REALM!NAME",
+        raise LabguideError(_("token id {id!r} is not USER@REALM!NAME").format(id=token_id),
                             Location(key="token_id"))
     token_file = _token_file(folder, stem)
     ca, fingerprint = _tls(address, port)
@@ -126,14 +131,14 @@ def _proxmox(name: str, folder: Path, stem: str) -> ProxmoxAnswers:
 def answers(chapter: Chapter, output: Path, proxmox_hosts: list[str]) -> LabAnswers:
     folder = output.parent
     nodes = {name: _proxmox(name, folder, output.stem) for name in proxmox_hosts}
-    click.echo("\nThe VMs, reached over SSH", err=True)
-    hosts = {h: _ask(f"{h}'s address", default_address(chapter, h))
+    click.echo("\n" + _("The VMs, reached over SSH"), err=True)
+    hosts = {h: _ask(_("{host}'s address").format(host=h), default_address(chapter, h))
              for h in chapter.hosts if h not in proxmox_hosts}
-    user = _ask("SSH user on the VMs", "ubuntu")
+    user = _ask(_("SSH user on the VMs"), "ubuntu")  # i18n: not text
     key = _key()
-    known = Path(_ask("known_hosts file (host keys are checked against it, and new ones "
-                      "kept in it)", "~/.ssh/known_hosts")).expanduser()
-    click.echo("\nThe chapter's values (enter keeps the chapter's)", err=True)
+    known = Path(_ask(_("known_hosts file (host keys are checked against it, and new ones "
+                        "kept in it)"), "~/.ssh/known_hosts")).expanduser()
+    click.echo("\n" + _("The chapter's values (enter keeps the chapter's)"), err=True)
     values = {k: _ask(k, v) for k, v in chapter.vars.items()}
     return LabAnswers(lab_id=f"lab-{time.strftime('%Y%m%d')}-{secrets.token_hex(3)}",
                       user=user, identity_file=key.resolve(), known_hosts=known.resolve(),
@@ -148,13 +153,13 @@ def run_init(chapter: Chapter, output: Path, proxmox_hosts: list[str]) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     got = answers(chapter, output, proxmox_hosts)
     write_atomic(output, inventory_toml(got, output.parent.resolve()), mode=0o644)
-    click.echo(f"\nwrote {output}", err=True)
+    click.echo("\n" + _("wrote {path}").format(path=output), err=True)
     inventory = load_inventory(output)
     created = set(chapter.exists)
     tried = [inventory.host(h) for h in chapter.hosts if h not in created]
     for h in sorted(created):
-        click.echo(f"skip {h}: the chapter creates it (its check {chapter.exists[h]!r})",
-                   err=True)
+        click.echo(_("skip {host}: the chapter creates it (its check {step!r})").format(
+            host=h, step=chapter.exists[h]), err=True)
     load_host = next((b.hosts[0] for b in chapter.steps if b.kind == "load"), None)
     findings = asyncio.run(try_hosts(
         tried, ask=terminal_host_key_asker(), load_host=load_host,
@@ -162,6 +167,7 @@ def run_init(chapter: Chapter, output: Path, proxmox_hosts: list[str]) -> int:
     for finding in findings:
         click.echo(finding.line())
     bad = [f for f in findings if not f.ok and not f.warn]
-    click.echo(f"\n{len(findings) - len(bad)} of {len(findings)} tries passed; run the "
-               f"chapter with: labguide run {chapter.id} --inventory {output}")
+    click.echo("\n" + _("{passed} of {total} tries passed; run the chapter with: {command}"
+                        ).format(passed=len(findings) - len(bad), total=len(findings),
+                                 command=f"labguide run {chapter.id} --inventory {output}"))
     return 1 if bad else 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import re
 
+from labguide.i18n import gettext as _
+
 UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
 _PLAIN = re.compile(rf"^{_NUMBER}$")
@@ -36,9 +38,11 @@ def parse_duration(text: str, *, minimum: float = 0.0) -> float:
             seconds += float(m.group(1)) * UNITS[m.group(2)]
             pos, last = m.end(), rank
         if pos != len(value) or not value:
-            raise DurationError(f"{text!r} is not a duration (e.g. 30, 30s, 500ms, 2m, 1m30s)")
+            raise DurationError(_("{text!r} is not a duration (e.g. 30, 30s, 500ms, 2m, 1m30s)"
+                                  ).format(text=text))
     if not math.isfinite(seconds) or seconds > MAXIMUM:
-        raise DurationError(f"{text!r} is out of range")
+        raise DurationError(_("{text!r} is out of range").format(text=text))
     if seconds < minimum:
-        raise DurationError(f"{text!r} is below the minimum of {minimum:g} s")
+        raise DurationError(_("{text!r} is below the minimum of {minimum} s").format(
+            text=text, minimum=f"{minimum:g}"))
     return seconds

@@ -25,6 +25,7 @@ from labguide.events import (
     StepStarted,
     StepStatus,
 )
+from labguide.i18n import gettext as _
 from labguide.plan import BoundStep, Plan
 from labguide.redact import Redactor
 from labguide.state import RunState, StepRecord, Transcript
@@ -148,12 +149,14 @@ class Engine:
 
     def _record(self, step_id: str, rec: StepRecord) -> None:
         self.results[step_id] = rec
-        if self.state is not None and self.mode == "run":
+        # a step run on part of its hosts (--limit) did not pass or fail as a whole
+        if self.state is not None and self.mode == "run" and step_id not in self.plan.partial:
             self.state.cursor = step_id
             self.state.record(step_id, rec)
 
-    def skip(self, step_id: str, reason: str = "skipped") -> StepRecord:
+    def skip(self, step_id: str, reason: str = "") -> StepRecord:
         """Record a step as skipped by the user (saved, in the transcript, on the bus)."""
+        reason = reason or StepStatus.SKIPPED.word
         bound = self.plan.bound(step_id)
         rec = StepRecord(status=StepStatus.SKIPPED, finished_at=time.time(), message=reason)
         self._record(step_id, rec)
@@ -177,8 +180,8 @@ class Engine:
                 bound, step=dataclasses.replace(bound.step, hosts=hosts))
         if self.mode == "check" and not kind_of(bound.step).allowed_in_check(bound):
             raise LabguideError(
-                f"step {step_id} changes the lab; --check runs only read-only checks",
-                bound.step.location)
+                _("step {step} changes the lab; --check runs only read-only checks").format(
+                    step=step_id), bound.step.location)
         ctx = self._start(bound)
         if bound.step.background:
             return self._start_background(ctx)
@@ -200,20 +203,21 @@ class Engine:
         try:
             if step.delay:
                 for host in step.hosts:
-                    ctx.emit(host, "info", f"waiting {step.delay:g} s before running "
-                                           f"(delay={step.delay:g})", keep=False)
+                    ctx.emit(host, "info", _("waiting {seconds} s before running (delay={delay})"
+                                             ).format(seconds=f"{step.delay:g}",
+                                                      delay=f"{step.delay:g}"), keep=False)
                 await asyncio.sleep(step.delay)
             verdict = await kind_of(step).run(ctx)
         except asyncio.CancelledError:
-            self._finish(ctx, Verdict(StepStatus.CANCELLED, "cancelled"), started)
+            self._finish(ctx, Verdict(StepStatus.CANCELLED, StepStatus.CANCELLED.word), started)
             raise
         except LabguideError as exc:
             verdict = Verdict(StepStatus.FAILED, self.redact(str(exc)))
         except Exception as exc:  # a bug or an unforeseen input: recorded, never lost
             self.note("error", step=step.id, traceback=self.redact(traceback.format_exc()))
-            verdict = Verdict(StepStatus.FAILED, self.redact(
-                f"labguide could not run this step ({type(exc).__name__}: {exc}); the "
-                "transcript has the traceback"))
+            verdict = Verdict(StepStatus.FAILED, self.redact(_(
+                "labguide could not run this step ({error}); the transcript has the traceback"
+            ).format(error=f"{type(exc).__name__}: {exc}")))
         ctx.say_unlogged()
         return self._finish(ctx, verdict, started)
 
@@ -257,7 +261,7 @@ class Engine:
         task = asyncio.create_task(self._run_recorded(ctx), name=f"background:{step_id}")
         self._background[step_id] = task
         task.add_done_callback(lambda _t: self._background.pop(step_id, None))
-        return StepRecord(status=StepStatus.RUNNING, message="running in the background")
+        return StepRecord(status=StepStatus.RUNNING, message=_("running in the background"))
 
     @property
     def background(self) -> tuple[str, ...]:
@@ -298,7 +302,7 @@ class Engine:
                     await self.wait_background()
                 if confirm is not None and bound.step.disruptive and not await confirm(bound):
                     self.results[bound.id] = StepRecord(status=StepStatus.CANCELLED,
-                                                        message="not confirmed")
+                                                        message=_("not confirmed"))
                     final, last = StepStatus.CANCELLED, bound.id
                     break
                 rec = await self.run_step(bound.id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from labguide.i18n import gettext as _
+
 
 @dataclass(frozen=True)
 class Location:
@@ -25,7 +27,7 @@ class Location:
         if self.key:
             parts.append(f"[{self.key}]")
         if self.host:
-            parts.append(f"host {self.host}")
+            parts.append(_("host {host}").format(host=self.host))
         return " ".join(parts)
 
 
@@ -42,7 +44,7 @@ class LabguideError(Exception):
         where = str(self.location) if self.location else ""
         text = f"{where}: {self.message}" if where else self.message
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += "\n  " + _("hint: {hint}").format(hint=self.hint)
         return text
 
 
@@ -58,8 +60,13 @@ class ErrorGroup(LabguideError):
 
 
 class HostError(LabguideError):
-    """A host could not be reached or refused us (connection, host key, sudo, auth)."""
+    """A host could not be reached or refused us (connection, host key, sudo, auth).
 
-    def __init__(self, host: str, message: str, hint: str | None = None):
+    `lasting`: trying again will not help (a host key refused or changed, credentials or a
+    TLS check refused); a wait for the host gives up at once."""
+
+    def __init__(self, host: str, message: str, hint: str | None = None, *,
+                 lasting: bool = False):
         super().__init__(message, Location(host=host), hint)
         self.host = host
+        self.lasting = lasting

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from labguide.i18n import N_, gettext
+
 
 def now() -> float:
     """Wall-clock time used in events and transcripts (seconds since the epoch)."""
@@ -33,6 +35,19 @@ class StepStatus(enum.StrEnum):
     @property
     def ok(self) -> bool:
         return self in (StepStatus.PASSED, StepStatus.WARNED, StepStatus.SKIPPED)
+
+    @property
+    def word(self) -> str:
+        """The status as the reader reads it (the value stays English in files)."""
+        return gettext(STATUS_WORDS[self])
+
+
+STATUS_WORDS = {
+    StepStatus.PENDING: N_("pending"), StepStatus.RUNNING: N_("running"),
+    StepStatus.PASSED: N_("passed"), StepStatus.FAILED: N_("failed"),
+    StepStatus.WARNED: N_("warned"), StepStatus.SKIPPED: N_("skipped"),
+    StepStatus.CANCELLED: N_("cancelled"),
+}
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from labguide.errors import ErrorGroup, LabguideError, Location
+from labguide.i18n import gettext as _
+from labguide.inventory_proxmox import ProxmoxSettings, proxmox_settings
 from labguide.redact import too_short
+from labguide.suggest import did_you_mean
+
+__all__ = ["HOST_NAME", "TRANSPORTS", "VAR_NAME", "Host", "Inventory", "ProxmoxSettings",
+           "TransportName", "load_inventory", "parse_inventory", "read_secret_file"]
 
 TransportName = Literal["ssh", "local", "proxmox"]
 TRANSPORTS: tuple[str, ...] = ("ssh", "local", "proxmox")
@@ -53,27 +59,6 @@ _HOST_KEYS = {
     "address", "user", "port", "identity_file", "known_hosts", "transport",
     "connect_timeout", "proxmox", "password_env",
 }
-_PROXMOX_KEYS = {
-    "node", "port", "token_id", "token_secret_env", "token_secret_file", "user",
-    "password_env", "password_file", "ca", "fingerprint", "verify_tls",
-}
-
-
-@dataclass(frozen=True)
-class ProxmoxSettings:
-    """How to reach a Proxmox VE node's API. Secrets are never stored here, only where they are."""
-
-    node: str
-    port: int = 8006
-    token_id: str | None = None
-    token_secret_env: str | None = None
-    token_secret_file: Path | None = None
-    user: str | None = None
-    password_env: str | None = None
-    password_file: Path | None = None
-    ca: Path | None = None
-    fingerprint: str | None = None
-    verify_tls: bool = True
 
 
 @dataclass(frozen=True)
@@ -112,8 +97,10 @@ class Inventory:
             return self.hosts[name]
         except KeyError:
             raise LabguideError(
-                f"host {name!r} is not in the inventory",
+                _("host {host!r} is not in the inventory").format(host=name),
                 Location(file=self.path) if self.path else Location(host=name),
+                hint=did_you_mean(name, self.hosts)
+                or _("its hosts: {hosts}").format(hosts=", ".join(self.hosts)),
             ) from None
 
 
@@ -139,13 +126,14 @@ def read_secret_file(path: Path, what: str) -> str:
     try:
         st = path.stat()
     except OSError as exc:
-        raise LabguideError(f"cannot read {what}: {exc.strerror}", Location(file=path)) from None
+        raise LabguideError(_("cannot read {what}: {error}").format(what=what,
+                                                                    error=exc.strerror),
+                            Location(file=path)) from None
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise LabguideError(
-            f"{what} is readable by others (mode {stat.S_IMODE(st.st_mode):04o})",
-            Location(file=path),
-            hint=f"chmod 600 {path}",
-        )
+            _("{what} is readable by others (mode {mode})").format(
+                what=what, mode=f"{stat.S_IMODE(st.st_mode):04o}"),
+            Location(file=path), hint=f"chmod 600 {path}")  # i18n: not text
     return path.read_text().strip()
 
 
@@ -156,9 +144,10 @@ def load_inventory(path: str | Path, environ: Mapping[str, str] | None = None) -
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise LabguideError(f"cannot read inventory: {exc.strerror}", Location(file=path)) from None
+        raise LabguideError(_("cannot read inventory: {error}").format(error=exc.strerror),
+                            Location(file=path)) from None
     except UnicodeDecodeError:
-        raise LabguideError("inventory is not UTF-8 text", Location(file=path)) from None
+        raise LabguideError(_("inventory is not UTF-8 text"), Location(file=path)) from None
     return parse_inventory(text, path, env)
 
 
@@ -170,12 +159,13 @@ def parse_inventory(text: str, path: Path, env: Mapping[str, str] | None = None)
         m = re.search(r"line (\d+)", str(exc))
         # "at end of document" has no line number: the last line is where it ends
         line = int(m.group(1)) if m else max(1, len(text.splitlines()))
-        raise LabguideError(f"not valid TOML: {exc}", Location(file=path, line=line)) from None
+        raise LabguideError(_("not valid TOML: {error}").format(error=exc),
+                            Location(file=path, line=line)) from None
     reader = _Reader(text, path, env)
     for key in data:
         if key not in ("lab", "defaults", "vars", "hosts"):
-            reader.err(f"unknown section {key!r} (expected lab, defaults, vars, hosts)", key,
-                       rf"^\[?{re.escape(key)}")
+            reader.err(_("unknown section {key!r} (expected lab, defaults, vars, hosts)"
+                         ).format(key=key), key, rf"^\[?{re.escape(key)}")
     lab_id = reader.lab_id(reader.table(data, "lab"))
     defaults = reader.table(data, "defaults")
     variables, secrets = reader.variables(reader.table(data, "vars"))
@@ -211,14 +201,15 @@ class _Reader:
         lab_id = lab.get("id")
         if set(lab) - {"id"} or (lab_id is not None and (not isinstance(lab_id, str)
                                                           or not lab_id)):
-            self.err("[lab] takes one key: id, a non-empty string", "lab", r"^\[lab\]")
+            self.err(_("[lab] takes one key: id, a non-empty string"), "lab", r"^\[lab\]")
             return None
         return lab_id if isinstance(lab_id, str) else None
 
     def table(self, data: dict[str, Any], name: str) -> dict[str, Any]:
         value = data.get(name, {})
         if not isinstance(value, dict):
-            self.err(f"{name!r} must be a table", name, rf"^{re.escape(name)}\s*=")
+            self.err(_("{name!r} must be a table").format(name=name), name,
+                     rf"^{re.escape(name)}\s*=")
             return {}
         return value
 
@@ -230,14 +221,16 @@ class _Reader:
         for name, value in raw_vars.items():
             where = rf"^\s*{re.escape(name)}\s*="
             if not VAR_NAME.match(name):
-                self.err(f"bad variable name {name!r}", f"vars.{name}", where)
+                self.err(_("bad variable name {name!r}").format(name=name), f"vars.{name}",
+                         where)
                 continue
             if isinstance(value, dict):
                 value = self._variable_table(name, value, where, secrets)
                 if value is None:
                     continue
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-                self.err(f"variable {name} must be a string or a number", f"vars.{name}", where)
+                self.err(_("variable {name} must be a string or a number").format(name=name),
+                         f"vars.{name}", where)
                 continue
             variables[name] = str(value)
         return variables, secrets
@@ -248,31 +241,34 @@ class _Reader:
         key = f"vars.{name}"
         unknown = set(spec) - {"value", "env", "file", "secret"}
         if unknown:
-            self.err(f"unknown keys {sorted(unknown)} in variable {name}", key, where)
+            self.err(_("unknown keys {keys} in variable {name}").format(
+                keys=sorted(unknown), name=name), key, where)
             return None
         if "value" in spec:
             resolved: Any = spec["value"]
         elif "env" in spec:
             resolved = self.env.get(str(spec["env"]))
             if resolved is None:
-                self.err(f"variable {name}: environment variable {spec['env']} is not set",
-                         key, where)
+                self.err(_("variable {name}: environment variable {env} is not set").format(
+                    name=name, env=spec["env"]), key, where)
                 return None
         elif "file" in spec:
             try:
-                resolved = read_secret_file(self.base / str(spec["file"]), f"variable {name}")
+                resolved = read_secret_file(self.base / str(spec["file"]),
+                                            _("variable {name}").format(name=name))
             except LabguideError as exc:
                 self.errors.append(exc)
                 return None
         else:
-            self.err(f"variable {name} needs one of value, env, file", key, where)
+            self.err(_("variable {name} needs one of value, env, file").format(name=name), key,
+                     where)
             return None
         if bool(spec.get("secret", False)):
             why = too_short(str(resolved))
             if why:
-                self.err(f"variable {name}: {why}", key, where,
-                         hint="a value this short is no secret (and masking it would hide "
-                         "ordinary text): drop secret = true, or use a longer value")
+                self.err(_("variable {name}: {why}").format(name=name, why=why), key, where,
+                         hint=_("a value this short is no secret (and masking it would hide "
+                                "ordinary text): drop secret = true, or use a longer value"))
                 return None
             secrets.add(str(resolved))
         return resolved
@@ -284,26 +280,27 @@ class _Reader:
         header = rf"^\s*\[hosts\.\"?{re.escape(name)}\"?\]"
         key = f"hosts.{name}"
         if not HOST_NAME.match(name):
-            self.err(f"bad host name {name!r}", key, header)
+            self.err(_("bad host name {name!r}").format(name=name), key, header)
             return None
         if not isinstance(spec, dict):
-            self.err(f"host {name} must be a table", key, header)
+            self.err(_("host {host} must be a table").format(host=name), key, header)
             return None
         merged = {**{k: v for k, v in defaults.items() if k != "proxmox"}, **spec}
         unknown = set(merged) - _HOST_KEYS
         if unknown:
-            self.err(f"unknown keys {sorted(unknown)} for host {name}", key, header,
-                     hint=f"known keys: {', '.join(sorted(_HOST_KEYS))}")
+            self.err(_("unknown keys {keys} for host {host}").format(keys=sorted(unknown),
+                                                                      host=name), key, header,
+                     hint=_("known keys: {keys}").format(keys=", ".join(sorted(_HOST_KEYS))))
             return None
         transport = merged.get("transport", "ssh")
         if transport not in TRANSPORTS:
-            self.err(f"host {name}: transport must be one of {', '.join(TRANSPORTS)}, "
-                     f"not {transport!r}", key, header)
+            self.err(_("host {host}: transport must be one of {names}, not {value!r}").format(
+                host=name, names=", ".join(TRANSPORTS), value=transport), key, header)
             return None
         try:
             return self._host(name, transport, merged, spec)
         except _Bad as bad:
-            self.err(f"host {name}{bad}", key, header)
+            self.err(str(bad), key, header)
         except LabguideError as exc:
             self.errors.append(exc)
         return None
@@ -312,28 +309,31 @@ class _Reader:
               spec: dict[str, Any]) -> Host:
         address = merged.get("address", "127.0.0.1" if transport == "local" else None)
         if not isinstance(address, str) or not address:
-            raise _Bad(" has no address")
+            raise _Bad(_("host {host} has no address").format(host=name))
         port = merged.get("port", 8006 if transport == "proxmox" else 22)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            raise _Bad(": port must be a number from 1 to 65535")
+            raise _Bad(_("host {host}: port must be a number from 1 to 65535").format(host=name))
         timeout = merged.get("connect_timeout", 10.0)
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise _Bad(": connect_timeout must be a positive number")
+            raise _Bad(_("host {host}: connect_timeout must be a positive number").format(
+                host=name))
         paths: dict[str, Path | None] = {}
         for pkey in ("identity_file", "known_hosts"):
             pval = merged.get(pkey)
             if pval is not None and not isinstance(pval, str):
-                raise _Bad(f": {pkey} must be a path")
+                raise _Bad(_("host {host}: {key} must be a path").format(host=name, key=pkey))
             paths[pkey] = (self.base / os.path.expanduser(pval)) if pval is not None else None
         user = merged.get("user")
         if user is not None and not isinstance(user, str):
-            raise _Bad(": user must be a string")
+            raise _Bad(_("host {host}: user must be a string").format(host=name))
         proxmox = None
         if transport == "proxmox":
-            proxmox = _proxmox_settings(spec.get("proxmox", {}), name, self.base, self.path,
-                                        self.text)
+            proxmox = proxmox_settings(spec.get("proxmox", {}), name, self.base, self.path,
+                                       _line_of(self.text, rf"^\s*\[hosts\.\"?{re.escape(name)}"
+                                                           r"\"?\.proxmox\]"))
         elif "proxmox" in spec:
-            raise _Bad(': [proxmox] settings need transport = "proxmox"')
+            raise _Bad(_('host {host}: [proxmox] settings need transport = "proxmox"').format(
+                host=name))
         return Host(
             name=name, address=address, transport=transport,  # type: ignore[arg-type]
             user=user, port=port, identity_file=paths["identity_file"],
@@ -342,57 +342,6 @@ class _Reader:
 
 
 class _Bad(Exception):
-    """A host setting is wrong: the text after "host NAME" in the error."""
+    """A host setting is wrong: the error's text, naming the host."""
 
 
-def _check_proxmox_login(spec: dict[str, Any], where: Location) -> None:
-    """An API token (with where its secret is) or a user for a ticket login."""
-    if not spec.get("token_id") and not spec.get("user"):
-        raise LabguideError("needs token_id (API token) or user (ticket login)", where)
-    if spec.get("token_id"):
-        if not re.match(r"^[^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9._-]*$", spec["token_id"]):
-            raise LabguideError(
-                f"token_id must look like USER@REALM!NAME, not {spec['token_id']!r}", where)
-        if not spec.get("token_secret_env") and not spec.get("token_secret_file"):
-            raise LabguideError("token_id needs token_secret_env or token_secret_file", where,
-                                hint="the secret never goes in the inventory itself")
-
-
-def _proxmox_settings(
-    spec: Any, host: str, base: Path, path: Path, text: str
-) -> ProxmoxSettings:
-    key = f"hosts.{host}.proxmox"
-    line = _line_of(text, rf"^\s*\[hosts\.\"?{re.escape(host)}\"?\.proxmox\]")
-    where = Location(file=path, line=line, key=key)
-    if not isinstance(spec, dict) or not spec:
-        raise LabguideError(f"host {host} uses the proxmox transport but has no [{key}] table",
-                            Location(file=path, key=key))
-    unknown = set(spec) - _PROXMOX_KEYS
-    if unknown:
-        raise LabguideError(f"unknown keys {sorted(unknown)}", where,
-                            hint=f"known keys: {', '.join(sorted(_PROXMOX_KEYS))}")
-    node = spec.get("node")
-    if not isinstance(node, str) or not node:
-        raise LabguideError("missing node (the Proxmox node's name, e.g. \"node1\")", where)
-    for skey, sval in spec.items():
-        if skey not in ("port", "verify_tls") and not isinstance(sval, str):
-            raise LabguideError(f"{skey} must be a string", where)
-    _check_proxmox_login(spec, where)
-    verify = spec.get("verify_tls", True)
-    if not isinstance(verify, bool):
-        raise LabguideError("verify_tls must be true or false", where)
-    port = spec.get("port", 8006)
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise LabguideError("port must be a number from 1 to 65535", where)
-
-    def p(k: str) -> Path | None:
-        v = spec.get(k)
-        return base / os.path.expanduser(v) if isinstance(v, str) else None
-
-    return ProxmoxSettings(
-        node=node, port=port, token_id=spec.get("token_id"),
-        token_secret_env=spec.get("token_secret_env"), token_secret_file=p("token_secret_file"),
-        user=spec.get("user"), password_env=spec.get("password_env"),
-        password_file=p("password_file"), ca=p("ca"), fingerprint=spec.get("fingerprint"),
-        verify_tls=verify,
-    )

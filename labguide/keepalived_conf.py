@@ -1,7 +1,9 @@
 """A parser for keepalived.conf (the subset the chapters use) and a comparison with expectations.
 
 Pure text in, data out: --check reads the file over the transport and compares what is
-configured, block by block, instead of grepping for strings.
+configured, block by block, instead of grepping for strings. `include` lines are found
+here (`include_of`); reading what they name is the caller's (steps/conf_read.py), which
+puts the files' text in their place before parsing, as keepalived does.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labguide.errors import LabguideError
+from labguide.i18n import gettext as _
 
 
 @dataclass
@@ -40,7 +43,8 @@ def _tokens(text: str) -> list[tuple[int, list[str]]]:
         try:
             words = list(lexer)
         except ValueError as exc:
-            raise LabguideError(f"keepalived.conf line {n}: {exc}") from None
+            raise LabguideError(_("keepalived.conf line {line}: {error}").format(
+                line=n, error=exc)) from None
         split: list[str] = []
         for w in words:
             split.extend(p for p in re.split(r"([{}])", w) if p)
@@ -59,7 +63,8 @@ def parse(text: str) -> Block:
             word = words[i]
             if word == "}":
                 if len(stack) == 1:
-                    raise LabguideError(f"keepalived.conf line {n}: '}}' without a block")
+                    raise LabguideError(_("keepalived.conf line {line}: '}}' without a block"
+                                          ).format(line=n))
                 stack.pop()
                 i += 1
                 continue
@@ -81,7 +86,8 @@ def parse(text: str) -> Block:
                 current.settings[line[0]] = line[1:]
             i += len(line)
     if len(stack) != 1:
-        raise LabguideError(f"keepalived.conf: block {stack[-1].name!r} is not closed")
+        raise LabguideError(_("keepalived.conf: block {name!r} is not closed").format(
+            name=stack[-1].name))
     return root
 
 
@@ -137,20 +143,26 @@ def compare(expected: dict[str, Any], found: dict[str, Any], prefix: str = "") -
     for key, want in expected.items():
         where = f"{prefix}{key}"
         if key not in found:
-            diffs.append(f"{where}: expected {_show(want)}, missing")
+            diffs.append(_("{key}: expected {want}, missing").format(key=where, want=_show(want)))
             continue
         have = found[key]
         if isinstance(want, dict) and isinstance(have, dict):
             diffs.extend(compare(want, have, where + "."))
         elif isinstance(want, list) and isinstance(have, list):
             if [str(w) for w in want] != [str(h) for h in have]:
-                diffs.append(f"{where}: expected {_show(want)}, found {_show(have)}")
+                diffs.append(_differs(where, want, have))
         elif str(want) != str(have):
-            diffs.append(f"{where}: expected {_show(want)}, found {_show(have)}")
+            diffs.append(_differs(where, want, have))
     for key, have in found.items():
         if key not in expected and have not in ([], {}):
-            diffs.append(f"{prefix}{key}: not expected, found {_show(have)}")
+            diffs.append(_("{key}: not expected, found {have}").format(key=f"{prefix}{key}",
+                                                                        have=_show(have)))
     return diffs
+
+
+def _differs(key: str, want: Any, have: Any) -> str:
+    return _("{key}: expected {want}, found {have}").format(key=key, want=_show(want),
+                                                             have=_show(have))
 
 
 def _show(value: Any) -> str:
@@ -166,4 +178,34 @@ def expectation(text: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise LabguideError(f"the keepalived expectation is not valid TOML: {exc}") from None
+        raise LabguideError(_("the keepalived expectation is not valid TOML: {error}").format(
+            error=exc)) from None
+
+
+#: keepalived's include keyword and its variants (which only add checks of the files).
+INCLUDE_WORDS = ("include", "includer", "includem", "includew", "includeb")
+
+
+def include_of(line: str) -> str | None:
+    """The pattern an `include` line names (a path, maybe relative, maybe a glob), else None."""
+    if not line.lstrip().startswith(INCLUDE_WORDS):
+        return None
+    lexer = shlex.shlex(line, posix=True)  # braces stay in the word: `{a,b}` is a pattern
+    lexer.commenters = "!#"
+    lexer.whitespace_split = True
+    try:
+        words = list(lexer)
+    except ValueError:
+        return None
+    if len(words) != 2 or words[0] not in INCLUDE_WORDS:
+        return None
+    return words[1]
+
+
+def canonical(block: Block) -> tuple[Any, ...]:
+    """A block as comparable data: its settings and items as written, its sub-blocks in any
+    order (two files that configure the same, however split or ordered, compare equal)."""
+    return (block.name, block.arg,
+            tuple(sorted((k, tuple(v)) for k, v in block.settings.items())),
+            tuple(block.items),
+            tuple(sorted((canonical(c) for c in block.children), key=repr)))

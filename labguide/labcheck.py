@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from labguide.cells import ljust
 from labguide.errors import LabguideError
+from labguide.i18n import gettext as _
 from labguide.inventory import Host
 from labguide.transports import make_transport
 from labguide.transports.hostkey import AskHostKey
@@ -28,9 +30,10 @@ class Finding:
     warn: bool = False
 
     def line(self) -> str:
-        mark = "ok  " if self.ok else "warn" if self.warn else "FAIL"
+        mark = ljust(_("ok") if self.ok else _("warn") if self.warn else _("FAIL"), 4)
         text = f"{mark} {self.host}: {self.what}" + (f": {self.detail}" if self.detail else "")
-        return text + (f"\n       fix: {self.fix}" if self.fix and not self.ok else "")
+        return text + ("\n       " + _("fix: {fix}").format(fix=self.fix)
+                       if self.fix and not self.ok else "")
 
 
 async def _ssh_findings(host: Host, ask: AskHostKey | None, load_host: bool
@@ -40,28 +43,32 @@ async def _ssh_findings(host: Host, ask: AskHostKey | None, load_host: bool
     try:
         async with asyncio.timeout(TRY_TIMEOUT):
             await transport.connect()
-        out.append(Finding(host.name, f"SSH login as {host.user or 'you'} at {host.address}",
-                           True, "host key checked"))
+        out.append(Finding(host.name, _("SSH login as {user} at {address}").format(
+            user=host.user or _("you"), address=host.address), True, _("host key checked")))
         sudo = await transport.capture("sudo -n true", timeout=TRY_TIMEOUT)
-        out.append(Finding(host.name, "sudo without a password", sudo.ok,
+        out.append(Finding(host.name, _("sudo without a password"), sudo.ok,
                            " | ".join(sudo.lines[-2:]),
-                           f"on {host.name}: echo '{host.user or '$USER'} ALL=(ALL) "
-                           "NOPASSWD:ALL' | sudo tee /etc/sudoers.d/labguide (or answer "
-                           "sudo's password in the TUI when it asks)"))
+                           _("on {host}: {command} (or answer sudo's password in the TUI when "
+                             "it asks)").format(host=host.name, command=(
+                               f"echo '{host.user or '$USER'} ALL=(ALL) NOPASSWD:ALL' | "
+                               "sudo tee /etc/sudoers.d/labguide"))))
         if load_host:
             k6 = await transport.capture("k6 version", timeout=TRY_TIMEOUT)
-            out.append(Finding(host.name, "k6 for the load tests", k6.ok,
+            out.append(Finding(host.name, _("k6 for the load tests"), k6.ok,
                                (k6.stdout or k6.stderr or ("",))[0],
-                               "install k6 on it (https://grafana.com/docs/k6/latest/"
-                               "set-up/install-k6/); without it labguide's own prober sends "
-                               "the load from this machine instead", warn=not k6.ok))
+                               _("install k6 on it ({url}); without it labguide's own prober "
+                                 "sends the load from this machine instead").format(
+                                   url="https://grafana.com/docs/k6/latest/set-up/install-k6/"),
+                               warn=not k6.ok))
     except LabguideError as exc:
-        out.append(Finding(host.name, f"SSH login at {host.address}", False, exc.message,
-                           exc.hint or "check the address, the user and the key"))
+        out.append(Finding(host.name, _("SSH login at {address}").format(address=host.address),
+                           False, exc.message,
+                           exc.hint or _("check the address, the user and the key")))
     except TimeoutError:
-        out.append(Finding(host.name, f"SSH login at {host.address}", False,
-                           f"no answer within {TRY_TIMEOUT:g} s",
-                           "is the VM running, and this address its own?"))
+        out.append(Finding(host.name, _("SSH login at {address}").format(address=host.address),
+                           False, _("no answer within {seconds} s").format(
+                               seconds=f"{TRY_TIMEOUT:g}"),
+                           _("is the VM running, and this address its own?")))
     finally:
         await transport.close()
     return out
@@ -73,20 +80,22 @@ async def _proxmox_findings(host: Host, template: str | None) -> list[Finding]:
     lines: list[str] = []
     try:
         await transport.connect()
-        out.append(Finding(host.name, f"Proxmox API at {host.address}", True,
-                           "token accepted, TLS checked"))
+        out.append(Finding(host.name, _("Proxmox API at {address}").format(
+            address=host.address), True, _("token accepted, TLS checked")))
         if template:
             result = await transport.run(f"qm config {template}",
                                          lambda _s, line: lines.append(line),
                                          timeout=TRY_TIMEOUT)
-            out.append(Finding(host.name, f"template VM {template} (qm config)", result.ok,
-                               next((ln for ln in lines if ln.startswith("name:")), "")
-                               or " | ".join(lines[-2:]),
-                               f"make the template VM {template} first (the book's earlier "
-                               "chapter), or set TEMPLATE_VMID in the inventory's [vars]"))
+            out.append(Finding(host.name, _("template VM {vmid} (qm config)").format(
+                vmid=template), result.ok,
+                next((ln for ln in lines if ln.startswith("name:")), "")
+                or " | ".join(lines[-2:]),
+                _("make the template VM {vmid} first (the book's earlier chapter), or set "
+                  "TEMPLATE_VMID in the inventory's [vars]").format(vmid=template)))
     except LabguideError as exc:
-        out.append(Finding(host.name, f"Proxmox API at {host.address}", False, exc.message,
-                           exc.hint or "check the address, the token and the CA"))
+        out.append(Finding(host.name, _("Proxmox API at {address}").format(
+            address=host.address), False, exc.message,
+            exc.hint or _("check the address, the token and the CA")))
     finally:
         await transport.close()
     return out

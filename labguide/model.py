@@ -13,6 +13,8 @@ from types import MappingProxyType
 from typing import Any
 
 from labguide.errors import LabguideError, Location
+from labguide.i18n import gettext as _
+from labguide.suggest import did_you_mean
 
 NO_TEXTS: Mapping[str, str] = MappingProxyType({})
 
@@ -109,8 +111,10 @@ class Chapter:
             if s.id == step_id:
                 return s
         known = ", ".join(s.id for s in self.steps[:8])
-        raise LabguideError(f"no step {step_id!r} in chapter {self.id}",
-                            Location(file=self.path), hint=f"steps are e.g. {known}…")
+        raise LabguideError(_("no step {step!r} in chapter {chapter}").format(
+            step=step_id, chapter=self.id), Location(file=self.path),
+            hint=did_you_mean(step_id, [s.id for s in self.steps])
+            or _("steps are e.g. {steps}…").format(steps=known))
 
     def section_of(self, step_id: str) -> Section:
         for sec in self.sections:

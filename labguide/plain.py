@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shlex
 import sys
 from collections.abc import Callable, Mapping
 from typing import TextIO
@@ -30,10 +31,13 @@ from labguide.probes.events import VipAcquired, VipReleased
 from labguide.steps import kind_of
 from labguide.transports.hostkey import AskHostKey, HostKeyQuestion
 
-MARK = {
-    StepStatus.PASSED: "✓", StepStatus.FAILED: "✗", StepStatus.WARNED: "!",
-    StepStatus.SKIPPED: "-", StepStatus.CANCELLED: "⊘", StepStatus.RUNNING: "…",
+#: The first word of a step's result line: stable, for CI logs to grep (`^FAIL `). A
+#: cancelled step stopped the run as a failure does; its message says it was cancelled.
+RESULT = {
+    StepStatus.PASSED: "PASS", StepStatus.FAILED: "FAIL", StepStatus.WARNED: "WARN",
+    StepStatus.SKIPPED: "SKIP", StepStatus.CANCELLED: "FAIL", StepStatus.RUNNING: "RUN",
 }
+RESULT_COLOR = {"PASS": "green", "FAIL": "red", "WARN": "yellow"}
 
 
 def describe(bound: BoundStep) -> str:
@@ -52,7 +56,8 @@ def describe(bound: BoundStep) -> str:
     if step.transient:
         extra.append("walk-through only")
     tail = f" — {'; '.join(extra)}" if extra else ""
-    return f"[{step.id}] {kind.verb} on {hosts}{tail}"
+    title = f" {step.title}:" if step.title else ""  # the chapter's own words, when it has them
+    return f"[{step.id}]{title} {kind.verb} on {hosts}{tail}"
 
 
 def print_dry_run(plan: Plan, out: TextIO = sys.stdout) -> None:
@@ -122,15 +127,20 @@ class PlainPrinter:
             self._w(f"{event.host:>{self._width}} ✗ {event.error}", fg="red")
         elif isinstance(event, StepFinished):
             self._lines(self._folder.flush((event.step_id,)))
-            mark = MARK.get(event.status, "?")
-            msg = f" — {event.message}" if event.message else ""
-            color = {"passed": "green", "failed": "red", "warned": "yellow"}.get(event.status)
-            self._w(f"{mark} {event.step_id} {event.status.value} ({event.duration:.1f} s){msg}",
-                    fg=color)
-            if event.status == StepStatus.FAILED:
-                hint = self.plan.bound(event.step_id).hint
-                if hint:
-                    self._w(f"  hint: {hint}", fg="yellow")
+            self._result(event)
+
+    def _result(self, event: StepFinished) -> None:
+        """`PASS id (1.2 s) — message`: one line per step result, and a failure's hint."""
+        word = RESULT.get(event.status, event.status.value.upper())
+        message = event.message or ("cancelled" if event.status == StepStatus.CANCELLED
+                                    else "")
+        msg = f" — {message}" if message else ""
+        self._w(f"{word} {event.step_id} ({event.duration:.1f} s){msg}",
+                fg=RESULT_COLOR.get(word), bold=word == "FAIL")
+        if event.status == StepStatus.FAILED:
+            hint = self.plan.bound(event.step_id).hint
+            if hint:
+                self._w(f"     hint: {hint}", fg="yellow")
 
 
 def confirm_prompt(yes: bool) -> object:
@@ -149,8 +159,11 @@ def confirm_prompt(yes: bool) -> object:
 
 async def run_plain(engine: Engine, *, start: str | None, yes: bool,
                     out: TextIO = sys.stdout, watch: bool = True,
-                    answers: Mapping[str, str] | None = None) -> StepStatus:
-    printer = PlainPrinter(engine.plan, out, color=out.isatty())
+                    answers: Mapping[str, str] | None = None,
+                    given: str | None = None, color: bool | None = None) -> StepStatus:
+    """Run the plan in order and print it; `given` is the chapter as the command line named
+    it (a path stays a path in the "resume with" hint); `color` None: on a terminal."""
+    printer = PlainPrinter(engine.plan, out, color=out.isatty() if color is None else color)
     engine.bus.subscribe(printer)
     engine.ask_host_keys(terminal_host_key_asker())
     answering = prompt_answers(engine, answers or {})
@@ -178,7 +191,7 @@ async def run_plain(engine: Engine, *, start: str | None, yes: bool,
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await watching
         await engine.close()
-    summarize(engine, status, out)
+    summarize(engine, status, out, given)
     return status
 
 
@@ -286,12 +299,31 @@ def start_watch(engine: Engine) -> asyncio.Task[None] | None:
     return None if watcher is None else asyncio.create_task(watcher.run(), name="vip-watch")
 
 
-def summarize(engine: Engine, status: StepStatus, out: TextIO) -> None:
-    passed = sum(1 for r in engine.results.values() if r.status == StepStatus.PASSED)
-    failed = sum(1 for r in engine.results.values() if r.status == StepStatus.FAILED)
-    out.write(f"\n{passed} passed, {failed} failed — run {status.value}\n")
+def summarize(engine: Engine, status: StepStatus, out: TextIO,
+              given: str | None = None) -> None:
+    """The counts; then every step that failed with its message and hint (as in the step's
+    own line, so that `grep ^FAIL` finds it at the end of a long log too); how to resume."""
+    counts = {s: sum(1 for r in engine.results.values() if r.status == s) for s in StepStatus}
+    out.write(f"\n{counts[StepStatus.PASSED]} passed, {counts[StepStatus.FAILED]} failed — "
+              f"run {status.value}\n")
+    others = [f"{counts[s]} {s.value}" for s in (StepStatus.WARNED, StepStatus.SKIPPED,
+                                                StepStatus.CANCELLED) if counts[s]]
+    if others:
+        out.write(f"({', '.join(others)})\n")
+    for step_id, rec in engine.results.items():
+        if rec.status not in (StepStatus.FAILED, StepStatus.CANCELLED):
+            continue
+        out.write(f"FAIL {step_id} — {rec.message or rec.status.value}\n")
+        hint = engine.plan.bound(step_id).hint
+        if hint:
+            out.write(f"     hint: {hint}\n")
+    if engine.plan.partial:
+        out.write(f"--limit {','.join(engine.plan.limit)}: the results of the "
+                  f"{len(engine.plan.partial)} step(s) that ran on part of their hosts are "
+                  "not saved as the steps' results\n")
     if status in (StepStatus.FAILED, StepStatus.CANCELLED):
         nxt = engine.next_step()
         if nxt:
-            out.write(f"resume with: labguide run {engine.plan.chapter.id} --plain "
+            name = shlex.quote(given or engine.plan.chapter.id)
+            out.write(f"resume with: labguide run {name} --plain "
                       f"(continues at {nxt}) or --from {nxt}\n")

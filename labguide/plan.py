@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from labguide.errors import ErrorGroup, LabguideError, Location
+from labguide.i18n import gettext as _
 from labguide.inventory import Host, Inventory
 from labguide.model import NO_TEXTS, Chapter, Step
 from labguide.redact import MASK, Redactor
@@ -71,25 +72,33 @@ class Plan:
     url: str | None  # the live stream's URL (real values: what is requested)
     secrets: frozenset[str]
     shown_url: str | None = None  # the same as shown (masked)
+    #: Steps that run on some of their hosts only (--limit): their results are not saved.
+    partial: frozenset[str] = frozenset()
+    #: The hosts --limit chose (empty: all).
+    limit: tuple[str, ...] = ()
 
     def bound(self, step_id: str) -> BoundStep:
         for b in self.steps:
             if b.id == step_id:
                 return b
-        self.chapter.step(step_id)  # raises the located error
-        raise AssertionError(step_id)
+        raise self._unknown(step_id)
 
     def index(self, step_id: str) -> int:
         for n, b in enumerate(self.steps):
             if b.id == step_id:
                 return n
-        self.chapter.step(step_id)
-        raise AssertionError(step_id)
+        raise self._unknown(step_id)
+
+    def _unknown(self, step_id: str) -> LabguideError:
+        self.chapter.step(step_id)  # raises the located error when the chapter has none
+        return LabguideError(_("step {step} is not among the steps chosen for this run "
+                               "(--to, --only, --limit)").format(step=step_id),
+                             Location(file=self.chapter.path))
 
     def host(self, name: str) -> Host:
         if self.inventory is None:
-            raise LabguideError(f"no inventory: cannot reach host {name}",
-                                hint="pass --inventory FILE (or run `labguide lab up`)")
+            raise LabguideError(_("no inventory: cannot reach host {host}").format(host=name),
+                                hint=_("pass --inventory FILE (or run `labguide lab up`)"))
         return self.inventory.host(name)
 
     @property
@@ -109,10 +118,13 @@ def parse_sets(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not VAR_NAME.match(name):
-            raise LabguideError(f"--set {pair!r}: expected NAME=VALUE", Location(key="--set"))
+            raise LabguideError(_("--set {pair!r}: expected NAME=VALUE").format(pair=pair),
+                                Location(key="--set"))
         if not value.isascii() and not _is_utf8(value):
-            raise LabguideError(f"--set {name}: the value is not UTF-8 text ({value!r}); is "
-                                "the terminal set to another encoding?", Location(key="--set"))
+            raise LabguideError(_("--set {name}: the value is not UTF-8 text ({value!r}); is the "
+                                  "terminal set to another encoding?").format(name=name,
+                                                                              value=value),
+                                Location(key="--set"))
         out[name] = value
     return out
 
@@ -181,8 +193,9 @@ def _values(chapter: Chapter, inventory: Inventory | None, sets: dict[str, str],
     for name in sets:
         if name not in chapter.vars:
             errors.append(LabguideError(
-                f"--set {name}: the chapter has no variable {name}",
-                Location(key="--set"), hint=f"its variables: {', '.join(chapter.vars)}"))
+                _("--set {name}: the chapter has no variable {name}").format(name=name),
+                Location(key="--set"),
+                hint=_("its variables: {names}").format(names=", ".join(chapter.vars))))
     values = dict(chapter.vars)  # (the defaults were checked when the chapter was read)
     if inventory is not None:
         for name, value in inventory.vars.items():
@@ -211,10 +224,12 @@ def _check_hosts(chapter: Chapter, inventory: Inventory, errors: list[LabguideEr
         if h not in inventory.hosts:
             missing.setdefault(h, [])
     for h, lines in missing.items():
-        where = f" (used on lines {', '.join(map(str, lines[:5]))}" + (
-            "…)" if len(lines) > 5 else ")") if lines else ""
+        used = ", ".join(map(str, lines[:5])) + ("…" if len(lines) > 5 else "")
         errors.append(LabguideError(
-            f"host {h!r} is needed by chapter {chapter.id}{where} but is not in the inventory",
+            (_("host {host!r} is needed by chapter {chapter} (used on lines {lines}) but is not "
+               "in the inventory") if lines else
+             _("host {host!r} is needed by chapter {chapter} but is not in the inventory")
+             ).format(host=h, chapter=chapter.id, lines=used),
             Location(file=inventory.path, host=h)))
 
 
@@ -243,19 +258,20 @@ def _bind_step(step: Step, values: Mapping[str, str], shown: _Shown,
         shown_script = shown.text(step.body, script, quote=shell)
     except UnsafePlacement as exc:
         line = step.line if exc.at is None else step.line + 1 + step.body.count("\n", 0, exc.at)
-        errors.append(LabguideError(f"step {step.id}: {exc}",
+        errors.append(LabguideError(_("step {step}: {problem}").format(step=step.id, problem=exc),
                                     Location(file=step.file, line=line),
-                                    hint="change the value or the script (see "
-                                    "docs/chapter-format.md, Variables)"))
+                                    hint=_("change the value or the script (see "
+                                           "docs/chapter-format.md, Variables)")))
         return None
     texts = {key: substitute(text, values, quote=False) for key, text in step.texts.items()}
     path = texts.get("path")
     if path is not None and not path.startswith("/"):
         errors.append(LabguideError(
-            f"step {step.id}: path= must be absolute once its variables are in, not "
-            f"{shown.text(step.texts['path'])!r}", Location(file=step.file, line=step.line),
-            hint="~ is not expanded (whose home, under sudo?): write the folder out, "
-            "e.g. path=\"/home/ubuntu/.ssh/config\""))
+            _("step {step}: path= must be absolute once its variables are in, not {path!r}"
+              ).format(step=step.id, path=shown.text(step.texts["path"])),
+            Location(file=step.file, line=step.line),
+            hint=_("~ is not expanded (whose home, under sudo?): write the folder out, e.g. "
+                   "path=\"/home/ubuntu/.ssh/config\"")))
         return None
     if step.lang == "qm":
         check_qm(script, step.file, step.line)
@@ -263,8 +279,8 @@ def _bind_step(step: Step, values: Mapping[str, str], shown: _Shown,
         for h in step.hosts:
             if inventory.hosts[h].transport == "proxmox":
                 errors.append(LabguideError(
-                    f"host {h} is reached through the Proxmox API: only qm blocks run there",
-                    Location(file=step.file, line=step.line)))
+                    _("host {host} is reached through the Proxmox API: only qm blocks run "
+                      "there").format(host=h), Location(file=step.file, line=step.line)))
     return BoundStep(
         step=step,
         script=script,

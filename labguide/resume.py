@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from labguide.check import CheckResult, collect
 from labguide.engine import Engine
 from labguide.events import StepStatus
+from labguide.i18n import gettext as _
+from labguide.i18n import ngettext
 from labguide.plan import Plan
 
 
@@ -31,10 +33,13 @@ class ResumeCheck:
 
     def lines(self) -> list[str]:
         if self.holds:
-            return [f"the lab still looks like the {len(self.checked)} earlier check(s) "
-                    f"passed: resuming at {self.resume_at}"]
-        return [f"your lab does not look like {r.step.id!r} passed: "
-                f"{r.message or r.status.value}" for r in self.failed]
+            return [ngettext("the lab still looks like the {n} earlier check passed: "
+                             "resuming at {step}",
+                             "the lab still looks like the {n} earlier checks passed: "
+                             "resuming at {step}", len(self.checked)).format(
+                n=len(self.checked), step=self.resume_at)]
+        return [_("your lab does not look like {step!r} passed: {why}").format(
+            step=r.step.id, why=r.message or r.status.word) for r in self.failed]
 
 
 def earlier_checks(plan: Plan, engine: Engine, resume_at: str) -> list[str]:
@@ -52,7 +57,7 @@ async def verify_resume(engine: Engine, resume_at: str) -> ResumeCheck:
     if not ids:
         return ResumeCheck(resume_at, (), ())
     checker = Engine(plan, mode="check", pool=engine.pool)
-    report = await collect(plan, engine=checker, only=set(ids))
+    report = await collect(plan, engine=checker, only=set(ids), drift=False)
     bad = tuple(r for r in report.results
                 if r.status not in (StepStatus.PASSED, StepStatus.WARNED, StepStatus.SKIPPED))
     return ResumeCheck(resume_at, tuple(ids), bad)

@@ -9,6 +9,7 @@ import os
 import shlex
 
 from labguide.errors import LabguideError, Location
+from labguide.i18n import gettext as _
 from labguide.inventory import Host
 
 
@@ -16,9 +17,9 @@ def shell_command(host: Host, command: list[str] | None = None) -> list[str]:
     """The argv that opens a shell (or runs `command`) on `host`, with a terminal."""
     if host.transport == "proxmox":
         raise LabguideError(
-            f"{host.name} is reached through the Proxmox API: labguide has no shell there",
-            Location(host=host.name),
-            hint="open its console in the Proxmox web UI, or `ssh root@<node>` yourself")
+            _("{host} is reached through the Proxmox API: labguide has no shell there").format(
+                host=host.name), Location(host=host.name),
+            hint=_("open its console in the Proxmox web UI, or `ssh root@<node>` yourself"))
     if host.transport == "local":
         if host.address.startswith("netns:"):
             inner = command or [os.environ.get("SHELL", "/bin/bash")]

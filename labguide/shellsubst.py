@@ -25,6 +25,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from labguide.i18n import gettext as _
 from labguide.shellcmd import Command
 
 #: ${NAME}, and $${NAME} for a literal ${NAME} (the same syntax as the chapter format).
@@ -58,10 +59,11 @@ def _escape(value: str, ctx: str) -> str:
         return re.sub(r"([\\$`])", r"\\\1", value)
     if ctx == "H":  # the body of <<'EOF': taken literally, line by line
         if "\n" in value:
-            raise UnsafePlacement("a value with a newline cannot go into a quoted here-document")
+            raise UnsafePlacement(_("a value with a newline cannot go into a quoted "
+                                    "here-document"))
         return value
     if ctx == "a":  # arithmetic: evaluated as an expression, where a[$(cmd)] runs cmd
-        return _whole_number(value, "an arithmetic expression ($((…)), $[…], NAME[…])")
+        return _whole_number(value, _("an arithmetic expression ($((…)), $[…], NAME[…])"))
     if ctx == "c":  # a comment: a newline would end it and run the rest
         return value.replace("\n", " ")
     raise AssertionError(ctx)
@@ -70,7 +72,8 @@ def _escape(value: str, ctx: str) -> str:
 def _whole_number(value: str, where: str) -> str:
     if _WHOLE_NUMBER.fullmatch(value):
         return value
-    raise UnsafePlacement(f"only a whole number can go into {where}, not {value!r}")
+    raise UnsafePlacement(_("only a whole number can go into {where}, not {value!r}").format(
+        where=where, value=value))
 
 
 def substitute_shell(text: str, values: Mapping[str, str]) -> str:
@@ -98,7 +101,7 @@ class _HereDoc:
     delim: str
     strip: bool
     quoted: bool
-    refusal: str | None  # why no value may go into its body, if none may
+    refusal: str | None  # why no value may go into its body (the whole message), if none may
 
 
 class _Scanner:
@@ -157,9 +160,9 @@ class _Scanner:
         """The value escaped for the innermost context, or UnsafePlacement saying why not."""
         why = self.refusal or self._evaluated_again()
         if why:
-            raise UnsafePlacement(f"a value cannot go {why}")
+            raise UnsafePlacement(why)
         if self._arithmetic():
-            _whole_number(value, "arithmetic ($((…)), ((…)), $[…], NAME[…], let, declare -i)")
+            _whole_number(value, _("arithmetic ($((…)), ((…)), $[…], NAME[…], let, declare -i)"))
         return _escape(value, self.stack[-1].kind)
 
     def _arithmetic(self) -> bool:
@@ -174,11 +177,13 @@ class _Scanner:
 
     def _evaluated_again(self) -> str | None:
         if any(c.kind == "b" for c in self.stack):
-            return "inside backticks `…` (they undo one level of escaping): write $(…)"
+            return _("a value cannot go inside backticks `…` (they undo one level of escaping): "
+                     "write $(…)")
         for c in self.stack:
             if c.kind == "u" and c.cmd.current:
-                return (f"into text that {c.cmd.current} runs again as shell code: pass it as "
-                        "an argument (sh -c '… \"$1\"' _ \"${NAME}\") or in the environment")
+                return _("a value cannot go into text that {command} runs again as shell code: "
+                         "pass it as an argument (sh -c '… \"$1\"' _ \"${{NAME}}\") or in the "
+                         "environment").format(command=c.cmd.current)
         return None
 
     # -- words of bare contexts ---------------------------------------------------------
@@ -334,7 +339,8 @@ class _Scanner:
         delim = next(g for g in (m.group(2), m.group(3), m.group(4)) if g is not None)
         runs = self.stack[-1].cmd.runs_stdin()
         refusal = self.refusal or self._evaluated_again() or (
-            f"into a here-document that {runs} runs as shell code" if runs else None)
+            _("a value cannot go into a here-document that {command} runs as shell code"
+              ).format(command=runs) if runs else None)
         self.pending.append(_HereDoc(delim, bool(m.group(1)), quoted, refusal))
         self._emit(m.group(0))
 
@@ -367,6 +373,6 @@ def _body(lines: list[str], doc: _HereDoc, values: Mapping[str, str], start: int
     done = _Scanner("".join(lines), values, "H" if doc.quoted else "h", doc.refusal,
                     start).run()
     if any(_ends(line, doc) for line in done.split("\n")):
-        raise UnsafePlacement(f"a value would end the here-document early (a line {doc.delim!r})",
-                              start)
+        raise UnsafePlacement(_("a value would end the here-document early (a line {line!r})"
+                                ).format(line=doc.delim), start)
     return done

@@ -23,6 +23,7 @@ import platformdirs
 from labguide.atomic import write_atomic
 from labguide.errors import LabguideError, Location
 from labguide.events import StepStatus
+from labguide.i18n import gettext as _
 
 
 def state_root() -> Path:
@@ -71,7 +72,8 @@ class RunState:
         except FileNotFoundError:
             return state
         except OSError as exc:
-            state.warning = f"{path} could not be read ({exc.strerror}); starting with no results"
+            state.warning = _("{path} could not be read ({error}); starting with no results"
+                              ).format(path=path, error=exc.strerror)
             return state
         try:
             data = json.loads(raw.decode("utf-8"))
@@ -87,8 +89,8 @@ class RunState:
             # never overwrite what cannot be read: the next save would lose it for good
             kept = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
             os.replace(path, kept)
-            state.warning = (f"{path} could not be read ({exc}); kept as {kept.name}, "
-                             "starting with no results")
+            state.warning = _("{path} could not be read ({error}); kept as {kept}, starting "
+                              "with no results").format(path=path, error=exc, kept=kept.name)
         return state
 
     def record(self, step_id: str, rec: StepRecord) -> None:
@@ -120,8 +122,9 @@ def _keep_other_lab(path: Path, made_on: object, lab_id: str) -> str:
     """Keep aside results made on another lab; what to tell the reader."""
     kept = path.with_name(f"{path.name}.other-lab-{time.strftime('%Y%m%d-%H%M%S')}")
     os.replace(path, kept)
-    return (f"the saved results were made on another lab ({made_on or 'a lab without an id'}"
-            f"), not on this one ({lab_id}): starting with no results (kept as {kept.name})")
+    return _("the saved results were made on another lab ({other}), not on this one ({lab}): "
+             "starting with no results (kept as {kept})").format(
+        other=made_on or _("a lab without an id"), lab=lab_id, kept=kept.name)
 
 
 def _records(data: dict[str, Any]) -> tuple[dict[str, StepRecord], str | None]:
@@ -165,10 +168,10 @@ class RunLock:
             holder = _holder(os.pread(fd, 4096, 0))
             os.close(fd)
             raise LabguideError(
-                f"another labguide run of this chapter on this lab is going on ({holder}); "
-                "two runs would mix their results", Location(file=path),
-                hint="wait for it to end, or stop it (Ctrl-C where it runs); "
-                "--check and --dry-run need no lock") from None
+                _("another labguide run of this chapter on this lab is going on ({holder}); two "
+                  "runs would mix their results").format(holder=holder), Location(file=path),
+                hint=_("wait for it to end, or stop it (Ctrl-C where it runs); --check and "
+                       "--dry-run need no lock")) from None
         os.ftruncate(fd, 0)  # who holds it (no command line: it may hold --set values)
         os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                   "since": time.time()}).encode(), 0)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from labguide.errors import LabguideError, Location
 from labguide.frontmatter import STEP_ID
+from labguide.i18n import gettext as _
 from labguide.model import Step
 from labguide.steps import classify
 from labguide.steps.kind import COMMON_ATTRS, FLAGS, SHELL_LANGS, Attrs, StepKind
@@ -36,18 +37,20 @@ def parse_attrs(raw: str, path: Path, line: int) -> dict[str, str | bool]:
     """`{on="a, b" check timeout=10}` → {'on': 'a, b', 'check': True, 'timeout': '10'}."""
     raw = raw.strip()
     if not (raw.startswith("{") and raw.endswith("}")):
-        raise _err(f"attributes must be in braces, e.g. {{on=\"host\"}}, not {raw!r}", path, line)
+        raise _err(_("attributes must be in braces, e.g. {example}, not {raw!r}").format(
+            example='{on="host"}', raw=raw), path, line)
     try:
         words = shlex.split(raw[1:-1])
     except ValueError as exc:
-        raise _err(f"bad attributes {raw!r}: {exc}", path, line) from None
+        raise _err(_("bad attributes {raw!r}: {error}").format(raw=raw, error=exc), path,
+                   line) from None
     attrs: dict[str, str | bool] = {}
     for word in words:
         key, sep, value = word.partition("=")
         if not ATTR_NAME.match(key):
-            raise _err(f"bad attribute {word!r}", path, line)
+            raise _err(_("bad attribute {word!r}").format(word=word), path, line)
         if key in attrs:
-            raise _err(f"attribute {key!r} given twice", path, line)
+            raise _err(_("attribute {key!r} given twice").format(key=key), path, line)
         attrs[key] = value if sep else True
     return attrs
 
@@ -58,37 +61,41 @@ def _err(msg: str, path: Path, line: int, hint: str | None = None) -> LabguideEr
 
 def _check_lang(kind: StepKind, attrs: Attrs) -> None:
     if kind.langs is not None and attrs.lang not in kind.langs:
-        wanted = "sh, bash or shell" if kind.langs == SHELL_LANGS else " or ".join(kind.langs)
-        raise attrs.error(f"a {kind.name} block must be {wanted}, not "
-                          f"{attrs.lang or 'unlabelled'!r}",
-                          hint="only blocks with {…} attributes are steps; drop them to show "
-                               "the block as text")
+        wanted = (_("sh, bash or shell") if kind.langs == SHELL_LANGS
+                  else _(" or ").join(kind.langs))
+        raise attrs.error(_("a {kind} block must be {wanted}, not {lang!r}").format(
+            kind=kind.name, wanted=wanted, lang=attrs.lang or _("unlabelled")),
+            hint=_("only blocks with {…} attributes are steps; drop them to show the block as "
+                   "text"))
 
 
 def _check_names(kind: StepKind, attrs: Attrs) -> None:
     allowed = COMMON_ATTRS | kind.attrs | ({kind.marker} if kind.marker else set())
     for key, value in attrs.values.items():
         if key not in allowed:
-            raise attrs.error(f"unknown attribute {key!r} for a {kind.name} step "
-                              f"(known: {', '.join(sorted(allowed - {kind.marker}))})")
+            raise attrs.error(_("unknown attribute {key!r} for a {kind} step (known: {known})"
+                                ).format(key=key, kind=kind.name,
+                                         known=", ".join(sorted(allowed - {kind.marker}))))
         if key in FLAGS and value not in (True, "true", "false"):
-            raise attrs.error(f"attribute {key} is a flag: write {key} or {key}=false")
+            raise attrs.error(_("attribute {key} is a flag: write {key} or {key}=false").format(
+                key=key))
         if key not in FLAGS and value is True:
-            raise attrs.error(f"attribute {key} needs a value, e.g. {key}=\"…\"")
+            raise attrs.error(_("attribute {key} needs a value, e.g. {key}=\"…\"").format(
+                key=key))
 
 
 def _hosts(kind: StepKind, attrs: Attrs) -> tuple[str, ...]:
     on = attrs.values.get("on")
     if not isinstance(on, str) or not on.strip():
-        raise attrs.error("a step needs on=\"HOST\" (or on=\"HOST1, HOST2\")")
+        raise attrs.error(_("a step needs on=\"HOST\" (or on=\"HOST1, HOST2\")"))
     hosts = tuple(h.strip() for h in on.split(",") if h.strip())
     for h in hosts:
         if not HOST_NAME.match(h):
-            raise attrs.error(f"bad host name {h!r} in on=")
+            raise attrs.error(_("bad host name {host!r} in on=").format(host=h))
     if len(set(hosts)) != len(hosts):
-        raise attrs.error("a host is named twice in on=")
+        raise attrs.error(_("a host is named twice in on="))
     if kind.single_host and len(hosts) != 1:
-        raise attrs.error(f"a {kind.name} step runs on exactly one host")
+        raise attrs.error(_("a {kind} step runs on exactly one host").format(kind=kind.name))
     return hosts
 
 
@@ -101,7 +108,8 @@ def build_step(block: Block) -> Step:
     hosts = _hosts(kind, attrs)
     sid = attrs.values.get("id", f"{block.section_id}-{block.index + 1}")
     if not isinstance(sid, str) or not STEP_ID.match(sid):
-        raise attrs.error(f"step id {sid!r} must be lower-case letters, digits and dashes")
+        raise attrs.error(_("step id {step!r} must be lower-case letters, digits and dashes"
+                            ).format(step=sid))
     options = kind.options(attrs)
     return Step(
         id=sid, kind=kind.name, hosts=hosts, body=block.content, lang=block.lang,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from labguide.errors import LabguideError, Location
+from labguide.i18n import gettext as _
 
 
 def load_toml(text: str, path: Path, *, what: str = "", first_line: int = 1) -> dict[str, Any]:
@@ -21,9 +22,9 @@ def load_toml(text: str, path: Path, *, what: str = "", first_line: int = 1) -> 
         m = re.search(r"line (\d+)", str(exc))
         last = max(1, len(text.splitlines()))
         line = int(m.group(1)) if m else last
-        prefix = f"{what} is not" if what else "not"
-        raise LabguideError(f"{prefix} valid TOML: {exc}",
-                            Location(file=path, line=line + first_line - 1)) from None
+        message = (_("{what} is not valid TOML: {error}") if what
+                   else _("not valid TOML: {error}")).format(what=what, error=exc)
+        raise LabguideError(message, Location(file=path, line=line + first_line - 1)) from None
 
 
 def line_of(text: str, pattern: str) -> int | None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from labguide.errors import LabguideError, Location
+from labguide.i18n import gettext as _
 
 VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: Allowed in a multi-line variable's value besides printable text.
@@ -67,22 +68,25 @@ def chapter_vars(raw: Mapping[str, Any], path: Path,
         table = isinstance(spec, dict)
         where = Location(file=path, line=line_of(f"vars.{name}" if table else name))
         if not VAR_NAME.match(name):
-            raise LabguideError(f"bad variable name {name!r}", where)
+            raise LabguideError(_("bad variable name {name!r}").format(name=name), where)
         value, lines = spec, False
         if isinstance(spec, dict):
             unknown = set(spec) - _VAR_KEYS
             if unknown or "default" not in spec:
-                raise LabguideError(
-                    f"[vars.{name}] takes default (required) and multiline"
-                    + (f", not {', '.join(sorted(unknown))}" if unknown else ""), where)
+                raise LabguideError((
+                    _("[vars.{name}] takes default (required) and multiline, not {keys}")
+                    if unknown else _("[vars.{name}] takes default (required) and multiline")
+                ).format(name=name, keys=", ".join(sorted(unknown))), where)
             value, lines = spec["default"], spec.get("multiline", False)
             if not isinstance(lines, bool):
-                raise LabguideError(f"[vars.{name}] multiline must be true or false", where)
+                raise LabguideError(_("[vars.{name}] multiline must be true or false").format(
+                    name=name), where)
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise LabguideError(f"variable {name} must be a string or a number", where)
+            raise LabguideError(_("variable {name} must be a string or a number").format(
+                name=name), where)
         problem = value_error(name, str(value), lines)
         if problem:
-            raise LabguideError(f"the default of {problem}", where)
+            raise LabguideError(_("the default of {problem}").format(problem=problem), where)
         defaults[name] = str(value)
         if lines:
             multiline.add(name)

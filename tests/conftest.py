@@ -18,6 +18,12 @@ from labguide.inventory import Host
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
+# labguide speaks the locale's language (LC_ALL, LC_MESSAGES, LANG): the tests read English
+# unless they ask for another language themselves, whatever the machine's locale.
+for _var in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+    os.environ.pop(_var, None)
+os.environ["LANG"] = "C.UTF-8"
+
 # A shell without job control starts `cmd &` with SIGINT ignored, and every child inherits
 # that: the tests that press Ctrl-C on labguide (SIGINT to its process group) would then go
 # unheard. Python only turns SIGINT into KeyboardInterrupt if it starts with the default.

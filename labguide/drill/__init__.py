@@ -18,6 +18,7 @@ from labguide.drill.judging import (
 from labguide.drill.model import DEFAULT_SCENARIOS, DISRUPTIONS, DrillReport, ScenarioResult
 from labguide.drill.runner import run_drill
 from labguide.engine import Engine
+from labguide.i18n import gettext as _
 from labguide.plan import Plan
 
 __all__ = ["DEFAULT_SCENARIOS", "DISRUPTIONS", "DrillReport", "ScenarioResult",
@@ -31,12 +32,13 @@ async def check_then_drill(plan: Plan, *, strict: bool = False,
                            ) -> tuple[CheckReport, DrillReport | None, str]:
     """The read-only checks, then (only if they all pass) the drill, on one set of
     connections. Returns both reports and, when the drill did not run, why."""
-    say = say or (lambda line: print(f"drill: {line}", file=sys.stderr, flush=True))
+    say = say or (lambda line: print(_("drill: {line}").format(line=line), file=sys.stderr,
+                                     flush=True))
     engine = Engine(plan, mode="check", accept_new_host_keys=accept_new_host_keys)
     try:
         report = await collect(plan, engine=engine, strict=strict)
         if report.exit_code != 0:
-            skipped = "not run: the checks did not all pass"
+            skipped = _("not run: the checks did not all pass")
             say(skipped)
             return report, None, skipped
         drill = await run_drill(plan, rate=rate, pool=engine.pool, strict=strict, say=say)

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from labguide.drill.model import DEFAULT_SCENARIOS, DISRUPTIONS, HEALTHY
 from labguide.events import Event, StepStatus
+from labguide.i18n import gettext as _
 from labguide.plan import Plan
 from labguide.probes.events import VipAcquired, VipReleased
 from labguide.probes.vip_parse import normalize_ip
@@ -60,30 +61,35 @@ def judge(moved: bool, back: bool, lost: int, expected: int | None, *, vip: str,
           peer: str | None, move_timeout: float, back_timeout: float,
           holders_now: Sequence[str], error: str = "") -> tuple[StepStatus, str]:
     """A scenario's verdict: failed if the VIP did not move or did not come back."""
-    held = ", ".join(holders_now) or "nobody"
+    held = ", ".join(holders_now) or _("nobody")
     if error:
         return StepStatus.FAILED, error
     if not moved:
-        return StepStatus.FAILED, (f"{vip} did not move away from {owner} within "
-                                   f"{move_timeout:g} s (held by {held})")
+        return StepStatus.FAILED, _("{vip} did not move away from {owner} within {seconds} s "
+                                    "(held by {held})").format(
+            vip=vip, owner=owner, seconds=f"{move_timeout:g}", held=held)
     if not back:
-        return StepStatus.FAILED, (f"{vip} did not come back to {owner} within "
-                                   f"{back_timeout:g} s (held by {held})")
+        return StepStatus.FAILED, _("{vip} did not come back to {owner} within {seconds} s "
+                                    "(held by {held})").format(
+            vip=vip, owner=owner, seconds=f"{back_timeout:g}", held=held)
     if expected is not None and lost > expected:
-        return StepStatus.WARNED, (f"{lost} requests lost while {vip} moved away; the chapter "
-                                   f"lost {expected or 'none'}")
-    return StepStatus.PASSED, f"{vip} moved {owner} → {peer} and came back"
+        return StepStatus.WARNED, _("{lost} requests lost while {vip} moved away; the chapter "
+                                    "lost {expected}").format(
+            lost=lost, vip=vip, expected=expected or _("none"))
+    return StepStatus.PASSED, _("{vip} moved {owner} → {peer} and came back").format(
+        vip=vip, owner=owner, peer=peer)
 
 
 def drill_question(plan: Plan, *, rate: float,
                    scenarios: Sequence[str] = DEFAULT_SCENARIOS) -> str:
     """What the drill will do, for the confirmation question."""
-    what = "; then ".join(DISRUPTIONS[s].disrupt.replace("sudo ", "") for s in scenarios)
-    return (f"The drill CHANGES the lab. For each VIP ({', '.join(plan.vips)}), on the host "
-            f"that holds it: {what}; each time it waits for the VIP to move and come back and "
-            f"restores the original state, while this machine sends {rate:g} requests/s to "
-            f"{url_for(plan, plan.vips[0]) if plan.vips else 'the VIP'}. It runs only if "
-            "every check passes. Run the drill?")
+    what = _("; then ").join(DISRUPTIONS[s].disrupt.replace("sudo ", "") for s in scenarios)
+    return _("The drill CHANGES the lab. For each VIP ({vips}), on the host that holds it: "
+             "{what}; each time it waits for the VIP to move and come back and restores the "
+             "original state, while this machine sends {rate} requests/s to {url}. It runs "
+             "only if every check passes. Run the drill?").format(
+        vips=", ".join(plan.vips), what=what, rate=f"{rate:g}",
+        url=url_for(plan, plan.vips[0]) if plan.vips else _("the VIP"))
 
 
 
@@ -98,9 +104,11 @@ def unfit_reason(states: Mapping[str, Mapping[str, str]],
             continue
         for key, want in HEALTHY.items():
             if state.get(key) != want:
-                problems.append(f"{host}: {key} is {state.get(key, 'unknown')}, not {want}")
+                problems.append(_("{host}: {key} is {state}, not {want}").format(
+                host=host, key=key, state=state.get(key, _("unknown")), want=want))
     for vip, held in holders.items():
         if len(held) != 1:
-            problems.append(f"{vip} is held by {', '.join(held) or 'nobody'}, not by one host")
-    return ("the lab is not fit for a drill (nothing was changed): " + "; ".join(problems)
-            if problems else "")
+            problems.append(_("{vip} is held by {hosts}, not by one host").format(
+                vip=vip, hosts=", ".join(held) or _("nobody")))
+    return (_("the lab is not fit for a drill (nothing was changed): {problems}").format(
+        problems="; ".join(problems)) if problems else "")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from labguide.events import StepStatus
+from labguide.i18n import N_
 from labguide.probes.events import OutageWindow
 
 MAINTENANCE_FILE = "/etc/keepalived/maintenance_mode"
@@ -26,7 +27,8 @@ class Disruption:
     """One way of taking a VIP away from its owner, and how to undo it.
 
     `expected_lost` is what the chapter leads one to expect (None: some loss is expected);
-    `chapter` is the chapter's own measured figure, shown next to ours.
+    `chapter` is the chapter's own measured figure, shown next to ours. `title` and `chapter`
+    are translated where a result is made.
     """
 
     name: str
@@ -39,17 +41,17 @@ class Disruption:
 
 DISRUPTIONS: Mapping[str, Disruption] = {
     "keepalived": Disruption(
-        "stop-keepalived", "keepalived stopped on the owner",
+        "stop-keepalived", N_("keepalived stopped on the owner"),
         "sudo systemctl stop keepalived", "sudo systemctl start keepalived", 0,
-        "0 of 29,984 lost"),
+        N_("0 of 29,984 lost")),
     "maintenance": Disruption(
-        "maintenance", "maintenance file created on the owner",
+        "maintenance", N_("maintenance file created on the owner"),
         f"sudo touch {MAINTENANCE_FILE}", f"sudo rm -f {MAINTENANCE_FILE}", 0,
-        "none lost (then a reboot)"),
+        N_("none lost (then a reboot)")),
     "haproxy": Disruption(
-        "stop-haproxy", "HAProxy stopped on the owner",
+        "stop-haproxy", N_("HAProxy stopped on the owner"),
         "sudo systemctl stop haproxy", "sudo systemctl start haproxy", None,
-        "483 of 29,346 lost (1.64%)"),
+        N_("483 of 29,346 lost (1.64%)")),
 }
 DEFAULT_SCENARIOS = ("keepalived", "maintenance")
 

@@ -26,6 +26,7 @@ from labguide.drill.model import (
 )
 from labguide.errors import HostError, LabguideError
 from labguide.events import Event
+from labguide.i18n import gettext as _
 from labguide.plan import Plan
 from labguide.probes.events import OutageWindow, ProbeSummary
 from labguide.transports.pool import TransportPool
@@ -126,33 +127,39 @@ class Drill:
 
     async def disrupt(self, a: Attempt) -> None:
         d, vip = a.disruption, a.vip
-        self.say(f"{d.name}: {d.disrupt} on {a.owner} (holds {vip})")
+        self.say(_("{scenario}: {command} on {host} (holds {vip})").format(
+            scenario=d.name, command=d.disrupt, host=a.owner, vip=vip))
         a.t_disrupt, a.disrupted = time.time(), True
         ok, lines = await self.sh(a.owner, d.disrupt)
         if not ok:
-            a.error = f"`{d.disrupt}` on {a.owner} failed: {' | '.join(lines[-3:])}"
+            a.error = _("`{command}` on {host} failed: {output}").format(
+                command=d.disrupt, host=a.owner, output=" | ".join(lines[-3:]))
             return
         a.moved = await self.watch.until(
             lambda: len(self.watch.holders(vip)) == 1 and self.watch.holders(vip)[0] in a.peers,
             self.move_timeout)
         if a.moved:
             a.peer = self.watch.holders(vip)[0]
-            self.say(f"{d.name}: {vip} is on {a.peer}")
+            self.say(_("{scenario}: {vip} is on {host}").format(scenario=d.name, vip=vip,
+                                                                 host=a.peer))
         await asyncio.sleep(self.settle)
 
     async def restore(self, a: Attempt) -> None:
         d, vip = a.disruption, a.vip
-        self.say(f"{d.name}: {d.restore} on {a.owner}")
+        self.say(_("{scenario}: {command} on {host}").format(scenario=d.name, command=d.restore,
+                                                              host=a.owner))
         a.t_restore = time.time()
         ok, lines = await self.sh(a.owner, d.restore)
         a.restored = ok
         if not ok and not a.error:
-            a.error = f"`{d.restore}` on {a.owner} failed: {' | '.join(lines[-3:])}"
+            a.error = _("`{command}` on {host} failed: {output}").format(
+                command=d.restore, host=a.owner, output=" | ".join(lines[-3:]))
         if a.moved and ok:
             a.back = await self.watch.until(lambda: self.watch.holders(vip) == (a.owner,),
                                             self.back_timeout)
             if a.back:
-                self.say(f"{d.name}: {vip} is back on {a.owner}")
+                self.say(_("{scenario}: {vip} is back on {host}").format(
+                    scenario=d.name, vip=vip, host=a.owner))
             await asyncio.sleep(self.settle)
 
     async def undo(self, a: Attempt) -> None:
@@ -161,7 +168,8 @@ class Drill:
             d = a.disruption
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(COMMAND_TIMEOUT):
-                    self.say(f"{d.name}: restoring: {d.restore} on {a.owner}")
+                    self.say(_("{scenario}: restoring: {command} on {host}").format(
+                        scenario=d.name, command=d.restore, host=a.owner))
                     await self.sh(a.owner, d.restore)
 
     async def scenario(self, vip: str, key: str) -> ScenarioResult:
@@ -198,7 +206,7 @@ class Drill:
                                 back_timeout=self.back_timeout,
                                 holders_now=self.watch.holders(vip), error=a.error)
         return ScenarioResult(
-            scenario=d.name, title=d.title, vip=vip, owner=owner, peer=peer, status=status,
+            scenario=d.name, title=_(d.title), vip=vip, owner=owner, peer=peer, status=status,
             message=message, moved=a.moved, back=a.back, moved_after=moved_after,
             move_gap=move_gap, back_after=back_after, back_gap=back_gap,
             url=url_for(self.plan, vip), sent=summary.http_reqs if summary else 0,
@@ -207,7 +215,7 @@ class Drill:
             lost_back=sum(o.lost for o in outages) - lost_moving,
             by_cause={k: v for k, v in (summary.by_cause if summary else {}).items()
                       if k != "ok"},
-            outages=outages, expected_lost=d.expected_lost, chapter=d.chapter,
+            outages=outages, expected_lost=d.expected_lost, chapter=_(d.chapter),
             duration=duration, restore_at=a.t_restore)
 
 
@@ -233,15 +241,16 @@ def _checked(plan: Plan, scenarios: Sequence[str], vips: Sequence[str] | None
     """The VIPs to drill; a drill that cannot run is an error before anything changes."""
     for key in scenarios:
         if key not in DISRUPTIONS:
-            raise LabguideError(f"unknown drill scenario {key!r}",
-                                hint=f"one of: {', '.join(DISRUPTIONS)}")
+            raise LabguideError(_("unknown drill scenario {name!r}").format(name=key),
+                                hint=_("one of: {names}").format(names=", ".join(DISRUPTIONS)))
     if len(plan.chapter.watch.candidates) < 2:
-        raise LabguideError(
-            f"chapter {plan.chapter.id} names fewer than two VIP candidates in [watch]: "
-            "there is nowhere to move a VIP to")
+        raise LabguideError(_(
+            "chapter {chapter} names fewer than two VIP candidates in [watch]: there is "
+            "nowhere to move a VIP to").format(chapter=plan.chapter.id))
     targets = tuple(vips) if vips is not None else plan.vips
     if not targets:
-        raise LabguideError(f"chapter {plan.chapter.id} watches no VIP ([watch] vips)")
+        raise LabguideError(_("chapter {chapter} watches no VIP ([watch] vips)").format(
+            chapter=plan.chapter.id))
     return targets
 
 
@@ -251,7 +260,7 @@ async def _prime(drill: Drill, found: Findings, targets: Sequence[str]) -> None:
     state = watch.watcher.state
     if not await watch.until(lambda: all(state.reachable(h) for h in watch.hosts), 20.0):
         down = [h for h in watch.hosts if not state.reachable(h)]
-        found.error = f"the VIP watcher could not reach {', '.join(down)}"
+        found.error = _("the VIP watcher could not reach {hosts}").format(hosts=", ".join(down))
         return
     found.before = await drill.host_states()
     found.holders_before = {v: watch.holders(v) for v in targets}
@@ -265,13 +274,13 @@ async def _scenarios(drill: Drill, found: Findings, targets: Sequence[str],
             found.results.append(await drill.scenario(vip, key))
             # never go on with a lab that did not come back as it was
             if not await drill.settled(vip, found.holders_before[vip]):
-                found.error = (f"{vip} is not back on "
-                               f"{', '.join(found.holders_before[vip])}: the drill stopped")
+                found.error = _("{vip} is not back on {hosts}: the drill stopped").format(
+                    vip=vip, hosts=", ".join(found.holders_before[vip]))
                 return
 
 
 async def _verify(drill: Drill, found: Findings, targets: Sequence[str], say: Say) -> None:
-    say("checking that the lab is back as it was")
+    say(_("checking that the lab is back as it was"))
     with contextlib.suppress(Exception):
         for vip, held in found.holders_before.items():
             await drill.settled(vip, held)
@@ -325,7 +334,7 @@ async def run_drill(
         if own_pool:
             await pool.close()
     if found.before and not found.restored and not found.error:
-        found.error = "the lab did not come back as it was (see before/after)"
+        found.error = _("the lab did not come back as it was (see before/after)")
     return DrillReport(plan.chapter.id, rate, tuple(found.results), time.monotonic() - started,
                        found.restored or not found.before, found.error, found.before,
                        found.after, found.holders_before, found.holders_after, strict)

@@ -21,6 +21,7 @@ from labguide import durations
 from labguide.clock import stamp_ms
 from labguide.errors import LabguideError, Location
 from labguide.events import Event
+from labguide.i18n import gettext as _
 from labguide.probes.events import OutageWindow, ProbeBatch, ProbeSummary
 from labguide.probes.http_engines import CONNECTIONS, MODE_TEXT
 from labguide.probes.http_protocol import ENGINES, summary_dict
@@ -43,10 +44,10 @@ def _duration_option(_ctx: click.Context, _param: click.Parameter,
 
 def format_summary(s: ProbeSummary) -> str:
     """The summary in k6's words, then what k6 does not report."""
-    head = (f"  labguide probe  {s.url}  ({s.engine}, {s.target_rate:g}/s for "
-            f"{s.duration:.1f}s)")
-    how = "; then ".join(MODE_TEXT.get(m, m) for m in s.connections)
-    lines = [head] + ([f"  connections: {how}"] if how else [])
+    head = f"  labguide probe  {s.url}  " + _("({engine}, {rate}/s for {seconds}s)").format(
+        engine=s.engine, rate=f"{s.target_rate:g}", seconds=f"{s.duration:.1f}")
+    how = _("; then ").join(_(MODE_TEXT[m]) if m in MODE_TEXT else m for m in s.connections)
+    lines = [head] + (["  " + _("connections: {how}").format(how=how)] if how else [])
     return "\n".join([*lines, "", *("     " + line for line in summary_lines(s))])
 
 
@@ -62,9 +63,9 @@ class Progress:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, OutageWindow):
-            self._line(f"outage: {event.lost} lost in "
-                       f"{event.duration:.3f}s" if event.duration is not None else
-                       f"outage: {event.lost} lost", final=True)
+            self._line((_("outage: {lost} lost in {seconds}s") if event.duration is not None
+                        else _("outage: {lost} lost")).format(
+                lost=event.lost, seconds=f"{event.duration or 0:.3f}"), final=True)
             return
         if not isinstance(event, ProbeBatch):
             return
@@ -78,10 +79,11 @@ class Progress:
         lat = [w.latency.med for w in self.window if w.latency.count]
         p50 = sorted(lat)[len(lat) // 2] if lat else 0.0
         self.window.clear()
-        outage = f"  OUTAGE {b.outage.lost} lost" if b.outage else ""
-        self._line(f"{now - self.started:6.1f}s  {rate:7.1f}/s  ok {b.total_ok}  "
-                   f"failed {b.total_failed}  dropped {b.total_dropped}  "
-                   f"in flight {b.in_flight}  p50 {ms(p50)}{outage}")
+        outage = "  " + _("OUTAGE {lost} lost").format(lost=b.outage.lost) if b.outage else ""
+        self._line(f"{now - self.started:6.1f}s  {rate:7.1f}/s  " + _(
+            "ok {ok}  failed {failed}  dropped {dropped}  in flight {in_flight}").format(
+            ok=b.total_ok, failed=b.total_failed, dropped=b.total_dropped,
+            in_flight=b.in_flight) + f"  p50 {ms(p50)}{outage}")
 
     def _line(self, text: str, final: bool = False) -> None:
         if self.tty:
@@ -132,7 +134,8 @@ def probe(url: str, rate: float, duration: float, timeout: float, threshold: flo
         try:
             re.compile(expect)
         except re.error as exc:
-            raise LabguideError(f"--expect is not a regular expression: {exc}") from None
+            raise LabguideError(_("--expect is not a regular expression: {error}").format(
+                error=exc)) from None
     progress = None if quiet else Progress(sys.stderr, time.monotonic())
 
     async def main() -> ProbeSummary:
@@ -158,8 +161,8 @@ def probe(url: str, rate: float, duration: float, timeout: float, threshold: flo
     else:
         click.echo(format_summary(summary))
     if summary.success_ratio < threshold:
-        click.echo(f"labguide: success ratio {summary.success_ratio:.4f} is below the "
-                   f"threshold {threshold:g}", err=True)
+        click.echo(_("labguide: success ratio {ratio} is below the threshold {threshold}").format(
+            ratio=f"{summary.success_ratio:.4f}", threshold=f"{threshold:g}"), err=True)
         sys.exit(1)
 
 
@@ -168,7 +171,8 @@ def probe(url: str, rate: float, duration: float, timeout: float, threshold: flo
 
 @click.command()
 @click.option("--inventory", "-i", "inventory_path", metavar="FILE",
-              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
+              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox "
+                   "lab's).  [env var: LABGUIDE_INVENTORY]")
 @click.option("--vip", "vips", multiple=True, metavar="ADDRESS",
               help="A VIP to watch (repeatable; default: the inventory's VIP, VIP2, ...).")
 @click.option("--host", "hosts", multiple=True, metavar="NAME",
@@ -217,8 +221,8 @@ def watch(inventory_path: str | None, vips: tuple[str, ...], hosts: tuple[str, .
                     await transport.close()
 
     if not as_json:
-        click.echo(f"{stamp_ms(time.time())}  watching {', '.join(vip_list)} on "
-                   f"{', '.join(transports)}")
+        click.echo(f"{stamp_ms(time.time())}  " + _("watching {vips} on {hosts}").format(
+            vips=", ".join(vip_list), hosts=", ".join(transports)))
     asyncio.run(main())
 
 
@@ -239,9 +243,9 @@ def _watch_targets(inventory_path: str | None, vips: tuple[str, ...], hosts: tup
         path = default_inventory(inventory_path)
         if path is None:
             if hosts or not netns:
-                raise LabguideError(
+                raise LabguideError(_(
                     "no inventory: pass --inventory FILE, set LABGUIDE_INVENTORY, build the "
-                    "sandbox (labguide lab up), or watch namespaces with --netns")
+                    "sandbox (labguide lab up), or watch namespaces with --netns"))
         else:
             inventory = load_inventory(path)
     if inventory is not None and (hosts or not netns):
@@ -255,11 +259,11 @@ def _watch_targets(inventory_path: str | None, vips: tuple[str, ...], hosts: tup
         if pve is not None:
             hypervisor = make_transport(pve)
     for spec in netns:
-        name, _, ns = spec.partition("=")
+        name, _sep, ns = spec.partition("=")
         transports[name] = NetnsTransport(netns_host(name, ns or name), ns or name)
     vip_list = _vip_list(vips, inventory)
     if not transports:
-        raise LabguideError("no host to watch: pass --host NAME or --netns NAME")
+        raise LabguideError(_("no host to watch: pass --host NAME or --netns NAME"))
     return transports, vip_list, hypervisor
 
 
@@ -272,12 +276,13 @@ def _vip_list(vips: tuple[str, ...], inventory: Any) -> list[str]:
         vip_list = [value for key, value in sorted(inventory.vars.items())
                     if re.fullmatch(r"VIP\d*", key)]
     if not vip_list:
-        raise LabguideError("no VIP to watch: pass --vip ADDRESS (or set VIP in the inventory)",
+        raise LabguideError(_("no VIP to watch: pass --vip ADDRESS (or set VIP in the inventory)"),
                             Location(file=Path(inventory.path)) if inventory and inventory.path
                             else None)
     for vip in vip_list:
         try:
             normalize_ip(vip)
         except ValueError:
-            raise LabguideError(f"not an IP address: {vip!r}", Location(key="--vip")) from None
+            raise LabguideError(_("not an IP address: {vip!r}").format(vip=vip),
+                                Location(key="--vip")) from None
     return vip_list

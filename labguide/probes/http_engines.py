@@ -19,6 +19,7 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from labguide.i18n import N_
 from labguide.probes.http_protocol import WorkerConfig
 
 #: Rates up to this (requests per second) use a new connection per request; above it,
@@ -31,8 +32,8 @@ NEW_CONNECTION_MAX_RATE = 100.0
 #: Connections kept alive at load rates, as k6's 10 VUs keep 10 (the book's `--vus 10`).
 LANES = 10
 CONNECTIONS: tuple[str, ...] = ("auto", "new", "keepalive")
-MODE_TEXT = {"new": "new connection per request, like curl",
-             "keepalive": "keep-alive, like k6's VUs"}
+MODE_TEXT = {"new": N_("new connection per request, like curl"),
+             "keepalive": N_("keep-alive, like k6's VUs")}
 
 
 def connection_mode(rate: float, setting: str = "auto") -> str:

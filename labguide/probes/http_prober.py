@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from labguide.errors import LabguideError
 from labguide.events import Event
+from labguide.i18n import gettext as _
 from labguide.probes.events import ProbeBatch, ProbeSummary
 from labguide.probes.http_engines import CONNECTIONS
 from labguide.probes.http_protocol import ENGINES, WorkerConfig, decode
@@ -52,19 +53,20 @@ class Prober:
         python: str = sys.executable,
     ) -> None:
         if engine not in ENGINES:
-            raise LabguideError(f"unknown prober engine {engine!r}",
-                                hint=f"one of: {', '.join(ENGINES)}")
+            raise LabguideError(_("unknown prober engine {name!r}").format(name=engine),
+                                hint=_("one of: {names}").format(names=", ".join(ENGINES)))
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise LabguideError(f"not an http(s) URL: {url!r}",
-                                hint="e.g. http://198.18.16.140/hostname")
+            raise LabguideError(_("not an http(s) URL: {url!r}").format(url=url),
+                                hint=_("e.g. {url}").format(url="http://198.18.16.140/hostname"))
         if rate < 0:
-            raise LabguideError(f"the rate must be >= 0, not {rate}")
+            raise LabguideError(_("the rate must be >= 0, not {rate}").format(rate=rate))
         if connections not in CONNECTIONS:
-            raise LabguideError(f"unknown connection mode {connections!r}",
-                                hint=f"one of: {', '.join(CONNECTIONS)}")
+            raise LabguideError(_("unknown connection mode {name!r}").format(name=connections),
+                                hint=_("one of: {names}").format(names=", ".join(CONNECTIONS)))
         if timeout <= 0:
-            raise LabguideError(f"the timeout must be > 0, not {timeout}")
+            raise LabguideError(_("the timeout must be > 0, not {timeout}").format(
+                timeout=timeout))
         self.config = WorkerConfig(
             url=url, rate=rate, timeout=timeout, duration=duration, engine=engine,
             max_in_flight=max_in_flight, expect=expect, out=out,
@@ -140,7 +142,7 @@ class Prober:
     def set_rate(self, rate: float) -> None:
         """Change the rate now; the schedule restarts from this moment at the new rate."""
         if rate < 0:
-            raise LabguideError(f"the rate must be >= 0, not {rate}")
+            raise LabguideError(_("the rate must be >= 0, not {rate}").format(rate=rate))
         self._send({"cmd": "rate", "rate": rate})
 
     def request_stop(self) -> None:
@@ -164,7 +166,8 @@ class Prober:
             self._proc.stdin.close()
         if self.summary is None:
             detail = self._error or " | ".join(self._stderr) or f"exit {self._proc.returncode}"
-            raise LabguideError(f"the HTTP prober for {self.config.url} failed: {detail}")
+            raise LabguideError(_("the HTTP prober for {url} failed: {error}").format(
+                url=self.config.url, error=detail))
         return self.summary
 
     async def stop(self) -> ProbeSummary:

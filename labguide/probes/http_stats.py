@@ -9,6 +9,8 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 from labguide.probes.events import (
     CurrentOutage,
     LatencySummary,
@@ -27,6 +29,15 @@ CAUSES: tuple[str, ...] = (
     "other",  # anything else (a bug or an unusual error: see the error text in --out)
 )
 OK = "ok"
+#: Each cause as the reader reads it (the codes stay in files, JSON and --out).
+CAUSE_WORDS = {"refused": N_("refused"), "reset": N_("reset"), "timeout": N_("timeout"),
+               "http_error": N_("HTTP error"), "wrong_body": N_("wrong body"),
+               "connect_error": N_("connect error"), "other": N_("other"), OK: N_("ok")}
+
+
+def cause_word(cause: str) -> str:
+    """A failure cause in the run's language (an unknown one as it is)."""
+    return _(CAUSE_WORDS[cause]) if cause in CAUSE_WORDS else cause
 #: Answers are counted per backend (the body names it, e.g. "web-1"): at most this many
 #: names, each cut to MAX_BACKEND_NAME characters; further bodies count under OTHER_BACKENDS
 #: (a server that answers a new body every time would otherwise make the summary huge).

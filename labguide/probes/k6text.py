@@ -2,10 +2,11 @@
 end-of-test summary read back into numbers. Text only: no I/O, no front-end.
 
 Rows are k6's (`checks`, `http_req_duration`, `http_req_failed`, `http_reqs`,
-`dropped_iterations`) in its 1.x wording ("N out of M"), then what k6 does not report.
-Labels longer than the width are cut with "..." (`http_req_dur...` at 15 columns), so a
-narrow pane and the full-width command share one layout. `parse_k6_summary` reads both
-k6's own output (0.x and 1.x) and ours.
+`dropped_iterations`) in its 1.x wording ("N out of M"), then what k6 does not report (in
+the run's language; k6's metric names stay as k6 prints them). Labels longer than the width
+are cut with "..." (`http_req_dur...` at 15 columns), so a narrow pane and the full-width
+command share one layout; widths are terminal cells, so Japanese labels line up too.
+`parse_k6_summary` reads both k6's own output (0.x and 1.x) and ours.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from labguide.cells import cell_len, cut
 from labguide.clock import clock_ms
+from labguide.i18n import gettext as _
 from labguide.probes.events import LatencySummary, OutageWindow, ProbeSummary
+from labguide.probes.http_stats import cause_word
 
 #: Label widths: the full k6 layout, and a narrow pane's.
 WIDE = 32
@@ -40,9 +44,8 @@ def counts(d: Mapping[str, int]) -> str:
 
 
 def row(label: str, value: str, width: int) -> str:
-    if len(label) > width:
-        label = label[: width - 3] + "..."
-    return f"{label:.<{width}}: {value}"
+    label = cut(label, width, "...")
+    return f"{label}{'.' * (width - cell_len(label))}: {value}"
 
 
 def durations(d: LatencySummary) -> str:
@@ -53,12 +56,14 @@ def durations(d: LatencySummary) -> str:
 def k6_rows(s: ProbeSummary) -> list[tuple[str, str]]:
     """What k6 itself reports, in its words."""
     return [
-        ("checks", f"{100 * s.success_ratio:.2f}%  {s.checks_passed} out of {s.http_reqs}"),
+        ("checks", f"{100 * s.success_ratio:.2f}%  " + _("{n} out of {total}").format(
+            n=s.checks_passed, total=s.http_reqs)),
         ("http_req_duration", durations(s.http_req_duration)),
-        ("http_req_failed", f"{100 * s.failed_ratio:.2f}%  {s.http_req_failed} out of "
-                            f"{s.http_reqs}"),
-        ("http_reqs", f"{s.http_reqs}  {s.rate:.2f}/s (target {s.target_rate:g}/s)"),
-        ("dropped_iterations", f"{s.dropped}  (late: {s.late})"),
+        ("http_req_failed", f"{100 * s.failed_ratio:.2f}%  " + _("{n} out of {total}").format(
+            n=s.http_req_failed, total=s.http_reqs)),
+        ("http_reqs", f"{s.http_reqs}  {s.rate:.2f}/s " + _("(target {rate}/s)").format(
+            rate=f"{s.target_rate:g}")),
+        ("dropped_iterations", f"{s.dropped}  " + _("(late: {count})").format(count=s.late)),
     ]
 
 
@@ -66,13 +71,14 @@ def extra_rows(s: ProbeSummary) -> list[tuple[str, str]]:
     """What labguide's prober adds to k6's numbers."""
     late = s.lateness_ms
     return [
-        ("achieved rate / target", f"{s.achieved_ratio:.3f}"),
-        ("late starts (>10ms)", f"{s.late}  (lateness p50={ms(late.med)} p99={ms(late.p99)} "
-                                f"max={ms(late.max)})"),
-        ("backends", counts(s.by_backend)),
-        ("failures by cause", counts(s.by_cause)),
-        ("cpu (prober process)", f"{s.cpu_seconds:.2f}s, "
-                                 f"{1e6 * s.cpu_seconds / max(s.http_reqs, 1):.0f}µs/request"),
+        (_("achieved rate / target"), f"{s.achieved_ratio:.3f}"),
+        (_("late starts (>10ms)"), f"{s.late}  " + _("(lateness {values})").format(
+            values=f"p50={ms(late.med)} p99={ms(late.p99)} max={ms(late.max)}")),
+        (_("backends"), counts(s.by_backend)),
+        (_("failures by cause"), counts({cause_word(k): v for k, v in s.by_cause.items()})),
+        (_("cpu (prober process)"), _("{seconds}s, {per}µs/request").format(
+            seconds=f"{s.cpu_seconds:.2f}",
+            per=f"{1e6 * s.cpu_seconds / max(s.http_reqs, 1):.0f}")),
     ]
 
 
@@ -82,16 +88,19 @@ def outage_lines(outages: Sequence[OutageWindow], width: int, shown: int | None 
     listed = list(outages)
     if shown is not None:
         listed = listed[-shown:] if shown else []
-    count = f"{len(outages)}, {sum(o.lost for o in outages)} lost"
+    count = _("{count}, {lost} lost").format(count=len(outages),
+                                             lost=sum(o.lost for o in outages))
     if len(listed) < len(outages):
-        count += f"; {len(outages) - len(listed)} earlier ones not listed"
-    lines = [row("outages", count, width)]
+        count += _("; {count} earlier ones not listed").format(count=len(outages) - len(listed))
+    lines = [row(_("outages"), count, width)]
     for o in listed:
-        start = clock_ms(o.start) if o.start is not None else "(start)"
-        end = clock_ms(o.end) if o.end is not None else "(still failing at the end)"
+        start = clock_ms(o.start) if o.start is not None else _("(start)")
+        end = clock_ms(o.end) if o.end is not None else _("(still failing at the end)")
         length = f"{o.duration:.3f} s" if o.duration is not None else "?"
-        lines.append(row("outage", f"{start} → {end}  {length}, {o.lost} lost "
-                                   f"({counts(o.causes)})", width))
+        causes = counts({cause_word(k): v for k, v in o.causes.items()})
+        lines.append(row(_("outage"), _("{start} → {end}  {length}, {lost} lost ({causes})"
+                                        ).format(start=start, end=end, length=length,
+                                                 lost=o.lost, causes=causes), width))
     return lines
 
 
@@ -111,8 +120,8 @@ def detail_lines(detail: Mapping[str, Any], width: int = NARROW) -> list[str]:
     if reqs is not None:
         rows.append(("http_reqs", f"{reqs}  {float(detail.get('rate', 0)):.2f}/s"))
     if failed is not None and reqs:
-        rows.append(("http_req_failed", f"{100 * int(failed) / int(reqs):.2f}%  {failed} out "
-                                        f"of {reqs}"))
+        rows.append(("http_req_failed", f"{100 * int(failed) / int(reqs):.2f}%  " + _(
+            "{n} out of {total}").format(n=failed, total=reqs)))
     dur = detail.get("http_req_duration")
     if isinstance(dur, Mapping):
         rows.append(("http_req_duration", " ".join(

@@ -258,7 +258,7 @@ class VipState:
             self._power[host] = power
             events.append(HostReachability(host, False, error, power, t=t))
         for vip in self.vips:
-            events += self.release(vip, host, t, reason="unreachable")
+            events += self.release(vip, host, t, reason="unreachable")  # i18n: not text
         return events + self.keepalived.unknown(host, t)
 
     def vrrp(self, host: str, instance: str, t: float, *, state: str | None = None,

@@ -1,5 +1,6 @@
 """`labguide watch`'s words: one plain line (or one JSON object) per watcher event, each
-stamped with the moment it describes. Pure text; the command itself is in probes/cli.py."""
+stamped with the moment it describes; the lines in the run's language, JSON as data. Pure
+text; the command itself is in probes/cli.py."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import json
 
 from labguide.clock import clock_ms, stamp_ms
 from labguide.events import Event
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 from labguide.probes.events import (
     HostReachability,
     SplitBrain,
@@ -22,50 +25,64 @@ def seconds(value: float) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
 
 
+#: Why a host released a VIP, said ("removed" is the usual case: nothing is said).
+REASONS = {"unreachable": N_("unreachable")}
+
+
 def _vip_line(event: VipAcquired | VipReleased | SplitBrain) -> str:
     if isinstance(event, VipAcquired):
-        on = f" on {event.interface}" if event.interface else ""
-        how = "" if event.host_t is not None else " (already held)"
-        return f"acquired by {event.host}{on}{how}"
+        text = (_("acquired by {host} on {interface}") if event.interface
+                else _("acquired by {host}")).format(host=event.host, interface=event.interface)
+        return text + ("" if event.host_t is not None else " " + _("(already held)"))
     if isinstance(event, VipReleased):
-        why = "" if event.reason == "removed" else f" ({event.reason})"
-        handover = (f" (handover: both held it {seconds(event.overlap)})"
-                    if event.overlap is not None else "")
-        return f"released by {event.host}{why}{handover}"
-    held = seconds(event.t - event.since) if event.since is not None else "too long"
+        text = _("released by {host}").format(host=event.host)
+        if event.reason != "removed":
+            text += f" ({_(REASONS.get(event.reason, event.reason))})"
+        if event.overlap is not None:
+            text += " " + _("(handover: both held it {duration})").format(
+                duration=seconds(event.overlap))
+        return text
+    held = seconds(event.t - event.since) if event.since is not None else _("too long")
     if event.started:
-        window = f" (VRRP's master-down interval: {seconds(event.window)})" if event.window else ""
-        return f"SPLIT BRAIN: held by {' and '.join(event.hosts)} for {held}{window}"
-    return f"split brain over after {held}, held by {', '.join(event.hosts) or 'nobody'}"
+        text = _("SPLIT BRAIN: held by {hosts} for {duration}").format(
+            hosts=_(" and ").join(event.hosts), duration=held)
+        if event.window:
+            text += " " + _("(VRRP's master-down interval: {duration})").format(
+                duration=seconds(event.window))
+        return text
+    return _("split brain over after {duration}, held by {hosts}").format(
+        duration=held, hosts=", ".join(event.hosts) or _("nobody"))
 
 
-DAEMON_WORDS = {"RUNNING": "keepalived running", "STOPPED": "keepalived not running",
-                "ABSENT": "keepalived not installed"}
+DAEMON_WORDS = {"RUNNING": N_("keepalived running"), "STOPPED": N_("keepalived not running"),
+                "ABSENT": N_("keepalived not installed")}
 
 
 def _keepalived_line(event: VrrpStateChanged) -> str | None:
     if event.instance == "*" and event.state == "ABSENT" and event.primed:
         return None  # a host without keepalived (a web server): nothing to say at the start
     if event.instance == "*":
-        what = DAEMON_WORDS.get(event.state, f"keepalived {event.state.lower()}")
+        what = (_(DAEMON_WORDS[event.state]) if event.state in DAEMON_WORDS
+                else f"keepalived {event.state.lower()}")
     else:
-        prio = f" priority {event.priority}" if event.priority is not None else ""
-        what = f"keepalived {event.instance} {event.state}{prio}"
+        what = f"keepalived {event.instance} {event.state}"
+        if event.priority is not None:
+            what += " " + _("priority {priority}").format(priority=event.priority)
     if event.primed:  # the state found at the start, with its own time when the log said
-        what += (f" (since {clock_ms(event.host_t)})" if event.host_t is not None
-                 else " (as found)")
+        what += " " + (_("(since {time})").format(time=clock_ms(event.host_t))
+                       if event.host_t is not None else _("(as found)"))
     return what
 
 
 def _reach_line(event: HostReachability) -> str:
     if event.reachable:
-        return "reachable"
-    error = event.error or "unknown error"
+        return _("reachable")
+    error = event.error or _("unknown error")
     if event.power == "stopped":
-        return f"NOT RUNNING (its VM is stopped): {error}"
+        return _("NOT RUNNING (its VM is stopped): {error}").format(error=error)
     if event.power == "running":
-        return f"UNREACHABLE (its VM runs): {error}"
-    return f"UNREACHABLE: {error}"
+        return _("UNREACHABLE (its VM runs): {error}").format(error=error)
+    return _("UNREACHABLE: {error}").format(error=error)
 
 
 def format_event(event: Event) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from labguide.probes.events import OutageWindow
+from labguide.titles import bound_title
 
 if TYPE_CHECKING:
     from labguide.check import CheckReport
@@ -18,9 +19,12 @@ def check_as_dict(report: CheckReport) -> dict[str, Any]:
         "exit_code": report.exit_code,
         "duration": round(report.duration, 3),
         "counts": report.counts,
+        "drifted": len(report.drifted),
+        "limit": list(report.limit),
         "unreachable": report.unreachable,
         "checks": [{
-            "id": r.step.id, "section": r.step.step.section, "hosts": list(r.step.step.hosts),
+            "id": r.step.id, "title": bound_title(r.step), "section": r.step.step.section,
+            "hosts": list(r.step.step.hosts),
             "status": r.status.value, "message": r.message, "expected": r.step.message,
             "command": redact(r.step.shown), "hint": r.step.hint,
             "duration": round(r.duration, 3), "results": {h: dict(d) for h, d in r.hosts.items()},

@@ -6,6 +6,7 @@ line to KINDS below, and describe it in docs/chapter-format.md (docs/architectur
 
 from __future__ import annotations
 
+from labguide.i18n import gettext as _
 from labguide.model import Step
 from labguide.steps import checks, file, keepalived, load, qm, reboot, run
 from labguide.steps.context import Verdict
@@ -40,14 +41,14 @@ def classify(attrs: Attrs) -> StepKind:
     its marker attribute names (`check`, `wait`, `load`, `path=`, `reboot`), else its
     language's default (qm), else `run`. Two markers are an error."""
     if "file" in attrs:
-        raise attrs.error("write a file with {on=HOST path=/the/path}, not file=")
+        raise attrs.error(_("write a file with {on=HOST path=/the/path}, not file="))
     for kind in KINDS.values():
         if attrs.lang in kind.owns_langs:
             return kind
     marked = [k for k in KINDS.values() if _marked(k, attrs)]
     if len(marked) > 1:
-        raise attrs.error(f"a block is one kind of step, not "
-                          f"{' and '.join(k.name for k in marked)}")
+        raise attrs.error(_("a block is one kind of step, not {kinds}").format(
+            kinds=_(" and ").join(k.name for k in marked)))
     if marked:
         return marked[0]
     for kind in KINDS.values():

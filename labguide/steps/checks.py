@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from labguide.events import StepStatus
+from labguide.i18n import N_, ngettext
+from labguide.i18n import gettext as _
 from labguide.plan import BoundStep
 from labguide.steps.context import HostOutcome, StepContext, Verdict
 from labguide.steps.kind import SHELL_LANGS, Attrs, StepKind
@@ -30,23 +32,27 @@ def judge(bound: BoundStep, outcome: HostOutcome) -> Verdict:
     step = bound.step
     expect = step.options.expect if isinstance(step.options, CheckOptions) else None
     if outcome.reason == "timeout":
-        return Verdict(StepStatus.FAILED, f"the check timed out after {step.timeout:g} s")
+        return Verdict(StepStatus.FAILED, _("the check timed out after {seconds} s").format(
+            seconds=f"{step.timeout:g}"))
     if outcome.reason:
-        return Verdict(StepStatus.FAILED, f"the check did not finish ({outcome.reason})")
+        return Verdict(StepStatus.FAILED, _("the check did not finish ({reason})").format(
+            reason=outcome.reason))
     found = "\n".join(outcome.stdout).strip()
     last = found.splitlines()[-1] if found else ""
     if outcome.exit_status == 2:
-        return Verdict(StepStatus.WARNED, last or "warning")
+        return Verdict(StepStatus.WARNED, last or _("warning"))
     if outcome.exit_status != 0:
-        return Verdict(StepStatus.FAILED, last or f"exit status {outcome.exit_status}")
+        return Verdict(StepStatus.FAILED, last or _("exit status {status}").format(
+            status=outcome.exit_status))
     if expect and not re.search(expect, found):
-        return Verdict(StepStatus.FAILED, f"expected output matching {expect!r}")
+        return Verdict(StepStatus.FAILED, _("expected output matching {pattern!r}").format(
+            pattern=expect))
     return Verdict(StepStatus.PASSED, bound.message)
 
 
 class CheckKind(StepKind):
     name = "check"
-    verb = "check"
+    verb = N_("check")
     marker = "check"
     attrs: ClassVar[frozenset[str]] = frozenset({"message", "hint", "transient", "expect"})
     default_timeout = 30.0
@@ -72,7 +78,7 @@ class CheckKind(StepKind):
 
 class WaitKind(CheckKind):
     name = "wait"
-    verb = "wait until"
+    verb = N_("wait until")
     marker = "wait"
     attrs: ClassVar[frozenset[str]] = frozenset(
         {"message", "hint", "transient", "interval", "expect"})
@@ -98,11 +104,15 @@ class WaitKind(CheckKind):
                 break
             await asyncio.sleep(interval)
         ctx.show(host, ctx.outcomes[host].tail)
-        note = f"after {time.monotonic() - t0:.1f} s ({attempts} tries)"
-        ctx.emit(host, "info", f"{'true' if verdict.status.ok else 'still not true'} {note}")
+        note = ngettext("after {seconds} s ({n} try)", "after {seconds} s ({n} tries)",
+                        attempts).format(seconds=f"{time.monotonic() - t0:.1f}", n=attempts)
+        ctx.emit(host, "info", (_("true {after}") if verdict.status.ok
+                                else _("still not true {after}")).format(after=note))
         if verdict.status.ok:
-            return Verdict(verdict.status, f"{bound.message or 'condition met'} {note}".strip())
-        return Verdict(StepStatus.FAILED, f"{verdict.message}; gave up after {step.timeout:g} s")
+            met = bound.message or _("condition met")
+            return Verdict(verdict.status, f"{met} {note}".strip())
+        return Verdict(StepStatus.FAILED, _("{message}; gave up after {seconds} s").format(
+            message=verdict.message, seconds=f"{step.timeout:g}"))
 
 
 CHECK = CheckKind()

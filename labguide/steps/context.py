@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 
 from labguide.errors import HostError
 from labguide.events import Event, HostFinished, InputDone, InputWanted, Output, StepStatus
+from labguide.i18n import gettext as _
 from labguide.plan import BoundStep
 from labguide.transports.base import Ask, Captured, CommandResult, Transport
 from labguide.transports.prompts import Prompt, may_ask
@@ -235,7 +236,8 @@ class StepContext:
                     verdict = await action(host)
             except TimeoutError:
                 outcome.reason = "timeout"
-                verdict = Verdict(StepStatus.FAILED, f"timed out after {timeout:g} s")
+                verdict = Verdict(StepStatus.FAILED, _("timed out after {seconds} s").format(
+                    seconds=f"{timeout:g}"))
                 self.emit(host, "stderr", verdict.message)
             except HostError as exc:
                 verdict = Verdict(StepStatus.FAILED, self.redact(str(exc)))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from labguide.durations import DurationError, parse_duration
 from labguide.errors import LabguideError, Location
+from labguide.i18n import gettext as _
 from labguide.steps.context import StepContext, Verdict
 from labguide.transports.qm import reads_only as qm_reads_only
 
@@ -55,7 +56,8 @@ class Attrs:
         try:
             return parse_duration(self.text(key), minimum=minimum)
         except DurationError as exc:
-            raise self.error(f"attribute {key}: {exc}") from None
+            raise self.error(_("attribute {key}: {problem}").format(key=key, problem=exc)
+                             ) from None
 
     def number(self, key: str, default: float, minimum: float = 0.0,
                maximum: float = 1e7) -> float:
@@ -65,10 +67,12 @@ class Attrs:
         try:
             value = float(raw)
         except ValueError:
-            raise self.error(f"attribute {key}={raw!r} is not a number") from None
+            raise self.error(_("attribute {key}={raw!r} is not a number").format(
+                key=key, raw=raw)) from None
         if not minimum <= value <= maximum:  # also false for nan
-            raise self.error(f"attribute {key}={raw!r} is out of range "
-                             f"({minimum:g} to {maximum:g})")
+            raise self.error(_("attribute {key}={raw!r} is out of range ({low} to {high})"
+                               ).format(key=key, raw=raw, low=f"{minimum:g}",
+                                        high=f"{maximum:g}"))
         return value
 
     def regex(self, key: str) -> str | None:
@@ -78,9 +82,19 @@ class Attrs:
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise self.error(f"{key}={pattern!r} is not a valid regular expression: "
-                             f"{exc}") from None
+            raise self.error(_("{key}={pattern!r} is not a valid regular expression: {error}"
+                               ).format(key=key, pattern=pattern, error=exc)) from None
         return pattern
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How what a step left on one host compares with the lab now (--check's drift): `same`,
+    `differs` (with a unified diff), `missing` (diff from /dev/null), and a note."""
+
+    status: str
+    diff: tuple[str, ...] = ()
+    note: str = ""
 
 
 class StepKind:
@@ -142,6 +156,14 @@ class StepKind:
     async def preview(self, ctx: StepContext) -> dict[str, list[str]]:
         """What the step would change, per host, read before it runs ({} if nothing to show)."""
         return {}
+
+    #: Whether `drift` compares anything (--check asks the kinds that do).
+    drifts: ClassVar[bool] = False
+
+    async def drift(self, ctx: StepContext, host: str) -> Drift:
+        """How the host differs now from what the step leaves there, read-only (a file step:
+        the file against the chapter's text). Never changes the lab: --check calls it."""
+        raise NotImplementedError
 
     async def run(self, ctx: StepContext) -> Verdict:
         raise NotImplementedError

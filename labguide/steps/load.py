@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from labguide.events import LoadStarted, StepStatus
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 from labguide.probes.k6text import parse_k6_summary, summary_lines
 from labguide.steps.context import StepContext, Verdict
 from labguide.steps.kind import Attrs, StepKind
@@ -41,7 +43,7 @@ class LoadOptions:
 
 class LoadKind(StepKind):
     name = "load"
-    verb = "load test"
+    verb = N_("load test")
     marker = "load"
     attrs: ClassVar[frozenset[str]] = frozenset(
         {"url", "rate", "duration", "vus", "background", "threshold", "max_failed",
@@ -52,7 +54,7 @@ class LoadKind(StepKind):
 
     def options(self, attrs: Attrs) -> LoadOptions:
         if not attrs.text("url"):
-            raise attrs.error("a load step needs url=\"http://…\"")
+            raise attrs.error(_("a load step needs url=\"http://…\""))
         return LoadOptions(
             rate=int(attrs.number("rate", 1000, minimum=1, maximum=100_000)),
             duration=attrs.duration("duration", 30.0, minimum=0.1),
@@ -75,20 +77,22 @@ class LoadKind(StepKind):
         timeline: Timeline = ctx.kept["timeline"]
         try:
             if (await ctx.transport(host).capture("command -v k6", timeout=10)).ok:
-                detail, where = await self.with_k6(ctx, host), f"k6 on {host}"
+                detail, where = await self.with_k6(ctx, host), _("k6 on {host}").format(
+                    host=host)
             else:
                 detail = await self.with_prober(ctx, host)
-                where = (f"labguide's prober from this machine, not {host}, which has no k6: "
-                         "another network path, so the numbers may differ")
+                where = _("labguide's prober from this machine, not {host}, which has no k6: "
+                          "another network path, so the numbers may differ").format(host=host)
         finally:
             ctx.kept["unsubscribe"]()
         if detail is None:
             outcome = ctx.outcomes[host]
-            return Verdict(StepStatus.FAILED, f"k6 on {host} gave no summary (exit status "
-                                              f"{outcome.exit_status}, {outcome.reason or ''})",
-                           {"tool": K6})
+            return Verdict(StepStatus.FAILED, _(
+                "k6 on {host} gave no summary (exit status {status}, {reason})").format(
+                host=host, status=outcome.exit_status, reason=outcome.reason or ""),
+                {"tool": K6})
         if timeline.events:
-            ctx.emit(host, "info", "during the load:")
+            ctx.emit(host, "info", _("during the load:"))
             for line in timeline.lines():
                 ctx.emit(host, "info", "  " + line)
         opts: LoadOptions = ctx.step.options
@@ -102,7 +106,7 @@ class LoadKind(StepKind):
         result = await ctx.run(host, ctx.bound.script, ctx.step.timeout)
         detail = parse_k6_summary(ctx.outcomes[host].stdout)
         if result.exit_status != 0:  # 99: k6's own thresholds crossed; its numbers still count
-            ctx.emit(host, "info", f"k6 ended with {result}")
+            ctx.emit(host, "info", _("k6 ended with {result}").format(result=result))
         return detail if "http_reqs" in detail else None
 
     async def with_prober(self, ctx: StepContext, host: str) -> dict[str, Any]:
@@ -111,9 +115,10 @@ class LoadKind(StepKind):
 
         opts: LoadOptions = ctx.step.options
         url = ctx.bound.text("url")
-        ctx.emit(host, "info", f"k6 is not on {host}: labguide's prober sends GET {url} at "
-                               f"{opts.rate}/s for {opts.duration:g} s from this machine")
-        ctx.publish(LoadStarted(ctx.bound.id, BUILTIN, "this machine", opts.rate,
+        ctx.emit(host, "info", _("k6 is not on {host}: labguide's prober sends GET {url} at "
+                                 "{rate}/s for {seconds} s from this machine").format(
+            host=host, url=url, rate=opts.rate, seconds=f"{opts.duration:g}"))
+        ctx.publish(LoadStarted(ctx.bound.id, BUILTIN, _("this machine"), opts.rate,
                                 opts.duration))
         async with Prober(url, opts.rate, duration=opts.duration,
                           publish=ctx.publish) as prober:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labguide.events import Event, LoadStarted, StepStarted, StepStatus
+from labguide.i18n import gettext as _
 from labguide.probes.events import VipAcquired, VipReleased
 from labguide.steps.context import Verdict
 from labguide.steps.kind import Attrs
@@ -67,8 +68,8 @@ def read_limit(attrs: Attrs, name: str = "max_failed") -> Limit | None:
     m = _PERCENT.match(raw)
     if m and float(m.group(1)) <= 100:
         return Limit(ratio=float(m.group(1)) / 100)
-    raise attrs.error(f"{name}={raw!r}: write a count ({name}=0) or a share "
-                      f"({name}=\"5%\")")
+    raise attrs.error(_("{name}={raw!r}: write a count ({name}=0) or a share "
+                        "({name}=\"5%\")").format(name=name, raw=raw))
 
 
 def read_book(attrs: Attrs) -> BookFigure | None:
@@ -79,8 +80,8 @@ def read_book(attrs: Attrs) -> BookFigure | None:
         return BookFigure()
     m = _BOOK.match(raw)
     if not m or int(m.group(2)) == 0 or int(m.group(1)) > int(m.group(2)):
-        raise attrs.error(f"book={raw!r}: write the book's failed/sent, e.g. book=\"483/29346\", "
-                          "or book=\"none\"")
+        raise attrs.error(_("book={raw!r}: write the book's failed/sent, e.g. "
+                            "book=\"483/29346\", or book=\"none\"").format(raw=raw))
     return BookFigure(int(m.group(1)), int(m.group(2)))
 
 
@@ -100,17 +101,21 @@ class Timeline:
             self.started = event.t  # the load's own clock starts when it sends
         elif isinstance(event, StepStarted) and event.step_id != self.own_step:
             acts = event.t + event.delay
-            self.events.append((acts, f"step {event.step_id} "
-                                      f"{'ran (after its delay)' if event.delay else 'started'}"))
+            self.events.append((acts, (_("step {step} ran (after its delay)") if event.delay
+                                       else _("step {step} started")).format(
+                step=event.step_id)))
             self._last_step = (acts, event.step_id)
         elif isinstance(event, VipReleased):
-            self.events.append((event.t, f"{event.vip} left {event.host} ({event.reason})"))
+            self.events.append((event.t, _("{vip} left {host} ({reason})").format(
+                vip=event.vip, host=event.host, reason=event.reason)))
         elif isinstance(event, VipAcquired):
-            self.events.append((event.t, f"{event.vip} is on {event.host}"))
+            self.events.append((event.t, _("{vip} is on {host}").format(vip=event.vip,
+                                                                        host=event.host)))
             if self._last_step is not None:
                 t, step = self._last_step
-                self.moves.append(f"{event.vip} reached {event.host} {event.t - t:.1f} s "
-                                  f"after {step} started")
+                self.moves.append(_("{vip} reached {host} {seconds} s after {step} started"
+                                    ).format(vip=event.vip, host=event.host,
+                                             seconds=f"{event.t - t:.1f}", step=step))
 
     def lines(self) -> list[str]:
         return [f"{t - self.started:+6.1f} s  {what}" for t, what in sorted(self.events)]
@@ -126,23 +131,27 @@ def judge_load(detail: dict[str, Any], *, limit: Limit | None, book: BookFigure 
     sent = int(detail.get("http_reqs", 0))
     failed = int(detail.get("http_req_failed", 0))
     if not sent:
-        return Verdict(StepStatus.FAILED, f"the load test sent no request [{where}]", detail)
-    message = f"you: {failed:,} of {sent:,} failed ({100 * failed / sent:.2f}%)"
+        return Verdict(StepStatus.FAILED, _("the load test sent no request [{where}]").format(
+            where=where), detail)
+    message = _("you: {failed} of {sent} failed ({percent}%)").format(
+        failed=f"{failed:,}", sent=f"{sent:,}", percent=f"{100 * failed / sent:.2f}")
     if book is not None:
-        message += f" — the book: {book}"
-    message += f" at {detail.get('rate', 0):.1f}/s [{where}]"
+        message += " — " + _("the book: {figure}").format(figure=book)
+    message += " " + _("at {rate}/s [{where}]").format(rate=f"{detail.get('rate', 0):.1f}",
+                                                       where=where)
     detail = {**detail, "expected": str(limit) if limit else None,
               "book": str(book) if book else None}
     too_many = limit is not None and not limit.allows(failed, sent)
     below = threshold is not None and (sent - failed) / sent < threshold
     moved = f"; {'; '.join(timeline.moves)}" if timeline and timeline.moves else ""
     if too_many or below:
-        why = (f"more than the chapter expects ({limit})" if too_many
-               else f"below the success threshold {threshold:.2%}")
+        why = (_("more than the chapter expects ({limit})").format(limit=limit) if too_many
+               else _("below the success threshold {threshold}").format(
+                   threshold=f"{threshold:.2%}"))
         return Verdict(StepStatus.FAILED, f"{message}: {why}{moved}", detail)
-    hoped = (warn, f"more than the chapter hopes for ({warn})") if warn else \
-        (book.as_limit() if book else None, "more than the book lost")
+    hoped = (warn, _("more than the chapter hopes for ({warn})").format(warn=warn)) if warn \
+        else (book.as_limit() if book else None, _("more than the book lost"))
     if hoped[0] is not None and not hoped[0].allows(failed, sent):
-        within = f", within what it accepts ({limit})" if limit else ""
+        within = _(", within what it accepts ({limit})").format(limit=limit) if limit else ""
         return Verdict(StepStatus.WARNED, f"{message}: {hoped[1]}{within}{moved}", detail)
     return Verdict(StepStatus.PASSED, message, detail)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from labguide.events import StepStatus
+from labguide.i18n import N_
 from labguide.steps.context import StepContext, Verdict
 from labguide.steps.kind import Attrs, StepKind
 from labguide.steps.reach import wait_reachable
@@ -21,7 +22,7 @@ class QmOptions:
 
 class QmKind(StepKind):
     name = "qm"
-    verb = "Proxmox API"
+    verb = N_("Proxmox API")
     attrs: ClassVar[frozenset[str]] = frozenset({"disruptive", "wait_ssh", "hint"})
     langs = ("qm",)
     default_for_langs = ("qm",)

@@ -9,6 +9,7 @@ import time
 
 from labguide.errors import HostError
 from labguide.events import StepStatus
+from labguide.i18n import gettext as _
 from labguide.steps.context import StepContext, Verdict
 
 #: Printed by a host; differs after each boot (see boot_marker).
@@ -56,21 +57,24 @@ async def wait_reachable(ctx: StepContext, host: str, *, kept_by: str, timeout: 
                 back, last_error = await answers(ctx, host, old_boot)
             if back:
                 away = time.monotonic() - t0
-                ctx.emit(host, "info", f"{host} answers again after {away:.1f} s",
-                         kept_by=kept_by)
-                return Verdict(StepStatus.PASSED, f"{host} was back after {away:.1f} s")
+                ctx.emit(host, "info", _("{host} answers again after {seconds} s").format(
+                    host=host, seconds=f"{away:.1f}"), kept_by=kept_by)
+                return Verdict(StepStatus.PASSED, _("{host} was back after {seconds} s").format(
+                    host=host, seconds=f"{away:.1f}"))
         except HostError as exc:
-            if "host key" in exc.message:
+            if exc.lasting:  # a host key refused: waiting longer will not change it
                 raise
             last_error = exc.message
         except (TimeoutError, OSError) as exc:
             last_error = str(exc) or type(exc).__name__
         if time.monotonic() - last_note > NOTE_EVERY:
             last_note = time.monotonic()
-            ctx.emit(host, "info", f"waiting for {host} to answer SSH "
-                                   f"({time.monotonic() - t0:.0f} s so far)", kept_by=kept_by)
+            ctx.emit(host, "info", _("waiting for {host} to answer SSH ({seconds} s so far)"
+                                     ).format(host=host,
+                                              seconds=f"{time.monotonic() - t0:.0f}"),
+                     kept_by=kept_by)
         with contextlib.suppress(Exception):
             await ctx.transport(host).close()
         await asyncio.sleep(min(0.5 * attempt, 2.0))
-    return Verdict(StepStatus.FAILED, f"{host} did not answer within {timeout:g} s"
-                   + (f" ({last_error})" if last_error else ""))
+    return Verdict(StepStatus.FAILED, _("{host} did not answer within {seconds} s").format(
+        host=host, seconds=f"{timeout:g}") + (f" ({last_error})" if last_error else ""))

@@ -9,6 +9,8 @@ import time
 from typing import ClassVar
 
 from labguide.events import StepStatus
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 from labguide.steps.context import StepContext, Verdict
 from labguide.steps.kind import Attrs, StepKind
 from labguide.steps.reach import boot_marker, wait_reachable
@@ -22,7 +24,7 @@ CUT_OFF = (None, 0, 255, -1)
 
 class RebootKind(StepKind):
     name = "reboot"
-    verb = "reboot"
+    verb = N_("reboot")
     marker = "reboot"
     attrs: ClassVar[frozenset[str]] = frozenset({"reboot", "disruptive", "delay", "hint",
                                                  "tty"})
@@ -41,8 +43,8 @@ class RebootKind(StepKind):
         result = await ctx.run(host, ctx.bound.script, min(step.timeout, COMMAND_TIMEOUT),
                                interactive=step.options)
         if result.exit_status not in CUT_OFF and result.reason is None:
-            return Verdict(StepStatus.FAILED,
-                           f"reboot failed with exit status {result.exit_status}")
+            return Verdict(StepStatus.FAILED, _("reboot failed with exit status {status}").format(
+                status=result.exit_status))
         with contextlib.suppress(Exception):
             await ctx.transport(host).close()
         await asyncio.sleep(1.0)

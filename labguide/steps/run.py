@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from labguide.events import StepStatus
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 from labguide.steps.context import StepContext, Verdict
 from labguide.steps.kind import Attrs, StepKind
 from labguide.transports.base import CommandResult
@@ -13,11 +15,12 @@ from labguide.transports.base import CommandResult
 def ended_badly(result: CommandResult, timeout: float) -> Verdict | None:
     """The verdict of a command that did not exit 0 (None when it did)."""
     if result.reason == "timeout":
-        return Verdict(StepStatus.FAILED, f"timed out after {timeout:g} s")
+        return Verdict(StepStatus.FAILED, _("timed out after {seconds} s").format(
+            seconds=f"{timeout:g}"))
     if result.reason:
-        return Verdict(StepStatus.FAILED, f"no exit status ({result.reason})")
+        return Verdict(StepStatus.FAILED, str(result))
     if result.exit_status != 0:
-        return Verdict(StepStatus.FAILED, f"exit status {result.exit_status}")
+        return Verdict(StepStatus.FAILED, str(result))
     return None
 
 
@@ -29,7 +32,7 @@ def tty_attr(attrs: Attrs) -> bool | None:
 
 class RunKind(StepKind):
     name = "run"
-    verb = "run"
+    verb = N_("run")
     attrs: ClassVar[frozenset[str]] = frozenset({"disruptive", "reboot", "delay", "hint",
                                                  "tty"})
 

@@ -10,6 +10,8 @@ import abc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 from labguide.inventory import Host
 from labguide.transports.prompts import Prompt
 
@@ -17,6 +19,15 @@ from labguide.transports.prompts import Prompt
 OutputSink = Callable[[str, str], None]
 #: Answers a command's prompt: the text to type, or None to leave it unanswered.
 Ask = Callable[[Prompt], Awaitable[str | None]]
+
+
+#: Why a command has no exit status, as the reader reads it (the codes stay in files).
+REASONS = {"timeout": N_("timeout"), "cancelled": N_("cancelled"),
+           "connection lost": N_("connection lost"), "unreachable": N_("unreachable")}
+
+
+def reason_word(reason: str) -> str:
+    return _(REASONS[reason]) if reason in REASONS else reason
 
 
 @dataclass(frozen=True)
@@ -34,8 +45,8 @@ class CommandResult:
 
     def __str__(self) -> str:
         if self.reason is not None:
-            return f"no exit status ({self.reason})"
-        return f"exit status {self.exit_status}"
+            return _("no exit status ({reason})").format(reason=reason_word(self.reason))
+        return _("exit status {status}").format(status=self.exit_status)
 
 
 @dataclass(frozen=True)

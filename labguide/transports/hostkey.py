@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from labguide.i18n import gettext as _
+
 #: The host key file of each key type on a host, to compare fingerprints there.
 KEY_FILES = {"ssh-ed25519": "ssh_host_ed25519_key.pub", "ssh-rsa": "ssh_host_rsa_key.pub",
              "ecdsa-sha2-nistp256": "ssh_host_ecdsa_key.pub",
@@ -43,14 +45,16 @@ class HostKeyQuestion:
 
     def lines(self) -> list[str]:
         """The question in OpenSSH's words, then where to compare the fingerprint."""
-        return [
-            f"The authenticity of host '{self.host}' ({self.where}) can't be established.",
-            f"{self.type_name} key fingerprint is {self.fingerprint}.",
-            f"This key is not known: {self.known_hosts} has no key for {self.where}.",
-            f"Compare it with the host's own, on its console: {self.compare_command()}",
-            "(on Proxmox: the VM's console in the web UI, or `qm terminal VMID`; cloud-init",
-            "also prints the new keys' fingerprints there at the first boot).",
-        ]
+        return _(
+            "The authenticity of host '{host}' ({address}) can't be established.\n"
+            "{type} key fingerprint is {fingerprint}.\n"
+            "This key is not known: {known_hosts} has no key for {address}.\n"
+            "Compare it with the host's own, on its console: {command}\n"
+            "(on Proxmox: the VM's console in the web UI, or `qm terminal VMID`; cloud-init\n"
+            "also prints the new keys' fingerprints there at the first boot)."
+        ).format(host=self.host, address=self.where, type=self.type_name,
+                 fingerprint=self.fingerprint, known_hosts=self.known_hosts,
+                 command=self.compare_command()).splitlines()
 
 
 #: Answers a HostKeyQuestion: True to trust the key (it is then recorded), False to refuse,

@@ -17,6 +17,7 @@ from pathlib import Path
 import asyncssh
 
 from labguide.errors import HostError
+from labguide.i18n import gettext as _
 from labguide.inventory import Host
 from labguide.transports.hostkey import AskHostKey, HostKeyQuestion
 
@@ -48,9 +49,9 @@ class KnownHosts:
         return host.address if host.port == 22 else f"[{host.address}]:{host.port}"
 
     def error(self, why: str) -> HostError:
-        return HostError(self.host.name, f"known_hosts {self.path} {why}",
-                         hint="set known_hosts in the inventory to a regular file "
-                         "(it may start empty, with --accept-new-host-keys)")
+        return HostError(self.host.name, f"known_hosts {self.path}: {why}",
+                         hint=_("set known_hosts in the inventory to a regular file (it may "
+                                "start empty, with --accept-new-host-keys)"), lasting=True)
 
     def for_asyncssh(self) -> str | asyncssh.SSHKnownHosts:
         """What asyncssh checks host keys against (never left to ~/.ssh/config): the file, or
@@ -61,17 +62,17 @@ class KnownHosts:
         except FileNotFoundError:
             return asyncssh.import_known_hosts("")  # every key unknown; accepted ones create it
         except OSError as exc:
-            raise self.error(f"cannot be read ({exc.strerror})") from None
+            raise self.error(_("cannot be read ({error})").format(error=exc.strerror)) from None
         if not stat.S_ISREG(st.st_mode):
-            kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a device"
-                    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a FIFO"
-                    if stat.S_ISFIFO(st.st_mode) else "not a regular file")
-            raise self.error(f"is {kind}: host keys could not be checked there, nor accepted "
-                             "keys kept")
+            kind = (_("a folder") if stat.S_ISDIR(st.st_mode) else _("a device")
+                    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else _("a FIFO")
+                    if stat.S_ISFIFO(st.st_mode) else _("not a regular file"))
+            raise self.error(_("is {kind}: host keys could not be checked there, nor accepted "
+                               "keys kept").format(kind=kind))
         if not os.access(path, os.R_OK):
-            raise self.error("is not readable")
+            raise self.error(_("is not readable"))
         if self.accept_new and not os.access(path, os.W_OK):
-            raise self.error("is not writable: a newly accepted key could not be kept")
+            raise self.error(_("is not writable: a newly accepted key could not be kept"))
         return str(path)
 
     def has_entry(self) -> bool:
@@ -92,27 +93,35 @@ class KnownHosts:
                 key = await asyncssh.get_server_host_key(host.address, host.port)
         except (OSError, asyncssh.Error, TimeoutError):
             key = None
-        fingerprint = key.get_fingerprint("sha256") if key else "(unavailable)"
+        fingerprint = key.get_fingerprint("sha256") if key else _("(unavailable)")
         if self.has_entry():
             raise HostError(
                 host.name,
-                f"host key CHANGED for {host.address} (now {key.get_algorithm() if key else '?'} "
-                f"{fingerprint}); refusing to connect: this can be an impostor or a rebuilt host",
-                hint=f"if the change is expected: ssh-keygen -R {self.name} -f {self.path}")
+                _("host key CHANGED for {address} (now {key}); refusing to connect: this can "
+                  "be an impostor or a rebuilt host").format(
+                    address=host.address,
+                    key=f"{key.get_algorithm() if key else '?'} {fingerprint}"),
+                hint=_("if the change is expected: {command}").format(
+                    command=f"ssh-keygen -R {self.name} -f {self.path}"), lasting=True)
         if key is None:
-            raise HostError(host.name, f"unknown host key for {host.address}, and the host "
-                            "did not show its key again to be fingerprinted")
+            raise HostError(host.name, _("unknown host key for {address}, and the host did not "
+                                         "show its key again to be fingerprinted").format(
+                address=host.address), lasting=True)
         question = HostKeyQuestion(host.name, host.address, host.port, key.get_algorithm(),
                                    fingerprint, self.path)
         answer = True if self.accept_new else await self._asked(question)
         if not answer:
             raise HostError(
                 host.name,
-                f"unknown host key for {host.address}: {question.type_name} {fingerprint} is "
-                f"not in {self.path}" + (" (refused)" if answer is False else ""),
-                hint=f"compare it with the host's own key ({question.compare_command()} on its "
-                "console), then accept it when asked (in the TUI, or plain mode on a "
-                "terminal), or rerun with --accept-new-host-keys")
+                (_("unknown host key for {address}: {key} is not in {path} (refused)")
+                 if answer is False else
+                 _("unknown host key for {address}: {key} is not in {path}")).format(
+                    address=host.address, key=f"{question.type_name} {fingerprint}",
+                    path=self.path),
+                hint=_("compare it with the host's own key ({command} on its console), then "
+                       "accept it when asked (in the TUI, or plain mode on a terminal), or "
+                       "rerun with --accept-new-host-keys").format(
+                    command=question.compare_command()), lasting=True)
         self.keep(f"{self.name} {key.export_public_key().decode().strip()}\n")
         self._refused = None
         self.accepted.append(f"{host.name}: {fingerprint}")
@@ -125,7 +134,8 @@ class KnownHosts:
             with open(self.path, "a", encoding="ascii") as fh:
                 fh.write(line)
         except OSError as err:
-            raise self.error(f"could not keep the accepted key ({err.strerror})") from None
+            raise self.error(_("could not keep the accepted key ({error})").format(
+                error=err.strerror)) from None
 
     async def _asked(self, question: HostKeyQuestion) -> bool | None:
         """The reader's answer: None without anyone to ask; False for a refusal, also of a

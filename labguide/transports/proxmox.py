@@ -21,6 +21,7 @@ from proxmoxer.backends.https import JsonSerializer, ProxmoxHTTPApiTokenAuth, Pr
 from proxmoxer.core import ProxmoxResource, ResourceException
 
 from labguide.errors import HostError, LabguideError, Location
+from labguide.i18n import gettext as _
 from labguide.inventory import Host, ProxmoxSettings, read_secret_file
 from labguide.redact import MASK
 from labguide.transports.base import Ask, CommandResult, OutputSink, Transport
@@ -58,7 +59,7 @@ class ProxmoxTransport(Transport):
                  api_timeout: float = 30.0) -> None:
         super().__init__(host)
         if host.proxmox is None:
-            raise LabguideError("the proxmox transport needs a [proxmox] table",
+            raise LabguideError(_("the proxmox transport needs a [proxmox] table"),
                                 Location(host=host.name, key=f"hosts.{host.name}.proxmox"))
         self.settings: ProxmoxSettings = host.proxmox
         self.poll_interval = poll_interval
@@ -88,11 +89,12 @@ class ProxmoxTransport(Transport):
         if env_name:
             value = os.environ.get(env_name)
             if not value:
-                raise LabguideError(f"{what}: environment variable {env_name} is not set",
-                                    self._where(env_key))
+                raise LabguideError(_("{what}: environment variable {env} is not set").format(
+                    what=what, env=env_name), self._where(env_key))
             return value.strip()
         if path is not None:
-            return read_secret_file(path, f"{what} of host {self.host.name}")
+            return read_secret_file(path, _("{what} of host {host}").format(
+                what=what, host=self.host.name))
         return None
 
     # connection ---------------------------------------------------------------
@@ -106,11 +108,12 @@ class ProxmoxTransport(Transport):
     def _verify(self) -> bool | str:
         s = self.settings
         if s.fingerprint and not FINGERPRINT.match(s.fingerprint):
-            raise LabguideError("fingerprint must be a SHA-256 digest (AB:CD:… 32 bytes)",
+            raise LabguideError(_("fingerprint must be a SHA-256 digest (AB:CD:… 32 bytes)"),
                                 self._where("fingerprint"))
         if s.ca is not None:
             if not s.ca.is_file():
-                raise LabguideError(f"CA file {s.ca} does not exist", self._where("ca"))
+                raise LabguideError(_("CA file {path} does not exist").format(path=s.ca),
+                                    self._where("ca"))
             return str(s.ca)
         if s.fingerprint:
             return False  # the pinned digest is checked instead of a CA chain
@@ -126,16 +129,17 @@ class ProxmoxTransport(Transport):
         if s.fingerprint:
             session.mount("https://", PinnedFingerprintAdapter(s.fingerprint))
         if s.token_id:
-            secret = self._secret("token_secret_env", "token_secret_file", "API token secret")
+            secret = self._secret("token_secret_env", "token_secret_file",
+                                  _("API token secret"))
             assert secret is not None
             self._remember(secret)
-            user, _, token_name = s.token_id.partition("!")
+            user, _sep, token_name = s.token_id.partition("!")
             session.auth = ProxmoxHTTPApiTokenAuth(
                 user, token_name, secret, verify_ssl=verify, timeout=self.api_timeout)
         else:
-            password = self._secret("password_env", "password_file", "password")
+            password = self._secret("password_env", "password_file", _("password"))
             if password is None:
-                raise LabguideError("user login needs password_env or password_file",
+                raise LabguideError(_("user login needs password_env or password_file"),
                                     self._where("user"))
             self._remember(password)
             auth = TicketAuth(session, self.base_url, s.user or "root@pam", verify,
@@ -155,22 +159,24 @@ class ProxmoxTransport(Transport):
         except ResourceException as exc:
             text = self.scrub(str(exc.content or exc.status_message or ""))
             if exc.status_code == 401:
-                raise HostError(name, f"the Proxmox API refused the credentials ({text})",
-                                hint="check token_id and its secret (or user and password)"
+                raise HostError(name, _("the Proxmox API refused the credentials ({text})"
+                                        ).format(text=text), hint=_(
+                    "check token_id and its secret (or user and password)"), lasting=True
                                 ) from None
             if isinstance(exc.errors, dict) and exc.errors:
                 text += "".join(f"\n{k}: {self.scrub(str(v))}" for k, v in exc.errors.items())
             raise _ApiFailure(exc.status_code, text) from None
         except requests.exceptions.SSLError as exc:
-            raise HostError(name, f"TLS check of {self.host.address}:{self.settings.port} "
-                            f"failed: {self.scrub(_short(exc))}",
-                            hint="check the ca file or the pinned fingerprint") from None
+            raise HostError(name, _("TLS check of {address} failed: {error}").format(
+                address=f"{self.host.address}:{self.settings.port}",
+                error=self.scrub(_short(exc))),
+                hint=_("check the ca file or the pinned fingerprint"), lasting=True) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise HostError(name, f"cannot reach the Proxmox API at {self.base_url}: "
-                            f"{self.scrub(_short(exc))}") from None
+            raise HostError(name, _("cannot reach the Proxmox API at {url}: {error}").format(
+                url=self.base_url, error=self.scrub(_short(exc)))) from None
         except requests.exceptions.RequestException as exc:
-            raise HostError(name, f"Proxmox API request failed: {self.scrub(_short(exc))}"
-                            ) from None
+            raise HostError(name, _("Proxmox API request failed: {error}").format(
+                error=self.scrub(_short(exc)))) from None
 
     async def connect(self) -> None:
         if self._api is not None:
@@ -210,32 +216,34 @@ class ProxmoxTransport(Transport):
         try:
             commands = parse_qm_script(script)
         except QmSyntaxError as exc:
-            out("stderr", f"line {exc.line_index + 1}: {exc.message}")
+            out("stderr", _("line {line}: {problem}").format(line=exc.line_index + 1,
+                                                             problem=exc.message))
             return CommandResult(2, time.monotonic() - t0)
         for cmd in commands:
             if cmd.has_placeholders:
-                out("stderr", f"unbound variable in: {cmd.text}")
+                out("stderr", _("unbound variable in: {command}").format(command=cmd.text))
                 return CommandResult(2, time.monotonic() - t0)
         deadline = None if timeout is None else t0 + timeout
         await self.connect()
         if self._warn_next_run:
             self._warn_next_run = False
-            out("stderr", f"WARNING: TLS verification is OFF for {self.host.name}: the API "
-                          "connection is not authenticated")
+            out("stderr", _("WARNING: TLS verification is OFF for {host}: the API connection is "
+                            "not authenticated").format(host=self.host.name))
         try:
             for cmd in commands:
                 status = await self._run_one(cmd, out, deadline)
                 if status != 0:
                     return CommandResult(status, time.monotonic() - t0)
         except _Timeout:
-            out("stderr", f"timed out after {timeout:.0f} s")
-            return CommandResult(None, time.monotonic() - t0, reason="timeout")
+            out("stderr", _("timed out after {seconds} s").format(seconds=f"{timeout:.0f}"))
+            return CommandResult(None, time.monotonic() - t0, reason="timeout")  # i18n: not text
         except HostError as exc:
             out("stderr", exc.message)
-            if "refused the credentials" in exc.message or "TLS" in exc.message:
+            if exc.lasting:  # credentials or the TLS check refused: no retry helps
                 raise
             await self.close()
-            return CommandResult(None, time.monotonic() - t0, reason="connection lost")
+            return CommandResult(None, time.monotonic() - t0,
+                                 reason="connection lost")  # i18n: not text
         return CommandResult(0, time.monotonic() - t0)
 
     async def _run_one(self, cmd: QmCommand, out: OutputSink, deadline: float | None) -> int:
@@ -285,7 +293,8 @@ class ProxmoxTransport(Transport):
         assert api is not None
         parts = upid.split(":")
         if len(parts) < 9 or parts[0] != "UPID":
-            out("stderr", f"unexpected answer instead of a task id: {upid!r}")
+            out("stderr", _("unexpected answer instead of a task id: {answer!r}").format(
+                answer=upid))
             return QM_FAILED
         task = api.nodes(parts[1]).tasks(upid)
         seen = 0
@@ -316,15 +325,16 @@ class ProxmoxTransport(Transport):
             await self._stop_task(task)
             raise
         except _ApiFailure as exc:
-            out("stderr", f"cannot follow task {upid}: {exc.text}")
+            out("stderr", _("cannot follow task {task}: {error}").format(task=upid,
+                                                                         error=exc.text))
             return QM_FAILED
         exitstatus = str(status.get("exitstatus", ""))
         if exitstatus == "OK":
             return 0
         if exitstatus.startswith("WARNINGS"):
-            out("info", f"task finished with {exitstatus.lower()}")
+            out("info", _("task finished with {status}").format(status=exitstatus.lower()))
             return 0
-        out("stderr", exitstatus or "task ended without an exit status")
+        out("stderr", exitstatus or _("task ended without an exit status"))
         return QM_FAILED
 
     async def _stop_task(self, task: Any) -> None:
@@ -337,19 +347,19 @@ class ProxmoxTransport(Transport):
 
     # not available on a Proxmox node ---------------------------------------------
     def _unsupported(self, what: str) -> LabguideError:
-        return LabguideError(f"{what} is not supported on a proxmox host (only qm commands)",
-                             Location(host=self.host.name))
+        return LabguideError(_("{what} is not supported on a proxmox host (only qm commands)"
+                               ).format(what=what), Location(host=self.host.name))
 
     async def read_file(self, path: str, *, sudo: bool = False,
                         timeout: float | None = None) -> bytes | None:
-        raise self._unsupported("reading files")
+        raise self._unsupported(_("reading files"))
 
     async def write_file(self, path: str, data: bytes, *, mode: int | None = None,
                          sudo: bool = False, timeout: float | None = None) -> None:
-        raise self._unsupported("writing files")
+        raise self._unsupported(_("writing files"))
 
     def stream(self, command: str) -> AsyncIterator[str]:
-        raise self._unsupported("streaming commands")
+        raise self._unsupported(_("streaming commands"))
 
 
 def _short(exc: BaseException) -> str:

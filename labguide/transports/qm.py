@@ -14,6 +14,8 @@ from typing import Literal
 
 from labguide import proxmox_params
 from labguide.errors import LabguideError, Location
+from labguide.i18n import gettext as _
+from labguide.i18n import ngettext
 
 __all__ = ["QmCommand", "QmSyntaxError", "parse_qm_script", "SUBCOMMANDS", "check_qm",
            "reads_only"]
@@ -94,7 +96,8 @@ class QmCommand:
 
 def _as_vmid(value: str, what: str, line: int) -> int:
     if not proxmox_params.is_vmid(value):
-        raise QmSyntaxError(f"{what} must be a VM id from 100 to 999999999, not {value!r}", line)
+        raise QmSyntaxError(_("{what} must be a VM id from 100 to 999999999, not {value!r}"
+                              ).format(what=what, value=value), line)
     return int(value)
 
 
@@ -109,7 +112,7 @@ def _logical_lines(script: str) -> Iterator[tuple[int, str]]:
             i += 1
             text = text[:-1] + " " + lines[i].strip()
         if text.endswith("\\") and not text.endswith("\\\\"):
-            raise QmSyntaxError("line continuation '\\' at the end of the block", i)
+            raise QmSyntaxError(_("line continuation '\\' at the end of the block"), i)
         i += 1
         yield start, text
 
@@ -123,31 +126,36 @@ def _check_value(sub: str, opt: str, kind: OptionKind, value: str, line: int) ->
             return "1"
         if low in _FALSE:
             return "0"
-        raise QmSyntaxError(f"qm {sub}: --{opt} takes 1 or 0, not {value!r}", line)
+        raise QmSyntaxError(_("qm {sub}: --{opt} takes 1 or 0, not {value!r}").format(
+            sub=sub, opt=opt, value=value), line)
     if kind == "int" and not re.fullmatch(r"[0-9]+", value):
-        raise QmSyntaxError(f"qm {sub}: --{opt} takes a whole number, not {value!r}", line)
+        raise QmSyntaxError(_("qm {sub}: --{opt} takes a whole number, not {value!r}").format(
+            sub=sub, opt=opt, value=value), line)
     problem = proxmox_params.check_value(opt, value)  # the checks node1's API makes too
     if problem is None:
         return value
     if opt == "name" and not proxmox_params.is_dns_name(value):
-        raise QmSyntaxError(f"qm {sub}: --name {value!r} is not a valid DNS name", line)
+        raise QmSyntaxError(_("qm {sub}: --name {value!r} is not a valid DNS name").format(
+            sub=sub, value=value), line)
     if opt.startswith("ipconfig") and not proxmox_params.has_line_break(value):
         why = problem.rsplit("\n", 1)[-1]
-        raise QmSyntaxError(f"qm {sub}: --{opt} expects ip=ADDRESS/PREFIX[,gw=GATEWAY], "
-                            f"got {value!r} ({why})", line)
+        raise QmSyntaxError(_("qm {sub}: --{opt} expects ip=ADDRESS/PREFIX[,gw=GATEWAY], got "
+                              "{value!r} ({why})").format(sub=sub, opt=opt, value=value,
+                                                          why=why), line)
     raise QmSyntaxError(f"qm {sub}: --{opt} {value!r}: {problem}", line)
 
 
 def _subcommand(words: list[str], line: int) -> str:
     if not words or words[0] != "qm":
         first = words[0] if words else ""
-        raise QmSyntaxError(f"a qm block holds only qm commands, not {first!r}", line)
+        raise QmSyntaxError(_("a qm block holds only qm commands, not {first!r}").format(
+            first=first), line)
     if len(words) < 2:
-        raise QmSyntaxError("qm: missing subcommand", line)
+        raise QmSyntaxError(_("qm: missing subcommand"), line)
     sub = words[1]
     if sub not in _SPEC:
-        raise QmSyntaxError(
-            f"qm {sub}: subcommand not supported (supported: {', '.join(SUBCOMMANDS)})", line)
+        raise QmSyntaxError(_("qm {sub}: subcommand not supported (supported: {names})").format(
+            sub=sub, names=", ".join(SUBCOMMANDS)), line)
     return sub
 
 
@@ -159,9 +167,11 @@ def _option(sub: str, word: str, rest: list[str], i: int, seen: list[tuple[str, 
     name, _eq, given = word.lstrip("-").partition("=")
     value: str | None = given if _eq else None
     if name not in known:
-        raise QmSyntaxError(f"qm {sub}: option --{name} is not supported", line)
-    if any(k == name for k, _ in seen):
-        raise QmSyntaxError(f"qm {sub}: option --{name} given twice", line)
+        raise QmSyntaxError(_("qm {sub}: option --{name} is not supported").format(
+            sub=sub, name=name), line)
+    if any(k == name for k, _v in seen):
+        raise QmSyntaxError(_("qm {sub}: option --{name} given twice").format(sub=sub,
+                                                                             name=name), line)
     kind = known[name]
     nxt = rest[i + 1] if i + 1 < len(rest) else None
     if value is None and kind == "bool":
@@ -169,7 +179,8 @@ def _option(sub: str, word: str, rest: list[str], i: int, seen: list[tuple[str, 
         value, i = (nxt, i + 1) if take and nxt is not None else ("1", i)
     elif value is None:
         if nxt is None:
-            raise QmSyntaxError(f"qm {sub}: option --{name} needs a value", line)
+            raise QmSyntaxError(_("qm {sub}: option --{name} needs a value").format(
+                sub=sub, name=name), line)
         value, i = nxt, i + 1
     return (name, _check_value(sub, name, kind, value, line)), i + 1
 
@@ -190,13 +201,15 @@ def _parse_command(words: list[str], line: int, text: str) -> QmCommand:
             args.append(word)
             i += 1
     if len(args) != len(positional_names):
-        want = " ".join(n.upper() for n in positional_names) or "no arguments"
-        raise QmSyntaxError(f"qm {sub}: expects {want}, got {len(args)} argument(s)", line)
+        want = " ".join(n.upper() for n in positional_names) or _("no arguments")
+        raise QmSyntaxError(ngettext("qm {sub}: expects {want}, got {n} argument",
+                                     "qm {sub}: expects {want}, got {n} arguments",
+                                     len(args)).format(sub=sub, want=want, n=len(args)), line)
     for name, value in zip(positional_names, args, strict=True):
         if not _PLACEHOLDER.search(value):
             _as_vmid(value, name, line)
     if sub == "set" and not options:
-        raise QmSyntaxError("qm set: no options specified", line)
+        raise QmSyntaxError(_("qm set: no options specified"), line)
     return QmCommand(sub, tuple(args), tuple(options), line, text.strip())
 
 
@@ -210,7 +223,8 @@ def parse_qm_script(script: str) -> list[QmCommand]:
         try:
             words = shlex.split(stripped, comments=True)
         except ValueError as exc:
-            raise QmSyntaxError(f"cannot split the line: {exc}", line) from None
+            raise QmSyntaxError(_("cannot split the line: {error}").format(error=exc),
+                                line) from None
         if not words:
             continue
         commands.append(_parse_command(words, line, stripped))

@@ -14,6 +14,7 @@ import base64
 import shlex
 
 from labguide.errors import HostError
+from labguide.i18n import gettext as _
 from labguide.transports.base import CommandResult, Transport
 
 #: What sudo prints when it would need a password and has no terminal to ask on.
@@ -43,8 +44,9 @@ PRELUDE_QUIET = _READ_AND_RUN
 def frame(host: str, script: str, input_data: bytes | None = None) -> bytes:
     """What goes to the prelude's stdin: the length line, the script, then the input."""
     if "\x00" in script:
-        raise HostError(host, f"the script holds a NUL character (at {script.index(chr(0))}): "
-                        "bash cannot run it", hint="is it in the chapter's text or a value?")
+        raise HostError(host, _("the script holds a NUL character (at {position}): bash cannot "
+                                "run it").format(position=script.index(chr(0))),
+                        hint=_("is it in the chapter's text or a value?"))
     body = script.encode("utf-8", "surrogateescape")
     return b"%d\n" % len(body) + body + (input_data or b"")
 
@@ -78,12 +80,13 @@ def parse_read_file_output(lines: list[str], host: str, path: str,
     if not lines or lines[0] == "absent":
         return None
     if lines[0] == "special":
-        raise HostError(host, f"{path} is not a regular file (a folder, FIFO or device): "
-                        "labguide reads and writes regular files only")
+        raise HostError(host, _("{path} is not a regular file (a folder, FIFO or device): "
+                                "labguide reads and writes regular files only").format(path=path))
     data = base64.b64decode("".join(lines[1:]))
     if len(data) > limit:
-        raise HostError(host, f"{path} is larger than {limit // 1024} KiB: labguide reads "
-                        "files up to that size (configuration files)")
+        raise HostError(host, _("{path} is larger than {size} KiB: labguide reads files up to "
+                                "that size (configuration files)").format(path=path,
+                                                                          size=limit // 1024))
     return data
 
 
@@ -114,7 +117,7 @@ class ShellTransport(Transport, abc.ABC):
             timeout=FILE_TIMEOUT if timeout is None else timeout,
         )
         if not result.ok:
-            raise self._file_error("read", path, result, errors)
+            raise self._file_error(_("cannot read {path}: {why}"), path, result, errors)
         return parse_read_file_output(lines, self.host.name, path)
 
     async def write_file(
@@ -129,12 +132,14 @@ class ShellTransport(Transport, abc.ABC):
             timeout=FILE_TIMEOUT if timeout is None else timeout,
         )
         if not result.ok:
-            raise self._file_error("write", path, result, errors)
+            raise self._file_error(_("cannot write {path}: {why}"), path, result, errors)
 
-    def _file_error(self, verb: str, path: str, result: CommandResult,
+    def _file_error(self, template: str, path: str, result: CommandResult,
                     errors: list[str]) -> HostError:
+        """`template` ("cannot read {path}: {why}") with why the command failed."""
         if result.reason == "timeout":
-            return HostError(self.host.name, f"cannot {verb} {path}: no answer within "
-                             f"{result.duration:.0f} s (timed out)")
-        why = " ".join(errors) or result.reason or f"exit status {result.exit_status}"
-        return HostError(self.host.name, f"cannot {verb} {path}: {why}")
+            why = _("no answer within {seconds} s (timed out)").format(
+                seconds=f"{result.duration:.0f}")
+        else:
+            why = " ".join(errors) or str(result)
+        return HostError(self.host.name, template.format(path=path, why=why))

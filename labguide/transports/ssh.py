@@ -21,6 +21,7 @@ from typing import Any
 import asyncssh
 
 from labguide.errors import HostError
+from labguide.i18n import gettext as _
 from labguide.inventory import Host
 from labguide.transports.base import Ask, CommandResult, OutputSink
 from labguide.transports.hostkey import AskHostKey
@@ -111,9 +112,9 @@ class SshTransport(ShellTransport):
             )
         except (OSError, ValueError, asyncssh.KeyImportError) as exc:
             what = getattr(exc, "filename", None) or ""
-            raise HostError(host.name, f"cannot load SSH settings {what}: "
-                            f"{getattr(exc, 'strerror', None) or exc}",
-                            hint="check identity_file and known_hosts in the inventory") from None
+            raise HostError(host.name, _("cannot load SSH settings {what}: {error}").format(
+                what=what, error=getattr(exc, "strerror", None) or exc),
+                hint=_("check identity_file and known_hosts in the inventory")) from None
         return options
 
     async def _open(self) -> asyncssh.SSHClientConnection:
@@ -128,12 +129,15 @@ class SshTransport(ShellTransport):
         except asyncssh.PermissionDenied:
             raise HostError(
                 host.name,
-                f"SSH login as {host.user or '(default user)'} refused at {host.target}",
-                hint=f"check the user and identity_file ({host.identity_file}) in the inventory",
+                _("SSH login as {user} refused at {target}").format(
+                    user=host.user or _("(default user)"), target=host.target),
+                hint=_("check the user and identity_file ({path}) in the inventory").format(
+                    path=host.identity_file),
             ) from None
         except (OSError, asyncssh.Error, TimeoutError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            raise HostError(host.name, f"cannot connect to {host.target}: {reason}") from None
+            raise HostError(host.name, _("cannot connect to {target}: {reason}").format(
+                target=host.target, reason=reason)) from None
 
     async def _connect_retrying_drops(
         self, options: asyncssh.SSHClientConnectionOptions
@@ -151,11 +155,12 @@ class SshTransport(ShellTransport):
                 reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
                 raise HostError(
                     host.name,
-                    f"cannot connect to {host.target}: {reason} "
-                    f"({attempts} attempts; sshd closed each before the login)",
-                    hint="sshd may be overloaded (MaxStartups), restarting, or refusing "
-                         "logins (PAM: /run/nologin stays while a boot has not finished); "
-                         "its log on the host says which",
+                    _("cannot connect to {target}: {reason} ({attempts} attempts; sshd closed "
+                      "each before the login)").format(target=host.target, reason=reason,
+                                                       attempts=attempts),
+                    hint=_("sshd may be overloaded (MaxStartups), restarting, or refusing "
+                           "logins (PAM: /run/nologin stays while a boot has not finished); "
+                           "its log on the host says which"),
                 ) from None
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -233,7 +238,8 @@ class SshTransport(ShellTransport):
             return await conn.create_process(WRAPPER, encoding=None)
         except (OSError, asyncssh.Error) as exc:
             self.lost()
-            raise HostError(self.host.name, f"cannot start a command: {exc}") from None
+            raise HostError(self.host.name, _("cannot start a command: {error}").format(
+                error=exc)) from None
 
     def ended(self, proc: asyncssh.SSHClientProcess[bytes], conn: asyncssh.SSHClientConnection,
                duration: float) -> CommandResult:

@@ -19,6 +19,7 @@ from typing import Protocol
 import asyncssh
 
 from labguide.errors import HostError
+from labguide.i18n import gettext as _
 from labguide.inventory import Host
 from labguide.transports.base import Ask, CommandResult, OutputSink
 from labguide.transports.prompts import Prompt, TerminalText, classify
@@ -58,11 +59,13 @@ async def upload(t: SshCommands, conn: asyncssh.SSHClientConnection, script: str
         done = await conn.run(UPLOAD, input=body, encoding=None, check=False)
     except (OSError, asyncssh.Error) as exc:
         t.lost()
-        raise HostError(t.host.name, f"cannot start a command: {exc}") from None
+        raise HostError(t.host.name, _("cannot start a command: {error}").format(error=exc)
+                        ) from None
     path = _text(done.stdout).strip()
     if done.exit_status != 0 or not path:
         err = _text(done.stderr).strip()
-        raise HostError(t.host.name, f"cannot put the script on the host: {err or path}")
+        raise HostError(t.host.name, _("cannot put the script on the host: {error}").format(
+            error=err or path))
     return path
 
 
@@ -138,7 +141,8 @@ async def run_on_terminal(t: SshCommands, script: str, sink: OutputSink,
                                          encoding=None)
     except (OSError, asyncssh.Error) as exc:
         t.lost()
-        raise HostError(t.host.name, f"cannot start a command: {exc}") from None
+        raise HostError(t.host.name, _("cannot start a command: {error}").format(error=exc)
+                        ) from None
     talk = _Conversation(sink, ask, proc)
     try:
         async with asyncio.timeout(timeout):

@@ -5,6 +5,8 @@ widget updates; all I/O stays in the engine and the probes."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,11 +28,13 @@ from labguide.events import (
     StepStatus,
 )
 from labguide.fold import RepeatFolder
-from labguide.plan import BoundStep
+from labguide.i18n import gettext as _
 from labguide.steps.load import LoadOptions
 from labguide.transports.hostkey import HostKeyQuestion
 from labguide.tui import keymap
 from labguide.tui import textual_fixes as _textual_fixes  # noqa: F401  (a leak, patched)
+from labguide.tui.driver import PromptEscapeDriver
+from labguide.tui.flow_actions import FlowActions
 from labguide.tui.messages import (
     CurrentStepChanged,
     OutputBatch,
@@ -38,25 +42,22 @@ from labguide.tui.messages import (
     StepEvent,
     VipEvents,
 )
-from labguide.tui.nav_actions import NavActions
+from labguide.tui.output_actions import OutputActions
 from labguide.tui.relay import EventRelay
-from labguide.tui.screens.confirm import ConfirmScreen
-from labguide.tui.screens.diff import DiffScreen
 from labguide.tui.screens.hostkey import HostKeyScreen
 from labguide.tui.step_info import StepInfo, output_line
 from labguide.tui.stream_actions import StreamActions
 from labguide.tui.stream_control import StreamControl
 from labguide.tui.widgets.answer import AnswerLine
 from labguide.tui.widgets.output import OutputPane
+from labguide.tui.widgets.picker import StepPicker
 from labguide.tui.widgets.step_view import FailurePanel, StepView
 from labguide.tui.widgets.steps import StepTree
 from labguide.tui.widgets.stream_pane import StreamPane
 from labguide.tui.widgets.vip_pane import VipPane
 
-STOPPED = (StepStatus.FAILED, StepStatus.CANCELLED)
 
-
-class LabguideApp(NavActions, StreamActions):
+class LabguideApp(FlowActions, StreamActions, OutputActions):
     CSS_PATH = str(Path(__file__).with_name("labguide.tcss"))  # also for subclasses
     TITLE = "labguide"
     BINDINGS = keymap.bindings()
@@ -65,7 +66,7 @@ class LabguideApp(NavActions, StreamActions):
     def __init__(self, engine: Engine, *, start: str | None = None,
                  settings: keymap.TuiSettings | None = None, theme: str | None = None,
                  watch: bool = True) -> None:
-        super().__init__()
+        super().__init__(driver_class=PromptEscapeDriver if os.name == "posix" else None)
         self.engine = engine
         self.plan = engine.plan
         self.settings = settings or keymap.TuiSettings()
@@ -88,14 +89,14 @@ class LabguideApp(NavActions, StreamActions):
         self.folder = RepeatFolder()
         self.asking = asyncio.Lock()  # one question on the screen at a time
         self.title = self.plan.chapter.title
-        self.sub_title = f"labguide run {self.plan.chapter.id}"
+        self.sub_title = f"labguide run {self.plan.chapter.id}"  # i18n: not text
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         chosen = theme or self.settings.theme
         if chosen:
             if chosen not in self.available_themes:
-                raise LabguideError(f"unknown theme {chosen!r}",
-                                    hint="themes: " + ", ".join(sorted(self.available_themes)))
+                raise LabguideError(_("unknown theme {theme!r}").format(theme=chosen), hint=_(
+                    "themes: {names}").format(names=", ".join(sorted(self.available_themes))))
             self.theme = chosen
 
     # -- layout ----------------------------------------------------------------------------
@@ -112,6 +113,7 @@ class LabguideApp(NavActions, StreamActions):
         self.vip_pane = VipPane(self.plan.vips, self.plan.chapter.watch.candidates,
                                 absent=self.not_created, id="vip")
         self.stream_pane = StreamPane(self.plan.shown_url, id="stream")
+        self.jump_panel = StepPicker(self.plan, self.step_view)
         yield Header(icon="≡")
         with Horizontal(id="main"):
             yield self.step_tree
@@ -131,6 +133,9 @@ class LabguideApp(NavActions, StreamActions):
             # super().on_mount() must not subscribe twice (every event would count twice)
             return
         self.step_tree.build(self.infos)
+        # what start-up built lives as long as the app: out of the collector's full passes
+        # (each walked ~150,000 objects: a 20–40 ms pause now and then under a key press)
+        self.call_after_refresh(gc.freeze)
         self._unsubscribe = self.engine.bus.subscribe(self.relay)
         self.engine.ask_host_keys(self.ask_host_key)
         self.engine.answering = True  # commands that ask run on a terminal; we answer
@@ -140,15 +145,18 @@ class LabguideApp(NavActions, StreamActions):
             self.start_watcher()
         if self.resuming:
             self.run_worker(self.verify_resume(), group="resume", exit_on_error=False,
-                            description="check that the lab holds the saved results")
+                            description=_("check that the lab holds the saved results"))
         if self.engine.state is not None and self.engine.state.warning:
-            self.notify(self.engine.state.warning, title="saved results", severity="warning",
+            self.notify(self.engine.state.warning, title=_("saved results"), severity="warning",
                         timeout=20)
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # the app is gone: what it kept may be collected again
 
     # -- helpers ---------------------------------------------------------------------------
 
     def key_for(self, binding_id: str) -> str:
-        for bid, keys, *_ in keymap.FLOW_KEYS:
+        for bid, keys, *_rest in keymap.FLOW_KEYS:
             if bid == binding_id:
                 return self.settings.keymap.get(bid, keys).split(",")[0]
         return "?"
@@ -172,6 +180,7 @@ class LabguideApp(NavActions, StreamActions):
             self.step_tree.set_current(step_id, self.infos)
             self.step_view.show(step_id, info)
             self.failure_panel.show_for(self.plan, step_id, info, self.keys)
+            self.hosts_shown(step_id)
             self.output_pane.show(step_id, info.output)
         self.post_message(CurrentStepChanged(step_id))
 
@@ -239,7 +248,7 @@ class LabguideApp(NavActions, StreamActions):
 
     def on_answer_line_given(self, message: AnswerLine.Given) -> None:
         if not self.engine.answer(message.step_id, message.host, message.text):
-            self.notify("that question is no longer asked", severity="warning", timeout=4)
+            self.notify(_("that question is no longer asked"), severity="warning", timeout=4)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While the answer line has the keyboard, keys are for the answer (even q)."""
@@ -251,8 +260,9 @@ class LabguideApp(NavActions, StreamActions):
         """A background job that failed says so (workers run with exit_on_error=False)."""
         if event.state == WorkerState.ERROR:
             worker = event.worker
-            self.notify(f"{worker.description or worker.name} failed: {worker.error}",
-                        title="error", severity="error", timeout=15)
+            self.notify(_("{job} failed: {error}").format(
+                job=worker.description or worker.name, error=worker.error),
+                title=_("error"), severity="error", timeout=15)
 
     async def ask_host_key(self, question: HostKeyQuestion) -> bool:
         """A host key seen for the first time: the reader decides, one dialog at a time."""
@@ -266,7 +276,7 @@ class LabguideApp(NavActions, StreamActions):
         from labguide.resume import verify_resume
         from labguide.tui.screens.resume import START_OVER, ResumeScreen
 
-        self.notify("checking that the lab still looks like the earlier steps passed",
+        self.notify(_("checking that the lab still looks like the earlier steps passed"),
                     timeout=4)
         found = await verify_resume(self.engine, self.current)
         if found.holds or found.first_failing is None:
@@ -285,77 +295,21 @@ class LabguideApp(NavActions, StreamActions):
 
     # -- the flow --------------------------------------------------------------------------
 
-    def start_steps(self, ids: list[str]) -> Worker[None] | None:
-        if self.step_running:
-            self.notify("a step is running: cancel it first "
-                        f"({self.key_for('cancel')})", severity="warning")
-            return None
-        return self.run_worker(self._run_steps(ids), group="step", exclusive=True,
-                               exit_on_error=False, description=f"run {', '.join(ids[:3])}")
-
-    async def confirm(self, bound: BoundStep) -> bool:
-        """Ask before disruptive steps; show the diff before file steps. False: don't run."""
-        if bound.step.disruptive and not await self.push_screen_wait(ConfirmScreen(bound)):
-            return False
-        try:
-            diffs = await self.engine.preview(bound.id)
-        except LabguideError as exc:
-            self.notify(f"cannot read what {bound.id} changes: {exc}", severity="error",
-                        timeout=10)
-            return False
-        if any(diffs.values()) and not await self.push_screen_wait(DiffScreen(bound, diffs)):
-            return False
-        return True
-
-    async def _run_steps(self, ids: list[str]) -> None:
-        for step_id in ids:
-            self.set_current(step_id)
-            bound = self.plan.bound(step_id)
-            await self.wait_other_sections(bound)
-            if not await self.confirm(bound):
-                self.notify(f"{step_id} was not run", timeout=4)
-                return
-            rec = await self.engine.run_step(step_id)
-            if rec.status in STOPPED:
-                return
-            nxt = self.step_after(step_id)
-            if nxt is not None:
-                self.set_current(nxt)
-
-    async def wait_other_sections(self, bound: BoundStep) -> None:
-        """Background load steps of an earlier section end before this one starts (as in
-        the plain runner)."""
-        others = self.engine.background_elsewhere(bound.id)
-        if others:
-            self.notify(f"waiting for {', '.join(others)} to finish first", timeout=5)
-            await self.engine.wait_background()
-
-    def action_run_step(self) -> None:
-        self.start_steps([self.current])
-
-    def action_retry_step(self) -> None:
-        if self.infos[self.current].status not in (*STOPPED, StepStatus.WARNED):
-            self.notify(f"{self.current} has not failed: {self.key_for('run_step')} runs it",
-                        severity="warning")
-            return
-        self.start_steps([self.current])
-
-    def action_run_section(self) -> None:
-        section = self.plan.bound(self.current).step.section
-        start = self.plan.index(self.current)
-        ids = [b.id for b in self.plan.steps[start:] if b.step.section == section]
-        self.start_steps(ids)
-
     def action_cancel(self) -> None:
+        if self.jump_panel.is_open:
+            self.jump_panel.close()
+            return
+        if self.end_search():
+            return
         if isinstance(self.screen, ModalScreen):
             self.screen.dismiss(None)
         if self.step_running:
             self.workers.cancel_group(self, "step")
-            self.notify("cancelling the running step", timeout=3)
+            self.notify(_("cancelling the running step"), timeout=3)
         elif self.engine.background:
             self.run_worker(self.engine.cancel_background(), group="cancel-bg",
-                            description="cancel background load steps")
-            self.notify("cancelling the background load test", timeout=3)
+                            description=_("cancel background load steps"))
+            self.notify(_("cancelling the background load test"), timeout=3)
 
     # -- the VIP watcher -----------------------------------------------------------------------
 
@@ -367,7 +321,7 @@ class LabguideApp(NavActions, StreamActions):
             return
         self.watcher = watcher
         self.run_worker(watcher.run(), group="vip-watch", exit_on_error=False,
-                        description="VIP watcher")
+                        description=_("VIP watcher"))
 
     # -- leaving ------------------------------------------------------------------------------
 

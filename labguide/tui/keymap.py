@@ -15,22 +15,27 @@ import platformdirs
 from textual.binding import Binding, BindingType
 
 from labguide.errors import LabguideError, Location
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 
-#: (id, default keys, action, footer label, shown in the footer)
+#: (id, default keys, action, footer label (translated where shown), shown in the footer)
 FLOW_KEYS: tuple[tuple[str, str, str, str, bool], ...] = (
-    ("run_step", "r,enter", "run_step", "Run", True),
-    ("skip_step", "s", "skip_step", "Skip", True),
-    ("retry_step", "t", "retry_step", "Retry", True),
-    ("back", "b", "step_back", "Back", True),
-    ("next", "n", "next", "Next", False),
-    ("jump", "j", "jump", "Jump", True),
-    ("run_section", "R", "run_section", "Rest of section", True),
-    ("cancel", "ctrl+c,escape", "cancel", "Cancel", True),
-    ("toggle_stream", "l", "toggle_stream", "Stream", True),
-    ("rate_up", "plus,equals_sign", "rate_up", "Rate+", False),
-    ("rate_down", "minus", "rate_down", "Rate-", False),
-    ("quit", "q", "quit", "Quit", True),
-    ("shell", "x", "shell", "Shell", True),
+    ("run_step", "r,enter", "run_step", N_("Run"), True),
+    ("skip_step", "s", "skip_step", N_("Skip"), True),
+    ("retry_step", "t", "retry_step", N_("Retry"), True),
+    ("back", "b,up", "step_back", N_("Back"), True),
+    ("next", "n,down", "next", N_("Next"), False),
+    ("jump", "j", "jump", N_("Jump"), True),
+    ("run_section", "R", "run_section", N_("Rest of section"), True),
+    ("cancel", "ctrl+c,escape", "cancel", N_("Cancel"), True),
+    ("toggle_stream", "l", "toggle_stream", N_("Stream"), True),
+    ("rate_up", "plus,equals_sign", "rate_up", N_("Rate+"), False),
+    ("rate_down", "minus", "rate_down", N_("Rate-"), False),
+    ("quit", "q", "quit", N_("Quit"), True),
+    ("shell", "x", "shell", N_("Shell"), True),
+    ("host_filter", "h", "next_host", N_("Host"), False),
+    ("search", "slash", "search", N_("Search"), False),
+    ("copy", "c", "copy_command", N_("Copy"), False),
 )
 
 #: The stream pane's rates, stepped through with rate_up / rate_down.
@@ -67,27 +72,28 @@ def load_settings(path: Path | None = None) -> TuiSettings:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise LabguideError(f"cannot read the TUI settings: {exc}", Location(file=path)) from None
+        raise LabguideError(_("cannot read the TUI settings: {error}").format(error=exc),
+                            Location(file=path)) from None
     known = {bid for bid, *_ in FLOW_KEYS}
     raw_keys = data.get("keymap", {})
     if not isinstance(raw_keys, dict):
-        raise LabguideError("[keymap] must be a table", Location(file=path, key="keymap"))
+        raise LabguideError(_("[keymap] must be a table"), Location(file=path, key="keymap"))
     keymap: dict[str, str] = {}
     for bid, keys in raw_keys.items():
         if bid not in known:
-            raise LabguideError(f"unknown key binding id {bid!r}",
+            raise LabguideError(_("unknown key binding id {id!r}").format(id=bid),
                                 Location(file=path, key=f"keymap.{bid}"),
-                                hint=f"ids: {', '.join(sorted(known))}")
+                                hint=_("ids: {ids}").format(ids=", ".join(sorted(known))))
         if not isinstance(keys, str) or not keys.strip():
-            raise LabguideError(f"keymap.{bid} must be keys like \"x\" or \"ctrl+x,f5\"",
-                                Location(file=path, key=f"keymap.{bid}"))
+            raise LabguideError(_("keymap.{id} must be keys like \"x\" or \"ctrl+x,f5\"").format(
+                id=bid), Location(file=path, key=f"keymap.{bid}"))
         keymap[bid] = keys.replace(" ", "")
     theme = data.get("theme")
     if theme is not None and not isinstance(theme, str):
-        raise LabguideError("theme must be a string", Location(file=path, key="theme"))
+        raise LabguideError(_("theme must be a string"), Location(file=path, key="theme"))
     rate = data.get("stream_rate", 10)
     if not isinstance(rate, int) or not 1 <= rate <= 1000:
-        raise LabguideError("stream_rate must be an integer from 1 to 1000",
+        raise LabguideError(_("stream_rate must be an integer from 1 to 1000"),
                             Location(file=path, key="stream_rate"))
     return TuiSettings(keymap=keymap, theme=theme, stream_rate=rate, path=path)
 

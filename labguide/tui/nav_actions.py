@@ -1,18 +1,22 @@
-"""Moving through the steps without running them, mixed into the app: next, back, jump,
-skip, and a shell on a lab host between steps. The app holds the steps' state; this half
-only moves the current step."""
+"""Moving through the steps without running them, mixed into the app: next, back (also the
+arrow keys), jump, a click in the step list, skip, and a shell on a lab host between steps.
+The app holds the steps' state; this half only moves the current step."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual.app import App, SuspendNotSupported
+from textual.app import SuspendNotSupported
+from textual.widgets import Tree
 
 from labguide.errors import LabguideError
 from labguide.events import StepFinished, StepStatus
+from labguide.i18n import gettext as _
 from labguide.shell_access import shell_command
 from labguide.tui.screens.host_pick import HostPickScreen
-from labguide.tui.screens.jump import JumpScreen
+from labguide.tui.widgets.picker import StepPicker
+from labguide.tui.widgets.step_view import StepView
+from labguide.tui.words import TextualWords
 
 if TYPE_CHECKING:
     from labguide.engine import Engine
@@ -20,13 +24,14 @@ if TYPE_CHECKING:
     from labguide.tui.step_info import StepInfo
 
 
-class NavActions(App[int]):
+class NavActions(TextualWords):
     """The app's step-moving half (LabguideApp is built on it)."""
 
     engine: Engine
     plan: Plan
     infos: dict[str, StepInfo]
     current: str
+    jump_panel: StepPicker
 
     @property
     def step_running(self) -> bool:
@@ -48,17 +53,20 @@ class NavActions(App[int]):
 
     def action_skip_step(self) -> None:
         if self.step_running:
-            self.notify("a step is running", severity="warning")
+            self.notify(_("a step is running"), severity="warning")
             return
         self.engine.skip(self.current)
         self.infos[self.current].apply(
-            StepFinished(self.current, StepStatus.SKIPPED, 0.0, "skipped"))
+            StepFinished(self.current, StepStatus.SKIPPED, 0.0, _("skipped")))
         self.refresh_step(self.current)
         nxt = self.step_after(self.current)
         if nxt is not None:
             self.set_current(nxt)
 
     async def action_step_back(self) -> None:
+        if self.jump_panel.is_open:
+            self.jump_panel.move(-1)
+            return
         if self.step_running:
             return
         prev = self.step_before(self.current)
@@ -66,6 +74,9 @@ class NavActions(App[int]):
             self.set_current(prev)
 
     def action_next(self) -> None:
+        if self.jump_panel.is_open:
+            self.jump_panel.move(1)
+            return
         if self.step_running:
             return
         nxt = self.step_after(self.current)
@@ -73,15 +84,30 @@ class NavActions(App[int]):
             self.set_current(nxt)
 
     def action_jump(self) -> None:
-        if self.step_running:
-            self.notify("a step is running", severity="warning")
+        """Open the step picker (or close it: `j` again)."""
+        if self.jump_panel.is_open:
+            self.jump_panel.close()
             return
+        if self.step_running:
+            self.notify(_("a step is running"), severity="warning")
+            return
+        self.jump_panel.open(self.infos, self.current)
 
-        def chosen(step_id: str | None) -> None:
-            if step_id:
-                self.set_current(step_id)
+    def on_step_view_picked(self, message: StepView.Picked) -> None:
+        if not self.step_running:
+            self.set_current(message.step_id)
 
-        self.push_screen(JumpScreen(self.plan, self.infos, self.current), chosen)
+    def on_tree_node_selected(self, event: Tree.NodeSelected[str]) -> None:
+        """A click on a step in the list shows it (a section: its first step)."""
+        data = event.node.data
+        if self.step_running or data is None:
+            return
+        if data in self.infos:
+            self.set_current(data)
+            return
+        first = next((b.id for b in self.plan.steps if b.step.section == data), None)
+        if first is not None and self.plan.bound(self.current).step.section != data:
+            self.set_current(first)
 
     # -- a shell on a lab host, between steps --------------------------------------------
 
@@ -90,7 +116,7 @@ class NavActions(App[int]):
         its own); the TUI steps aside until the shell ends and comes back as it was."""
         inv = self.plan.inventory
         if inv is None:
-            self.notify("no inventory: no lab to open a shell on", severity="warning")
+            self.notify(_("no inventory: no lab to open a shell on"), severity="warning")
             return
         ours = [h for h in self.plan.bound(self.current).step.hosts if h in inv.hosts]
         reachable = [h for h, host in inv.hosts.items() if host.transport != "proxmox"]
@@ -117,11 +143,13 @@ class NavActions(App[int]):
             return
         try:
             with self.suspend():
-                print(f"labguide: a shell on {name}; `exit` comes back to the chapter",
-                      flush=True)
+                print(_("labguide: a shell on {host}; `exit` comes back to the chapter").format(
+                    host=name), flush=True)
                 code = subprocess.run(argv, check=False).returncode
         except SuspendNotSupported:
-            self.notify("this terminal cannot hand over to a shell; run `labguide ssh "
-                        f"{name}` in another one", severity="warning", timeout=8)
+            self.notify(_("this terminal cannot hand over to a shell; run `labguide ssh "
+                          "{host}` in another one").format(host=name), severity="warning",
+                        timeout=8)
             return
-        self.notify(f"back from the shell on {name} (exit status {code})", timeout=4)
+        self.notify(_("back from the shell on {host} (exit status {code})").format(
+            host=name, code=code), timeout=4)

@@ -10,6 +10,7 @@ from textual.app import App
 
 from labguide.errors import LabguideError
 from labguide.events import LoadStarted
+from labguide.i18n import gettext as _
 from labguide.steps.load import K6
 
 if TYPE_CHECKING:
@@ -35,34 +36,35 @@ class StreamActions(App[int]):
         real k6 carries it on a lab host, the pane samples the same URL from here, lightly,
         for the rest of its duration."""
         self.run_worker(self.stream.stop(), group="stream", exclusive=True,
-                        description="stop the stream for a load step")
+                        description=_("stop the stream for a load step"))
         pane = self.stream_pane
         if event.tool != K6 or not can_mirror:
-            pane.start(f"load step {event.step_id} (labguide's prober, {event.origin})",
-                       event.rate)
+            pane.start(_("load step {step} (labguide's prober, {origin})").format(
+                step=event.step_id, origin=event.origin), event.rate)
             return
         rate = int(min(event.rate, MIRROR_RATE))
-        pane.start(f"load step {event.step_id}: k6 on {event.origin} sends {event.rate:g}/s; "
-                   f"sampled from here at {rate}/s", rate)
+        pane.start(_("load step {step}: k6 on {origin} sends {rate}/s; sampled from here at "
+                     "{sample}/s").format(step=event.step_id, origin=event.origin,
+                                          rate=f"{event.rate:g}", sample=rate), rate)
         self.stream.rate = rate
         # kept alive like k6's VUs, so the sample sees what k6's connections see
         self.run_worker(self._start_stream(event.duration, "keepalive"), group="stream",
                         exclusive=True, exit_on_error=False,
-                        description=f"mirror load step {event.step_id}")
+                        description=_("mirror load step {step}").format(step=event.step_id))
 
     def action_toggle_stream(self) -> None:
         pane = self.stream_pane
         if self.engine.background:
-            self.notify("a load step drives the stream now", severity="warning")
+            self.notify(_("a load step drives the stream now"), severity="warning")
             return
         if self.stream.running:
             self.run_worker(self.stream.stop(), group="stream", exclusive=True,
-                            description="stop the stream")
+                            description=_("stop the stream"))
             pane.set_target(self.stream.rate, False)
             return
-        pane.start("interactive", self.stream.rate)
+        pane.start(_("interactive"), self.stream.rate)
         self.run_worker(self._start_stream(), group="stream", exclusive=True,
-                        exit_on_error=False, description="start the stream")
+                        exit_on_error=False, description=_("start the stream"))
 
     async def _start_stream(self, duration: float | None = None,
                             connections: str = "auto") -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from labguide.errors import LabguideError
 from labguide.events import Event
+from labguide.i18n import gettext as _
 from labguide.probes.http_prober import Prober
 from labguide.tui.keymap import rate_step
 
@@ -29,7 +30,7 @@ class StreamControl:
         """Start the prober; `connections` "auto" connects per request at interactive rates
         (like curl) and keeps connections alive at load rates (like k6's VUs)."""
         if self.url is None:
-            raise LabguideError("the chapter names no URL to stream (front matter watch.url)")
+            raise LabguideError(_("the chapter names no URL to stream (front matter watch.url)"))
         await self.stop()
         self.prober = Prober(self.url, self.rate, duration=min(duration or self.max_duration,
                                                                self.max_duration),

@@ -9,8 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from labguide.cells import cut, ljust
 from labguide.clock import clock_ms
 from labguide.events import Event
+from labguide.i18n import gettext as _
 from labguide.probes.events import (
     CurrentOutage,
     OutageWindow,
@@ -19,6 +21,7 @@ from labguide.probes.events import (
     ProbeSummary,
 )
 from labguide.probes.http_engines import MODE_TEXT
+from labguide.probes.http_stats import cause_word
 from labguide.probes.k6text import NARROW, detail_lines, summary_lines
 
 HISTORY = 120  # batches kept for the sparklines (~12 s at 100 ms a batch)
@@ -109,15 +112,16 @@ class StreamModel:
 def connections_text(mode: str) -> str:
     """What the pane says about how the prober connects, e.g. 'new connection per request,
     like curl'; empty before the first batch."""
-    return MODE_TEXT.get(mode, "")
+    return _(MODE_TEXT[mode]) if mode in MODE_TEXT else ""
 
 
 def answer_line(a: ProbeAnswer) -> str:
     when = clock_ms(a.scheduled)
     if a.cause == "ok":
-        return f"{when} {a.body[:16]:<16} {a.status or '':>3} {a.latency_ms or 0:7.2f} ms"
+        return (f"{when} {ljust(cut(a.body, 16, ''), 16)} {a.status or '':>3} "
+                f"{a.latency_ms or 0:7.2f} ms")
     status = f"{a.status}" if a.status else "---"
-    return f"{when} {'✗ ' + a.cause:<16} {status:>3}"
+    return f"{when} {ljust(cut('✗ ' + cause_word(a.cause), 16), 16)} {status:>3}"
 
 
 def k6_summary(s: ProbeSummary) -> list[str]:

@@ -3,10 +3,10 @@
 Textual's `StylesCache.get_inner_outer` is an instance method under `functools.lru_cache(1024)`,
 so the cache's keys hold `self`: every widget's `StylesCache`, with the rendered lines it
 keeps, stays alive after the widget is gone until 1024 newer calls push it out (Textualize/
-textual#6665, open at 8.2.8). The TUI replaces widgets all the time (the step view's Markdown
-blocks on each step change, the footer's keys), so RSS climbed by ≈ 10 MiB before that cache
-was full: not flat in a soak. The colours it computes depend only on the two colour
-arguments, so the fix caches on those alone.
+textual#6665, open at 8.2.8). The TUI replaces widgets all the time (the footer's keys, modal
+screens; until issue 18 the step view's Markdown blocks on each step change), so RSS
+climbed by ≈ 10 MiB before that cache was full: not flat in a soak. The colours it
+computes depend only on the two colour arguments, so the fix caches on those alone.
 
 `leaks()` says whether the installed Textual still has the bug, so the test notices when
 upstream fixes it and this module can go.

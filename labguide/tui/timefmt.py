@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from labguide.i18n import gettext as _
+
 
 def duration(seconds: float | None) -> str:
     if seconds is None:
@@ -11,4 +13,4 @@ def duration(seconds: float | None) -> str:
     if seconds < 60:
         return f"{seconds:.1f} s"
     m, s = divmod(int(seconds), 60)
-    return f"{m}m{s:02d}s"
+    return _("{minutes}m{seconds:02d}s").format(minutes=m, seconds=s)

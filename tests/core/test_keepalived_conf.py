@@ -56,3 +56,22 @@ def test_what_the_file_has_and_the_chapter_did_not_expect_is_a_difference() -> N
         "include: not expected, found /etc/extra.conf",
         "virtual_server 10.0.0.1 80: not expected, found {delay_loop 6}",
     ], diffs
+def test_include_lines_and_canonical_form() -> None:
+    assert kc.include_of("include /etc/keepalived/conf.d/*.conf") == \
+        "/etc/keepalived/conf.d/*.conf"
+    assert kc.include_of('  includem "a b/{x,y}.conf" ! comment') == "a b/{x,y}.conf"
+    assert kc.include_of("include") is None and kc.include_of("include a b") is None
+    assert kc.include_of("included_thing 1") is None
+    one = kc.parse("vrrp_instance A { priority 1 }\nvrrp_instance B { priority 2 }\n")
+    other = kc.parse("! reordered\nvrrp_instance B {\n priority 2\n}\n"
+                     "vrrp_instance A { priority 1 }\n")
+    assert kc.canonical(one) == kc.canonical(other)
+    assert kc.canonical(one) != kc.canonical(kc.parse("vrrp_instance A { priority 3 }\n"
+                                                      "vrrp_instance B { priority 2 }\n"))
+
+
+def test_include_patterns_are_quoted_for_the_shell() -> None:
+    from labguide.steps.conf_read import shell_pattern
+
+    assert shell_pattern("conf.d/{a,b}*.conf") == "conf.d/{a,b}*.conf"
+    assert shell_pattern("x$(id);`id` 'q'") == "x\\$\\(id\\)\\;\\`id\\`\\ \\'q\\'"

@@ -1,4 +1,5 @@
-"""The bundled chapters are found from a wheel too, not only from the source tree."""
+"""The bundled chapters and the compiled message catalogs are found from a wheel too, not
+only from the source tree (setup.py compiles the .po files while the wheel is built)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ def test_wheel_carries_the_chapters_and_lists_them(tmp_path: Path) -> None:
     wheel = next(wheels.glob("labguide-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "labguide/chapters/l4lb-ha.md" in names
+    assert "labguide/locale/ja/LC_MESSAGES/labguide.mo" in names
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
                     str(target), str(wheel)], check=True, capture_output=True)
@@ -29,6 +31,10 @@ def test_wheel_carries_the_chapters_and_lists_them(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "labguide", "list"], env=env, cwd=tmp_path,
                          capture_output=True, text=True)
     assert res.returncode == 0 and "l4lb-ha" in res.stdout, res.stderr
+    ja = subprocess.run([sys.executable, "-m", "labguide", "--help"], cwd=tmp_path,
+                        env={**env, "LANG": "ja_JP.UTF-8", "PYTHONIOENCODING": "utf-8"},
+                        capture_output=True, text=True, encoding="utf-8")
+    assert "使い方:" in ja.stdout, ja.stdout + ja.stderr
 
 
 def test_every_package_is_listed_in_pyproject() -> None:

@@ -77,12 +77,12 @@ def test_resuming_checks_the_lab_first_and_resumes_at_the_first_failing_check(
         tmp_path: Path, sshd: Sshd) -> None:
     args, env, work = lab(tmp_path, sshd)
     first = plain(args, env)
-    assert first.returncode == 1 and "✗ gate failed" in first.stdout  # stops at the gate
+    assert first.returncode == 1 and "FAIL gate (" in first.stdout  # stops at the gate
     (work / "go").touch()
     holds = plain(args, env)  # the file is still there: resume where it stopped
-    assert "the lab still looks like the 1 earlier check(s) passed: resuming at gate" \
+    assert "the lab still looks like the 1 earlier check passed: resuming at gate" \
         in holds.stdout
-    assert holds.returncode == 0 and "✓ last passed" in holds.stdout
+    assert holds.returncode == 0 and "PASS last (" in holds.stdout
 
     (work / "go").unlink()
     plain([*args, "--restart"], env)  # a run that stops at the gate again
@@ -93,5 +93,5 @@ def test_resuming_checks_the_lab_first_and_resumes_at_the_first_failing_check(
     assert "your lab does not look like 'made' passed: " in out
     assert f"{work}/made is missing" in out
     assert "resuming at made, the first check that fails" in out
-    assert "✗ made failed" in out and "gate" not in out.split("resuming at made")[1]
+    assert "FAIL made (" in out and "gate" not in out.split("resuming at made")[1]
     assert res.returncode == 1

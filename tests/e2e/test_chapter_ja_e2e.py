@@ -74,6 +74,6 @@ def test_the_whole_chapter_runs_in_japanese(fresh_lab: LabPaths, tmp_path: Path,
     logged = {r["step"]: r["message"] for r in records if r["event"] == "step_finished"}
     for bound in plan.steps:
         if bound.message and bound.step.kind in ("check", "wait"):
-            assert f"✓ {bound.id} passed" in out and bound.message in out, bound.id
+            assert f"PASS {bound.id} (" in out and bound.message in out, bound.id
             assert logged[bound.id].startswith(bound.message), bound.id  # the transcript too
     assert "l4lb-1がVIP 198.18.16.140 を持っています" in out

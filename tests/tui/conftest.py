@@ -119,11 +119,13 @@ def mini_engine(mini_chapter: Path, sshd: Sshd, tmp_path: Path) -> Engine:
     return make_engine(mini_chapter, hosts, tmp_path / "run")
 
 
-def l4lb_engine(folder: Path) -> Engine:
-    """The l4lb-ha chapter, bound to an inventory of local hosts (nothing runs in snapshots).
+def l4lb_engine(folder: Path, lang: str = "en") -> Engine:
+    """The l4lb-ha chapter (in `lang`), bound to an inventory of local hosts (nothing runs in
+    snapshots).
 
     A frozen copy (tests/tui/data), so the snapshots do not change with each chapter edit."""
-    chapter = Path(__file__).parent / "data" / "l4lb-ha.md"
+    chapter = Path(__file__).parent / "data" / ("l4lb-ha.md" if lang == "en"
+                                                else f"l4lb-ha.{lang}.md")
     names = ("node1", "l4lb-1", "l4lb-2", "client")
     hosts = {n: Host(name=n, address="127.0.0.1", transport="local") for n in names}
     sets = {"VIP": "198.18.16.140", "VIP2": "198.18.16.141", "L4LB1_IP": "198.18.16.133",

@@ -4,6 +4,7 @@ exactly what the engine, the VIP watcher and the prober publish. Fixed times (T0
 from __future__ import annotations
 
 from labguide.events import HostFinished, Output, StepFinished, StepStarted, StepStatus
+from labguide.i18n import gettext as _
 from labguide.probes.events import (
     CurrentOutage,
     HostReachability,
@@ -41,7 +42,9 @@ def step_failed(app: LabguideApp) -> None:
     bus = app.engine.bus
     bus.publish(StepStarted(sid, ("l4lb-1",), t=T0))
     bus.publish(Output(sid, "l4lb-1", "stdout", "inactive", t=T0))
-    bus.publish(HostFinished(sid, "l4lb-1", 3, 0.21, "exit status 3", t=T0))
+    # what the engine says, in the run's language
+    bus.publish(HostFinished(sid, "l4lb-1", 3, 0.21, _("exit status {status}").format(status=3),
+                             t=T0))
     bus.publish(StepFinished(sid, StepStatus.FAILED, 0.21, "l4lb-1: inactive", t=T0))
 
 
@@ -99,7 +102,9 @@ def _batch(i: int, ok: int, failed: int, outage: CurrentOutage | None,
 
 def outage(app: LabguideApp) -> None:
     app.set_current("load-stop-haproxy-now")
-    app.query_one("#stream").start("load step load-stop-haproxy", 1000)  # type: ignore[attr-defined]
+    app.query_one("#stream").start(  # type: ignore[attr-defined]
+        _("load step {step} (labguide's prober, {origin})").format(
+            step="load-stop-haproxy", origin=_("this machine")), 1000)
     bus = app.engine.bus
     ok_total = failed_total = 0
     for i in range(40):

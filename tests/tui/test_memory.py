@@ -1,5 +1,5 @@
-"""Widgets the TUI throws away are freed: the step view replaces its Markdown blocks on every
-step change, so anything that pins removed widgets grows the process for as long as it runs.
+"""Widgets the TUI throws away are freed: panes replace widgets (the footer's keys, modal
+screens), so anything that pins removed widgets grows the process for as long as it runs.
 Counts live objects (no timings): Textual's StylesCache, one per widget ever created."""
 
 from __future__ import annotations
@@ -80,30 +80,28 @@ async def test_stepping_through_the_chapter_keeps_widget_count(tmp_path: Path) -
     assert alive <= widgets + 10, f"{alive} StylesCache objects alive for {widgets} widgets"
 
 
-async def test_the_step_view_keeps_a_few_step_texts(tmp_path: Path) -> None:
-    """Walking the whole chapter keeps at most KEPT_STEPS texts mounted, only the current
-    one shown; coming back to a kept step reuses its widget."""
-    from textual.widgets import Markdown
-
-    from labguide.tui.widgets.step_view import KEPT_STEPS, StepView
+async def test_the_step_view_keeps_rendered_texts_not_widgets(tmp_path: Path) -> None:
+    """The step view draws its lines itself: walking the whole chapter mounts no widget
+    under it, and keeps at most KEPT rendered texts; coming back to a step reuses its
+    lines (rendered once per width)."""
+    from labguide.tui.step_texts import KEPT
+    from labguide.tui.widgets.step_view import StepView
 
     app = app_for(l4lb_engine(tmp_path / "run"))
     async with app.run_test(size=(160, 50)) as pilot:
         view = app.query_one(StepView)
         await pilot.pause()
-        first = view.text
+        first = view._body
         await pilot.press("n")
         await pilot.press("b")
         await pilot.pause()
-        assert view.text is first
+        assert view._body is first
         for _ in range(len(app.plan.steps)):
             await pilot.press("n")
         await pilot.pause()
-        texts = list(view.query(Markdown).results())
-        assert len(texts) <= KEPT_STEPS
-        assert [t for t in texts if t.display] == [view.text]
+        assert not list(view.query("*").results())  # no child widgets (scrollbars aside)
+        assert len(view.texts._kept) <= KEPT
         assert view.step_id == app.plan.steps[-1].id
-        assert first not in texts
         await pilot.press("q")
 
 

@@ -7,17 +7,19 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 from labguide.plan import BoundStep
 from labguide.tui.widgets.step_view import badges
+from labguide.tui.words import Modal
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(Modal[bool]):
     BINDINGS = [
-        Binding("y,enter", "answer(True)", "Run it", id="confirm_yes"),
-        Binding("n,escape", "answer(False)", "Don't", id="confirm_no"),
+        Binding("y,enter", "answer(True)", N_("Run it"), id="confirm_yes"),
+        Binding("n,escape", "answer(False)", N_("Don't"), id="confirm_no"),
     ]
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
@@ -33,14 +35,15 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         step = self.bound.step
-        what = "reboots" if step.kind == "reboot" else "disrupts the lab"
+        what = (_("{step} reboots its host") if step.kind == "reboot"
+                else _("{step} disrupts the lab"))
         with Vertical():
-            yield Static(Text(f"{self.bound.id} {what}", style="bold"))
+            yield Static(Text(what.format(step=self.bound.id), style="bold"))
             yield Static(badges(self.bound))
             with VerticalScroll():
                 yield Static(Syntax(self.bound.shown.rstrip("\n"), "bash",
                                     theme="ansi_dark", word_wrap=True))
-            yield Static(Text(self.question or "Run it now?  y / enter: yes   n / escape: no",
+            yield Static(Text(self.question or _("Run it now?  y / enter: yes   n / escape: no"),
                               style="bold yellow"))
 
     def action_answer(self, yes: bool) -> None:

@@ -8,10 +8,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 from labguide.plan import BoundStep
+from labguide.tui.words import Modal
 
 
 def render_diff(diffs: Mapping[str, list[str]]) -> Text:
@@ -19,7 +21,7 @@ def render_diff(diffs: Mapping[str, list[str]]) -> Text:
     for host, lines in diffs.items():
         out.append(f"{host}\n", style="bold black on cyan")
         if not lines:
-            out.append("  (no change)\n", style="dim")
+            out.append(_("  (no change)") + "\n", style="dim")
         for line in lines:
             style = ("green" if line.startswith("+") else "red" if line.startswith("-")
                      else "cyan" if line.startswith("@@") else "")
@@ -27,10 +29,10 @@ def render_diff(diffs: Mapping[str, list[str]]) -> Text:
     return out
 
 
-class DiffScreen(ModalScreen[bool]):
+class DiffScreen(Modal[bool]):
     BINDINGS = [
-        Binding("y,enter", "answer(True)", "Write", id="diff_yes"),
-        Binding("n,escape", "answer(False)", "Don't write", id="diff_no"),
+        Binding("y,enter", "answer(True)", N_("Write"), id="diff_yes"),
+        Binding("n,escape", "answer(False)", N_("Don't write"), id="diff_no"),
     ]
     DEFAULT_CSS = """
     DiffScreen { align: center middle; }
@@ -46,10 +48,11 @@ class DiffScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text(f"{self.bound.id}: write {self.bound.shown_path}", style="bold"))
+            yield Static(Text(_("{step}: write {path}").format(
+                step=self.bound.id, path=self.bound.shown_path), style="bold"))
             with VerticalScroll():
                 yield Static(render_diff(self.diffs))
-            yield Static(Text("Write it?  y / enter: write   n / escape: don't",
+            yield Static(Text(_("Write it?  y / enter: write   n / escape: don't"),
                               style="bold yellow"))
 
     def action_answer(self, yes: bool) -> None:

@@ -8,13 +8,16 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
+from labguide.tui.words import Modal
 
-class HostPickScreen(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Close", id="host_pick_close")]
+
+class HostPickScreen(Modal[str | None]):
+    BINDINGS = [Binding("escape", "dismiss(None)", N_("Close"), id="host_pick_close")]
     DEFAULT_CSS = """
     HostPickScreen { align: center middle; }
     HostPickScreen > Vertical { width: 60; height: auto; max-height: 80%;
@@ -31,7 +34,7 @@ class HostPickScreen(ModalScreen[str | None]):
         options = [Option(Text(h, style="bold" if h in self.of_step else ""), id=h)
                    for h in self.hosts]
         with Vertical():
-            yield Static(Text("Open a shell on (enter: choose, escape: close)", style="bold"))
+            yield Static(Text(_("Open a shell on (enter: choose, escape: close)"), style="bold"))
             yield OptionList(*options, id="host-list")
 
     def on_mount(self) -> None:

@@ -8,16 +8,18 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 from labguide.transports.hostkey import HostKeyQuestion
+from labguide.tui.words import Modal
 
 
-class HostKeyScreen(ModalScreen[bool]):
+class HostKeyScreen(Modal[bool]):
     BINDINGS = [
-        Binding("y", "answer(True)", "Trust it", id="hostkey_yes"),
-        Binding("n,escape", "answer(False)", "Refuse", id="hostkey_no"),
+        Binding("y", "answer(True)", N_("Trust it"), id="hostkey_yes"),
+        Binding("n,escape", "answer(False)", N_("Refuse"), id="hostkey_no"),
     ]
     DEFAULT_CSS = """
     HostKeyScreen { align: center middle; }
@@ -33,19 +35,22 @@ class HostKeyScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         q = self.question
         with Vertical():
-            yield Static(Text(f"New host key: {q.host} ({q.where})", style="bold"))
-            yield Static(Text(f"The authenticity of host '{q.host}' ({q.where}) can't be "
-                              f"established: {q.known_hosts} has no key for it."))
-            fp = Text()
-            fp.append(f"{q.type_name} key fingerprint is ")
-            fp.append(q.fingerprint, style="bold")
+            yield Static(Text(_("New host key: {host} ({address})").format(
+                host=q.host, address=q.where), style="bold"))
+            yield Static(Text(_("The authenticity of host '{host}' ({address}) can't be "
+                                "established: {known_hosts} has no key for it.").format(
+                host=q.host, address=q.where, known_hosts=q.known_hosts)))
+            fp = Text(_("{type} key fingerprint is {fingerprint}").format(
+                type=q.type_name, fingerprint=q.fingerprint))
+            fp.highlight_words([q.fingerprint], style="bold")
             yield Static(fp, id="fingerprint")
-            yield Static(Text(f"Compare it on the host's own console: {q.compare_command()}\n"
-                              "(Proxmox: the VM's console in the web UI or `qm terminal VMID`; "
-                              "cloud-init also prints the new keys' fingerprints there at "
-                              "the first boot). A new clone has a new key; a key you did not "
-                              "expect can be someone else's host.", style="dim"))
-            yield Static(Text("Trust this key and record it?  y: yes   n / escape: no",
+            yield Static(Text(_(
+                "Compare it on the host's own console: {command}\n(Proxmox: the VM's console "
+                "in the web UI or `qm terminal VMID`; cloud-init also prints the new keys' "
+                "fingerprints there at the first boot). A new clone has a new key; a key you "
+                "did not expect can be someone else's host.").format(
+                command=q.compare_command()), style="dim"))
+            yield Static(Text(_("Trust this key and record it?  y: yes   n / escape: no"),
                               style="bold yellow"))
 
     def action_answer(self, yes: bool) -> None:

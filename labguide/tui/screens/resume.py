@@ -7,22 +7,24 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 from labguide.resume import ResumeCheck
+from labguide.tui.words import Modal
 
 #: The reader's answers.
 START_OVER = "start-over"
 RESUME_AT_FAILING = "resume-at-failing"
 
 
-class ResumeScreen(ModalScreen[str]):
+class ResumeScreen(Modal[str]):
     BINDINGS = [
-        Binding("r,enter", f"answer('{RESUME_AT_FAILING}')", "Resume there",
+        Binding("r,enter", f"answer('{RESUME_AT_FAILING}')", N_("Resume there"),
                 id="resume_at_failing"),
-        Binding("o", f"answer('{START_OVER}')", "Start over", id="resume_start_over"),
-        Binding("escape", f"answer('{RESUME_AT_FAILING}')", "Resume there", show=False),
+        Binding("o", f"answer('{START_OVER}')", N_("Start over"), id="resume_start_over"),
+        Binding("escape", f"answer('{RESUME_AT_FAILING}')", N_("Resume there"), show=False),
     ]
     DEFAULT_CSS = """
     ResumeScreen { align: center middle; }
@@ -38,14 +40,15 @@ class ResumeScreen(ModalScreen[str]):
     def compose(self) -> ComposeResult:
         first = self.found.first_failing
         with Vertical():
-            yield Static(Text("The lab does not look like the saved results", style="bold"))
+            yield Static(Text(_("The lab does not look like the saved results"), style="bold"))
             with VerticalScroll():
                 for line in self.found.lines():
                     yield Static(Text(line, style="yellow"))
-            yield Static(Text(f"The saved results say the run got to {self.found.resume_at}. "
-                              "Was the lab rebuilt or changed since?"))
-            yield Static(Text(f"r / enter: resume at {first} (the first check that fails)   "
-                              "o: start over from the first step", style="bold"))
+            yield Static(Text(_("The saved results say the run got to {step}. Was the lab "
+                                "rebuilt or changed since?").format(step=self.found.resume_at)))
+            yield Static(Text(_("r / enter: resume at {step} (the first check that fails)   "
+                                "o: start over from the first step").format(step=first),
+                              style="bold"))
 
     def action_answer(self, choice: str) -> None:
         self.dismiss(choice)

@@ -8,9 +8,12 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
+
 
 class AnswerLine(Input):
-    BINDINGS = [Binding("escape", "put_away", "Not now", show=False, id="answer_put_away")]
+    BINDINGS = [Binding("escape", "put_away", N_("Not now"), show=False, id="answer_put_away")]
     DEFAULT_CSS = """
     AnswerLine { display: none; border: tall $warning; margin: 0 0; }
     AnswerLine.-asking { display: block; }
@@ -32,9 +35,9 @@ class AnswerLine(Input):
         self.asking = (step_id, host)
         self.password = secret
         self.value = ""
-        self.border_title = f"{host} asks: {prompt}" + ("  (typed answer not shown)"
-                                                       if secret else "")
-        self.placeholder = "type the answer, enter sends it · escape: not now"
+        self.border_title = _("{host} asks: {prompt}").format(host=host, prompt=prompt) + (
+            _("  (typed answer not shown)") if secret else "")
+        self.placeholder = _("type the answer, enter sends it · escape: not now")
         self.add_class("-asking")
         self.can_focus = True
         self.focus()

@@ -1,40 +1,60 @@
-"""The current step: its prose as Markdown, the exact command with host badges and the
-variables bound, and, when it failed, what went wrong and what to do."""
+"""The current step: its title, badges and state, its prose as Markdown and the exact command
+with the variables bound (drawn line by line: StepView), and, when it failed, what went wrong
+and what to do (FailurePanel)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from rich.console import Group, RenderableType
+from rich.style import Style
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.widgets import Markdown, Static
+from textual import events
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.timer import Timer
+from textual.widgets import Static
 
+from labguide.cells import cut
 from labguide.events import StepStatus
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 from labguide.plan import BoundStep, Plan
 from labguide.steps import kind_of
+from labguide.titles import bound_title
 from labguide.tui.step_info import MARKS, StepInfo
+from labguide.tui.step_texts import StepTexts, render_strips
 from labguide.tui.timefmt import duration
+from labguide.tui.widgets.picker import TITLE, StepPicker
+from labguide.tui.words import styled
 
 #: Where the TUI words a kind otherwise than its own verb (labguide/steps/).
-KIND_LABEL = {"file": "write file", "qm": "Proxmox"}
-FENCE_LANG = {"qm": "sh", "file": ""}
-#: step texts kept mounted (hidden when not current): going back and forth between nearby
-#: steps shows widgets that exist instead of building new ones (≈ 40% less time per key,
-#: and no stream of new widgets for Textual's caches to fill up on)
-KEPT_STEPS = 8
+KIND_LABEL = {"file": N_("write file"), "qm": N_("Proxmox")}
+#: What the step view says of each flag of a step.
+FLAG_WORDS = {"disruptive": N_("disruptive"), "reboots": N_("reboots"),
+              "background": N_("background"), "walk-through": N_("walk-through")}
+#: What to do about a failed step of each kind when the chapter gives no hint.
+TODO = {
+    "check": N_("fix what the check reports, then retry it"),
+    "keepalived": N_("fix what the check reports, then retry it"),
+    "wait": N_("the condition did not come true in time: look at the VIP pane and the hosts' "
+               "logs, then retry"),
+    "file": N_("check the path and the permissions on the host, then retry"),
+    "load": N_("look at the stream pane's failures and outages, then retry"),
+}
+TODO_ELSE = N_("read the output above, fix the cause, then retry")
 
 
 def badges(bound: BoundStep) -> Text:
     step = bound.step
-    t = Text()
     kind = kind_of(step)
-    t.append(f" {KIND_LABEL.get(step.kind, kind.verb)} ", style="bold reverse")
-    t.append(" on ")
-    for host in step.hosts:
-        t.append(f" {host} ", style="bold black on cyan")
-        t.append(" ")
+    hosts = Text()
+    for n, host in enumerate(step.hosts):
+        hosts.append(" " if n else "")
+        hosts.append(f" {host} ", style="bold black on cyan")
+    label = Text(f" {_(KIND_LABEL.get(step.kind, kind.verb))} ", style="bold reverse")
+    t = styled(_("{kind} on {hosts}"), kind=label, hosts=hosts)
+    t.append(" ")
     if step.kind == "file":
         t.append(f"→ {kind.target(bound)}", style="bold")
     flags = [name for name, on in (("disruptive", step.disruptive),
@@ -42,102 +62,185 @@ def badges(bound: BoundStep) -> Text:
                                    ("background", step.background),
                                    ("walk-through", step.transient)) if on]
     if flags:
-        t.append("  " + " ".join(f"[{f}]" for f in flags), style="yellow")
+        t.append("  " + " ".join(f"[{_(FLAG_WORDS[f])}]" for f in flags), style="yellow")
     return t
 
 
-def step_markdown(bound: BoundStep) -> str:
-    step = bound.step
-    lang = FENCE_LANG.get(step.kind, step.lang if step.lang not in ("conf", "qm") else "")
-    fence = "````" if "```" in bound.shown else "```"
-    body = bound.shown.rstrip("\n")
-    prose = step.prose.strip()
-    expected = bound.message and step.check
-    parts = [prose] if prose else []
-    if expected:
-        parts.append(f"Expected: **{bound.message}**")
-    elif not prose:
-        parts.append(f"*{step.title or step.id}*")
-    parts.append(f"{fence}{lang}\n{body}\n{fence}")
-    return "\n\n".join(parts)
+def head(bound: BoundStep, info: StepInfo) -> Text:
+    """The title; the kind and host badges, the state and the id (what --from takes)."""
+    mark, style = MARKS[info.status]
+    text = Text()
+    text.append(f"{mark} {bound_title(bound)}\n", style=f"bold {style}")
+    text.append_text(badges(bound))
+    text.append(f" {info.status.word}", style=style)
+    if info.duration is not None:
+        text.append(" " + _("in {duration}").format(duration=duration(info.duration)),
+                    style="dim")
+    text.append(f" · {bound.id}", style="dim")
+    return text
 
 
-class StepView(VerticalScroll):
+class StepView(ScrollView):
+    """The current step as lines drawn by the widget itself (Textual's line API): its head
+    (title, badges, state, id) and its text (the step's Markdown, rendered by Rich).
+
+    One widget whose size never changes with the step: showing another step swaps its lines
+    and repaints this pane only, with no layout of the screen (a Markdown widget per step
+    was a tree of block widgets laid out again on each change: 113–121 ms at the 95th
+    percentile through a real terminal). Texts are rendered once per width and kept
+    (StepTexts); the neighbours of the shown step are rendered while the reader reads."""
+
     can_focus = False
     DEFAULT_CSS = """
-    StepView { height: 1fr; padding: 0 1; }
-    StepView > #step-head { height: auto; }
-    StepView > Markdown { margin: 0; padding: 0; }
+    StepView { height: 1fr; padding: 0 1; overflow-y: scroll; overflow-x: hidden; }
     """
 
     def __init__(self, plan: Plan, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.plan = plan
         self.step_id: str | None = None
-        self.border_title = "Step"
-        self._texts: OrderedDict[str, Markdown] = OrderedDict()
-        # held, not queried: showing a step changes `display` here, which invalidates
-        # Textual's query_one cache, so each query would add a dead entry
-        self._head = Static(id="step-head")
+        self.border_title = _("Step")
+        self.texts = StepTexts(plan)
+        self._head: list[Strip] = []
+        self._body: list[Strip] = []
+        self.head_text = Text()
+        self._ahead: Timer | None = None
+        self._ahead_ids: list[str] = []
+        self._line_style = Style()
+        self._line_width = 0
+        self.picker: StepPicker | None = None
+        self._title = ""
 
-    def compose(self) -> ComposeResult:
-        yield self._head
+    class Picked(Message):
+        """A step was chosen in the picker (enter, or a click)."""
+
+        def __init__(self, step_id: str) -> None:
+            super().__init__()
+            self.step_id = step_id
+
+    @property
+    def text_width(self) -> int:
+        return max(10, self.scrollable_content_region.width)
 
     def show(self, step_id: str, info: StepInfo) -> None:
         changed = step_id != self.step_id
         self.step_id = step_id
-        self.show_status(info)
         if changed:
             section = self.plan.chapter.section_of(step_id)
             n = self.plan.index(step_id) + 1
-            self.border_title = f"Step {n}/{len(self.plan.steps)} · {section.title}"
-            self._show_text(step_id)
-            self.scroll_home(animate=False)
+            title = _("Step {n}/{total} · {section}").format(
+                n=n, total=len(self.plan.steps), section=section.title)
+            if self.picker is None:
+                self.border_title = title
+            self._title = title
+            self._body = self.text_lines(step_id)
+            self.scroll_to(0, 0, animate=False, immediate=True)
+            self._read_ahead()
+        self.show_status(info)
 
-    def _show_text(self, step_id: str) -> None:
-        self._text_for(step_id)
-        for kept, widget in self._texts.items():
-            widget.display = kept == step_id
-        n = self.plan.index(step_id)
-        if n + 1 < len(self.plan.steps):  # most often the next key shows the next step
-            self.call_after_refresh(self._text_for, self.plan.steps[n + 1].id)
+    def text_lines(self, step_id: str) -> list[Strip]:
+        """A step's text drawn for this pane (kept: drawn once per width and theme)."""
+        return self.texts.lines(self.app.console, step_id, self.text_width, self.rich_style,
+                                self.app.theme_variables.get("panel", "default"))
 
-    def _text_for(self, step_id: str) -> Markdown:
-        """The step's Markdown widget, made (hidden) and mounted if it is not kept yet."""
-        widget = self._texts.get(step_id)
-        if widget is not None:
-            self._texts.move_to_end(step_id)
-            return widget
-        widget = Markdown(step_markdown(self.plan.bound(step_id)), classes="step-text")
-        widget.display = False
-        self._texts[step_id] = widget
-        self.mount(widget)
-        while len(self._texts) > KEPT_STEPS:
-            evicted, oldest = self._texts.popitem(last=False)
-            if evicted == self.step_id:  # never the one on screen
-                self._texts[evicted] = oldest
-                continue
-            oldest.remove()
-        return widget
+    def _read_ahead(self) -> None:
+        """Render the steps around this one once the screen has been updated, one per
+        tick (a key pressed meanwhile waits for one text at most): most often the next
+        key shows one of them."""
+        if self._ahead is not None:
+            self._ahead.stop()
+        if self.step_id is not None:
+            n = self.plan.index(self.step_id)
+            self._ahead_ids = [self.plan.steps[k].id for k in (n + 1, n - 1, n + 2)
+                               if 0 <= k < len(self.plan.steps)]
+            self._ahead = self.set_timer(0.05, self._render_neighbour)
 
-    @property
-    def text(self) -> Markdown | None:
-        """The current step's Markdown widget."""
-        return self._texts.get(self.step_id) if self.step_id else None
+    def _render_neighbour(self) -> None:
+        if self._ahead_ids:
+            self.text_lines(self._ahead_ids.pop(0))
+        if self._ahead_ids:
+            self._ahead = self.set_timer(0.02, self._render_neighbour)
+
+    def on_resize(self) -> None:
+        if self.step_id is not None:
+            self._body = self.text_lines(self.step_id)
+            if self.picker is not None:
+                self.picker.render()
+            self._layout_lines()
+
+    # -- the step picker, drawn here instead of the step ---------------------------------
+
+    def show_picker(self, picker: StepPicker) -> None:
+        self.picker = picker
+        self._title = str(self.border_title or "")
+        self.border_title = _(TITLE)
+        self._layout_lines()
+        self.picker_moved(picker.highlighted, middle=True)
+
+    def hide_picker(self) -> None:
+        self.picker = None
+        self.border_title = self._title
+        self._layout_lines()
+        self.scroll_to(0, 0, animate=False, immediate=True)
+
+    def picker_moved(self, line: int, middle: bool = False) -> None:
+        """Keep the highlighted line in sight (`middle`: in the middle of the pane)."""
+        height = self.scrollable_content_region.height
+        top = int(self.scroll_offset.y)
+        if middle:
+            top = line - height // 2
+        elif line < top:
+            top = line
+        elif line >= top + height:
+            top = line - height + 1
+        self.scroll_to(0, max(0, top), animate=False, immediate=True)
+        self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        at = event.get_content_offset(self)
+        if self.picker is not None and at is not None:
+            chosen = self.picker.pick(at.y + int(self.scroll_offset.y))
+            if chosen is not None:
+                self.post_message(self.Picked(chosen))
 
     def show_status(self, info: StepInfo) -> None:
         if self.step_id is None:
             return
-        bound = self.plan.bound(self.step_id)
-        mark, style = MARKS[info.status]
-        head = Text()
-        head.append(f"{mark} {self.step_id}", style=f"bold {style}")
-        head.append(f"  {info.status.value}", style=style)
-        if info.duration is not None:
-            head.append(f" in {duration(info.duration)}", style="dim")
-        head.append("\n")
-        head.append_text(badges(bound))
-        self._head.update(head)
+        self.head_text = head(self.plan.bound(self.step_id), info)
+        self._head = render_strips(self.app.console, self.head_text, self.text_width,
+                                   self.rich_style)
+        self._layout_lines()
+
+    def _layout_lines(self) -> None:
+        """The new lines' extent, without a layout of the screen: the scrollbar is always
+        there (overflow-y: scroll), so nothing around this pane moves; only the scrollbar's
+        proportions and this pane's lines are updated."""
+        lines = len(self.picker.lines) if self.picker else len(self._head) + len(self._body)
+        size = Size(self.text_width, lines)
+        if size != self.virtual_size:
+            self.set_reactive(StepView.virtual_size, size)
+            self._scroll_update(size)
+        self.refresh()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # what every line needs, worked out once per repaint rather than once per line
+        self._line_style = self.rich_style
+        self._line_width = self.scrollable_content_region.width
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width, style = self._line_width, self._line_style
+        if self.picker is not None:
+            lines = self.picker.lines
+        elif index < len(self._head):
+            lines = self._head
+        else:
+            lines, index = self._body, index - len(self._head)
+        if index >= len(lines):
+            return Strip.blank(width, style)
+        return lines[index].crop_extend(scroll_x, scroll_x + width, style)
 
 
 class FailurePanel(Static):
@@ -158,33 +261,28 @@ class FailurePanel(Static):
     @staticmethod
     def describe(bound: BoundStep, info: StepInfo, keys: dict[str, str]) -> Group:
         lines: list[RenderableType] = []
-        title = {StepStatus.FAILED: "failed", StepStatus.CANCELLED: "was cancelled",
-                 StepStatus.WARNED: "passed with a warning"}[info.status]
-        head = Text(f"{bound.id} {title}", style="bold")
+        title = {StepStatus.FAILED: _("{step} failed"),
+                 StepStatus.CANCELLED: _("{step} was cancelled"),
+                 StepStatus.WARNED: _("{step} passed with a warning")}[info.status]
+        head = Text(title.format(step=bound.id), style="bold")
         if info.message:
-            head.append(f": {info.message}")
+            head.append(_(": {message}").format(message=info.message))
         lines.append(head)
         exits = Text()
         for host in bound.step.hosts:
             code = info.exits.get(host)
             err = info.errors.get(host)
             exits.append(f"{host}: ", style="bold")
-            exits.append("exit status " + ("—" if code is None else str(code)))
-            if err and err not in (info.message or "") and not err.startswith("exit status"):
-                exits.append(f" ({err[:60]})", style="dim")
+            said = _("exit status {status}").format(status="—" if code is None else code)
+            exits.append(said)
+            if err and err not in (info.message or "") and err != said:
+                exits.append(f" ({cut(err, 60)})", style="dim")
             exits.append("   ")
         lines.append(exits)
         if info.status != StepStatus.WARNED:
-            todo = bound.hint or {
-                "check": "fix what the check reports, then retry it",
-                "keepalived": "fix what the check reports, then retry it",
-                "wait": "the condition did not come true in time: look at the VIP pane "
-                        "and the hosts' logs, then retry",
-                "file": "check the path and the permissions on the host, then retry",
-                "load": "look at the stream pane's failures and outages, then retry",
-            }.get(bound.step.kind, "read the output above, fix the cause, then retry")
-            lines.append(Text(f"what to do: {todo}", style="yellow"))
-            lines.append(Text(f"{keys.get('retry_step', 't')} retry · "
-                              f"{keys.get('skip_step', 's')} skip · "
-                              f"{keys.get('back', 'b')} back", style="dim"))
+            todo = bound.hint or _(TODO.get(bound.step.kind, TODO_ELSE))
+            lines.append(Text(_("what to do: {todo}").format(todo=todo), style="yellow"))
+            lines.append(Text(_("{retry} retry · {skip} skip · {back} back").format(
+                retry=keys.get("retry_step", "t"), skip=keys.get("skip_step", "s"),
+                back=keys.get("back", "b")), style="dim"))
         return Group(*lines)

@@ -1,4 +1,6 @@
-"""The chapter's sections and steps as a tree, each step with its state and duration."""
+"""The chapter's sections and steps as a tree, each step with its state, a short human title
+(labguide/titles.py: its `title=`, what a check proves, or its first command; the id is in
+the step view and the jump picker) and its duration."""
 
 from __future__ import annotations
 
@@ -8,51 +10,85 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from labguide.cells import cell_len, cut
+from labguide.i18n import gettext as _
 from labguide.plan import Plan
+from labguide.titles import bound_title
 from labguide.tui.step_info import MARKS, StepInfo
 from labguide.tui.timefmt import duration
 
 
 class StepTree(Tree[str]):
-    """Not focusable: the app's keys drive it; the cursor follows the current step."""
+    """Not focusable: the app's keys drive it (arrows, n/b, j); a click on a step shows it;
+    the cursor follows the current step."""
 
     can_focus = False
     DEFAULT_CSS = "StepTree { padding: 0; }"
+    #: The list's width before it is laid out (the narrow layout's, labguide.tcss).
+    DEFAULT_WIDTH = 26
 
     def __init__(self, plan: Plan, **kw: object) -> None:
         super().__init__(plan.chapter.title, **kw)  # type: ignore[arg-type]
         self.plan = plan
         self.show_root = False
         self.guide_depth = 2
+        self.auto_expand = False  # a click on a section shows its first step, not folds it
         self.nodes: dict[str, TreeNode[str]] = {}
         self.current: str | None = None
         self.line_count = 0
-        self.border_title = "Steps"
+        self.border_title = _("Steps")
+        self.titles: dict[str, str] = {}
+        self.infos: Mapping[str, StepInfo] = {}
 
     def build(self, infos: Mapping[str, StepInfo]) -> None:
+        """Sections and their steps, those of the plan only (--only, --to, --limit)."""
+        self.infos = infos
+        sections = 0
         for sec in self.plan.chapter.sections:
-            if not sec.steps:
+            steps = [s for s in sec.steps if s.id in infos]
+            if not steps:
                 continue
+            sections += 1
             node = self.root.add(Text(sec.title, style="bold"), data=sec.id, expand=True)
-            for step in sec.steps:
+            for step in steps:
                 self.nodes[step.id] = node.add_leaf(self.label(step.id, infos[step.id]),
                                                     data=step.id)
-        self.line_count = len(self.nodes) + sum(1 for sec in self.plan.chapter.sections
-                                                if sec.steps)
+        self.line_count = len(self.nodes) + sections
 
     def label(self, step_id: str, info: StepInfo) -> Text:
+        """`▸✓ HAProxy runs on l4lb-1 ⚠ 0.3s`: the title is cut to what the list shows, so
+        that the flags and the duration stay in sight."""
         mark, style = MARKS[info.status]
+        bound = self.plan.bound(step_id)
+        step = bound.step
+        flags = ("⚠" if step.disruptive else "") + ("⟳" if step.background else "")
+        tail = (f" {flags}" if flags else "") + (
+            f" {duration(info.duration)}" if info.duration is not None else "")
+        room = max(8, self.label_width - 2 - cell_len(tail))
+        title = self.titles.get(step_id) or bound_title(bound)
+        self.titles[step_id] = title
+        title = cut(title, room)  # by terminal cells: a Japanese title is twice as wide
         text = Text()
         text.append("▸" if step_id == self.current else " ", style="bold reverse")
         text.append(f"{mark} ", style=style)
-        step = self.plan.bound(step_id).step
-        text.append(step_id, style="bold" if step_id == self.current else "")
-        flags = ("⚠" if step.disruptive else "") + ("⟳" if step.background else "")
+        text.append(title, style="bold" if step_id == self.current else "")
         if flags:
             text.append(f" {flags}", style="yellow")
         if info.duration is not None:
             text.append(f" {duration(info.duration)}", style="dim")
         return text
+
+    @property
+    def label_width(self) -> int:
+        """Columns a step's label has: the list's width less the guides of its section."""
+        width = self.scrollable_content_region.width or self.DEFAULT_WIDTH
+        return width - 2 * self.guide_depth - 1
+
+    def on_resize(self) -> None:
+        """Titles are cut to the list's width: cut them again for the new one."""
+        for step_id in self.nodes:
+            if step_id in self.infos:
+                self.update_step(step_id, self.infos[step_id])
 
     def update_step(self, step_id: str, info: StepInfo) -> None:
         node = self.nodes.get(step_id)

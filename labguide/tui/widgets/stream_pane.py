@@ -16,6 +16,8 @@ from textual.widgets import Log, Sparkline, Static
 
 from labguide.clock import clock_ms
 from labguide.events import Event
+from labguide.i18n import gettext as _
+from labguide.probes.http_stats import cause_word
 from labguide.tui.stream_model import StreamModel, connections_text, k6_summary, result_lines
 from labguide.tui.timefmt import duration
 
@@ -38,7 +40,7 @@ class StreamPane(Vertical):
         super().__init__(**kw)  # type: ignore[arg-type]
         self.url = url
         self.model = StreamModel()
-        self.border_title = "Stream"
+        self.border_title = _("Stream")
         self._shape: tuple[int, int] = (-1, -1)
 
     def compose(self) -> ComposeResult:
@@ -96,19 +98,19 @@ class StreamPane(Vertical):
             t.append("● ", style="bold green")
         else:
             t.append("■ ", style="dim")
-        t.append(f"GET {self.url or '(no url)'}", style="bold")
+        t.append("GET " + (self.url or _("(no url)")), style="bold")
         t.append("\n")
         if m.source:
             t.append(f"{m.source}\n", style="dim")
         if m.connections:
             t.append(f"{connections_text(m.connections)}\n", style="dim italic")
         t.append(f"{m.rate:6.0f}/s", style="bold")
-        t.append(f" of {m.target_rate:g}/s  ")
-        t.append(f"ok {m.ok}", style="green")
+        t.append(_(" of {rate}/s  ").format(rate=f"{m.target_rate:g}"))
+        t.append(_("ok {count}").format(count=m.ok), style="green")
         t.append("  ")
-        t.append(f"fail {m.failed}", style="bold red" if m.failed else "dim")
+        t.append(_("fail {count}").format(count=m.failed), style="bold red" if m.failed else "dim")
         if m.dropped:
-            t.append(f"  drop {m.dropped}", style="yellow")
+            t.append("  " + _("drop {count}").format(count=m.dropped), style="yellow")
         if m.latency_med:
             t.append(f"\n  med {m.latency_med:.2f} ms  p95 {m.latency_p95:.2f} ms", style="dim")
         return t
@@ -116,31 +118,33 @@ class StreamPane(Vertical):
     def stats(self) -> Group:
         m = self.model
         parts: list[RenderableType] = []
-        backends = Text("backends ", style="dim")
+        backends = Text(_("backends") + " ", style="dim")
         for name, count in sorted(m.by_backend.items()):
             backends.append(f"{name or '?'}=", style="")
             backends.append(f"{count} ", style="bold")
         parts.append(backends)
         if m.by_cause:
-            causes = Text("failures ", style="dim")
+            causes = Text(_("failures") + " ", style="dim")
             for cause, count in m.by_cause.most_common():
-                causes.append(f"{cause}={count} ", style="red")
+                causes.append(f"{cause_word(cause)}={count} ", style="red")
             parts.append(causes)
         if m.current is not None:
-            parts.append(Text(f"OUTAGE since {clock_ms(m.current.start)}: "
-                              f"{m.current.lost} lost so far", style="bold reverse red"))
+            parts.append(Text(_("OUTAGE since {time}: {lost} lost so far").format(
+                time=clock_ms(m.current.start), lost=m.current.lost), style="bold reverse red"))
         if m.outage_count > OUTAGE_ROWS:
-            parts.append(Text(f"{m.outage_count} outages, {m.outage_lost} lost; the last "
-                              f"{OUTAGE_ROWS}:", style="yellow"))
+            parts.append(Text(_("{count} outages, {lost} lost; the last {shown}:").format(
+                count=m.outage_count, lost=m.outage_lost, shown=OUTAGE_ROWS), style="yellow"))
         for o in list(m.outages)[-OUTAGE_ROWS:]:
-            start = clock_ms(o.start) if o.start is not None else "start"
-            cause = ", ".join(f"{k}={v}" for k, v in o.causes.items())
-            parts.append(Text(f"outage {start} {duration(o.duration) or 'open'}, "
-                              f"{o.lost} lost {cause}".rstrip(), style="yellow"))
+            start = clock_ms(o.start) if o.start is not None else _("start")
+            cause = ", ".join(f"{cause_word(k)}={v}" for k, v in o.causes.items())
+            parts.append(Text(_("outage {start} {length}, {lost} lost {causes}").format(
+                start=start, length=duration(o.duration) or _("open"), lost=o.lost,
+                causes=cause).rstrip(), style="yellow"))
         if m.summary is not None:
-            parts.append(Text("summary (k6 style)", style="bold underline"))
+            parts.append(Text(_("summary (k6 style)"), style="bold underline"))
             parts.extend(Text(line) for line in k6_summary(m.summary))
         if m.result:
-            parts.append(Text(f"step result: {m.result[0]}", style="bold underline"))
+            parts.append(Text(_("step result: {step}").format(step=m.result[0]),
+                              style="bold underline"))
             parts.extend(Text(line) for line in m.result[1:])
         return Group(*parts)

@@ -12,8 +12,11 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from labguide.cells import cut
 from labguide.clock import clock_ms
 from labguide.events import Event
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 from labguide.probes.vip_state import VipState
 from labguide.tui.timefmt import duration
 from labguide.tui.vip_model import fold, new_state
@@ -21,6 +24,8 @@ from labguide.tui.vip_model import fold, new_state
 STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red",
                "STOPPED": "yellow", "UNKNOWN": "dim", "INIT": "yellow", "RUNNING": "dim"}
 TIMELINE_ROWS = 6
+#: Why a host stopped holding a VIP, in the reader's words ("removed" is said by nothing).
+REASONS = {"unreachable": N_("unreachable")}
 
 
 class VipPane(Static):
@@ -38,7 +43,7 @@ class VipPane(Static):
         self.candidates = tuple(candidates)
         self.model: VipState = new_state(self.vips, self.candidates)
         self._absent = absent or (lambda host: False)
-        self.border_title = "VIPs"
+        self.border_title = _("VIPs")
 
     def on_mount(self) -> None:
         self.refresh_view()
@@ -63,26 +68,26 @@ class VipPane(Static):
     def host_label(self, host: str) -> Text:
         reach = self.model.reachable(host)
         if self._absent(host) and reach is not True:
-            return Text("not created yet", style="dim italic")
+            return Text(_("not created yet"), style="dim italic")
         if reach is None:
-            return Text("connecting…", style="dim")
+            return Text(_("connecting…"), style="dim")
         if reach is False:
             if self.model.power(host) == "stopped":
-                return Text("host not running (VM stopped)", style="bold red")
-            err = self.model.error(host) or ""
-            return Text(f"unreachable {err[:30]}".rstrip(), style="red")
+                return Text(_("host not running (VM stopped)"), style="bold red")
+            err = cut(self.model.error(host) or "", 30)
+            return Text(_("unreachable {error}").format(error=err).rstrip(), style="red")
         return self.keepalived_label(host)
 
     def keepalived_label(self, host: str) -> Text:
         """keepalived on a host we reach: not running, or each instance's state."""
         daemon = self.model.keepalived.daemon(host)
         if daemon == "STOPPED":
-            return Text("keepalived not running", style=STATE_STYLE["STOPPED"])
+            return Text(_("keepalived not running"), style=STATE_STYLE["STOPPED"])
         if daemon == "ABSENT":
-            return Text("keepalived not installed", style="dim")
+            return Text(_("keepalived not installed"), style="dim")
         insts = self.model.instances(host)
         if not insts:
-            return Text("keepalived running" if daemon == "RUNNING" else "keepalived ?",
+            return Text(_("keepalived running") if daemon == "RUNNING" else "keepalived ?",
                         style="dim")
         out = Text()
         for n, inst in enumerate(insts):
@@ -104,13 +109,15 @@ class VipPane(Static):
         for vip in m.vips:
             holders = m.holders(vip)
             if len(holders) >= 2 and vip in split:
-                who = Text(f"SPLIT BRAIN: {' + '.join(holders)}", style="bold reverse red")
+                who = Text(_("SPLIT BRAIN: {hosts}").format(hosts=" + ".join(holders)),
+                           style="bold reverse red")
             elif len(holders) >= 2:
-                who = Text(f"handover: {' + '.join(holders)}", style="bold yellow")
+                who = Text(_("handover: {hosts}").format(hosts=" + ".join(holders)),
+                           style="bold yellow")
             elif holders:
                 who = Text(f"● {holders[0]}", style="bold green")
             else:
-                who = Text("nobody", style="bold yellow")
+                who = Text(_("nobody"), style="bold yellow")
             vips.add_row(Text(vip, style="bold"), who)
         parts.append(vips)
         hosts = Table.grid(padding=(0, 1))
@@ -131,17 +138,19 @@ class VipPane(Static):
                         style="green" if c.acquired else "yellow")
             note = Text()
             if c.acquired and c.gap is not None:
-                note.append(f"gap {duration(c.gap)}", style="bold")
+                note.append(_("gap {duration}").format(duration=duration(c.gap)), style="bold")
             if c.reason and c.reason != "removed":
-                note.append(f"({c.reason})", style="dim")
+                note.append(f"({_(REASONS.get(c.reason, c.reason))})", style="dim")
             if c.overlap is not None and c.split:
-                note.append(f"SPLIT {duration(c.overlap)}", style="bold red")
+                note.append(_("SPLIT {duration}").format(duration=duration(c.overlap)),
+                            style="bold red")
             elif c.overlap is not None:
-                note.append(f"overlap {duration(c.overlap)}", style="dim")
+                note.append(_("overlap {duration}").format(duration=duration(c.overlap)),
+                            style="dim")
             stamp = clock_ms(c.t)
             timeline.add_row(stamp[3:] if short else stamp, what, note)
         if not changes:
-            timeline.add_row("", Text("no change seen yet", style="dim"), "")
-        parts.append(Text("timeline", style="dim underline"))
+            timeline.add_row("", Text(_("no change seen yet"), style="dim"), "")
+        parts.append(Text(_("timeline"), style="dim underline"))
         parts.append(timeline)
         return Group(*parts)
