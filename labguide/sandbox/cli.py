@@ -8,7 +8,6 @@ import time
 
 import click
 
-from labguide.sandbox import lab as lab_mod
 from labguide.sandbox import progress
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.settings import DEFAULT_HOST_KEYS, HOST_KEY_MODES, HOST_KEYS_ENV
@@ -30,6 +29,8 @@ def up(host_keys: str | None) -> None:
 
     Each phase shows as it starts: a live line per phase on a terminal, timestamped lines
     otherwise (also with NO_COLOR or TERM=dumb)."""
+    from labguide.sandbox import lab as lab_mod  # asyncssh and more: not for --help or TAB
+
     t0 = time.monotonic()
     click.echo("labguide lab up: building the sandbox lab (198.18.16.0/24 on lgbr0)")
     with progress.for_stream(sys.stdout) as rep:
@@ -46,6 +47,8 @@ def up(host_keys: str | None) -> None:
 @click.option("--purge", is_flag=True, help="Also drop the cached base image and packages.")
 def down(purge: bool) -> None:
     """Remove everything `lab up` made (works after a crash, from the lab's records)."""
+    from labguide.sandbox import lab as lab_mod
+
     click.echo("labguide lab down")
     with progress.for_stream(sys.stdout) as rep:
         lab_mod.down(LabPaths.default(), say=rep, purge=purge)
@@ -55,6 +58,8 @@ def down(purge: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(as_json: bool) -> None:
     """Each host, its address, whether it runs, and its services."""
+    from labguide.sandbox import lab as lab_mod
+
     st = lab_mod.status(LabPaths.default())
     if as_json:
         click.echo(json.dumps(st, indent=2))

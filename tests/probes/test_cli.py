@@ -62,24 +62,30 @@ def test_probe_json_and_threshold_exit_status() -> None:
     assert lenient.returncode == 0
 
 
-def test_probe_reports_the_outage_window(web: Nginx) -> None:
+def test_probe_reports_the_outage_window(web: Nginx, tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+
     def bounce() -> None:
-        time.sleep(0.8)
+        # stop the target once the prober has answers (its --out file fills), not after a
+        # fixed time: a slow start on a busy machine left no success before the outage
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (not out.exists() or out.stat().st_size == 0):
+            time.sleep(0.05)
         web.stop()
         time.sleep(0.6)
         web.start()
 
     thread = threading.Thread(target=bounce)
     thread.start()
-    run = labguide("probe", web.url, "--rate", "200", "-d", "2.5s", "--json", "--timeout",
-                   "1s")
+    run = labguide("probe", web.url, "--rate", "200", "-d", "4s", "--json", "--timeout",
+                   "1s", "--out", str(out))
     thread.join()
     summary = json.loads(run.stdout)
     assert len(summary["outages"]) == 1
     (outage,) = summary["outages"]
     assert outage["lost"] == summary["http_req_failed"] > 0
     assert 0.4 < outage["duration"] < 2.0
-    assert summary["http_reqs"] + summary["dropped"] == summary["scheduled"] == 500
+    assert summary["http_reqs"] + summary["dropped"] == summary["scheduled"] == 800  # 4 s at 200/s
 
 
 def test_probe_bad_url_is_a_located_user_error() -> None:

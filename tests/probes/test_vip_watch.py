@@ -252,7 +252,7 @@ async def test_a_failback_is_a_handover_and_a_vrrp_block_a_split_brain(
         window = 3 + (256 - 99) / 256
         assert abs(watcher.state.window(VIP) - window) < 1e-6
         overlaps = []
-        for _ in range(4):  # which side moves first is VRRP's race: until one overlaps
+        for _ in range(8):  # which side moves first is VRRP's race: until one overlaps
             since = time.time()
             pair.stop_keepalived("a")
             await rec.wait_for(lambda e, s=since: acquired("l4lb-2")(e) and e.t > s)
