@@ -32,7 +32,9 @@ from labguide.sandbox.topology import (
 )
 from labguide.sandbox.vmrecord import (
     STOP_MARK,
+    SUPERVISOR_MODULE,
     VmRecord,
+    kill_and_wait,
     pid_alive,
     read_pid,
     supervisor_pid,
@@ -185,13 +187,16 @@ class NspawnMachines:
         raise LabguideError(f"VM {vmid} ({name}) did not boot" + (f": {why}" if why else ""),
                             Location(host=name), hint=f"its console log ends with:\n{tail}")
 
-    async def _wait_gone(self, vmid: int, timeout: float) -> bool:
+    @staticmethod
+    async def _wait_gone(pid: int, timeout: float) -> bool:
+        """Wait for the supervisor process itself to end: its pid file goes a moment before
+        (at the end of its teardown), and a `down` that returned then left it running."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self.is_running(vmid):
+            if not pid_alive(pid, SUPERVISOR_MODULE):
                 return True
             await asyncio.sleep(0.05)
-        return not self.is_running(vmid)
+        return not pid_alive(pid, SUPERVISOR_MODULE)
 
     async def shutdown(self, vmid: int, timeout: float) -> None:
         """Clean poweroff (the guest's systemd stops its services); hard stop after timeout."""
@@ -200,7 +205,7 @@ class NspawnMachines:
             await asyncio.to_thread(self.cleanup, vmid)
             return
         os.kill(pid, signal.SIGTERM)
-        if not await self._wait_gone(vmid, timeout):
+        if not await self._wait_gone(pid, timeout):
             await self.stop(vmid)
 
     async def stop(self, vmid: int) -> None:
@@ -208,7 +213,7 @@ class NspawnMachines:
         pid = supervisor_pid(self.paths.vm_run(vmid))
         if pid is not None:
             os.kill(pid, signal.SIGUSR1)
-            await self._wait_gone(vmid, 15.0)
+            await self._wait_gone(pid, 15.0)
         await asyncio.to_thread(self.cleanup, vmid)
 
     def cleanup(self, vmid: int) -> None:
@@ -219,7 +224,7 @@ class NspawnMachines:
         (run_dir / STOP_MARK).touch()  # before reading the pid: see vmrecord.STOP_MARK
         sup = supervisor_pid(run_dir)
         if sup is not None:
-            os.kill(sup, signal.SIGKILL)
+            kill_and_wait(sup, SUPERVISOR_MODULE)
         rec = VmRecord.load(run_dir)
         for pidfile, needle in (("leader.pid", None), ("nspawn.pid", "systemd-nspawn")):
             pid = read_pid(run_dir / pidfile)

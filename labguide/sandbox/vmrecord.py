@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -75,6 +77,21 @@ def pid_alive(pid: int | None, needle: str | None = None) -> bool:
 def supervisor_pid(run_dir: Path) -> int | None:
     pid = read_pid(run_dir / "supervisor.pid")
     return pid if pid_alive(pid, SUPERVISOR_MODULE) else None
+
+
+def kill_and_wait(pid: int, needle: str, timeout: float = 2.0) -> bool:
+    """SIGKILL `pid` and wait until it is gone (the signal is not instant): nobody is told a
+    process is gone while it still shows in /proc. True if it is gone."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return True
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid, needle):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def write_pid(path: Path, pid: int | None = None) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from labguide import i18n
 from labguide.chapter import find_chapter, load_chapter
 from labguide.events import StepStatus
 from labguide.inventory import load_inventory
@@ -58,8 +59,12 @@ def test_the_whole_chapter_runs_in_japanese(fresh_lab: LabPaths, tmp_path: Path,
                           "--answer", "continue connecting=yes"], capture_output=True, env=env,
                          timeout=900, stdin=subprocess.DEVNULL)
     out = res.stdout.decode("utf-8")  # strict: every byte is UTF-8
-    assert f"the saved results were made on another lab ({old_lab})" in \
-        res.stderr.decode("utf-8"), res.stderr[-2000:]
+    # said in Japanese: the message up to the new lab's identity (which only the run knows)
+    with i18n.speaking("ja"):
+        other_lab = i18n.gettext(
+            "the saved results were made on another lab ({other}), not on this one ({lab}): "
+            "starting with no results (kept as {kept})").split("{lab}")[0].format(other=old_lab)
+    assert other_lab and other_lab in res.stderr.decode("utf-8"), res.stderr[-2000:]
     (tmp_path / "out.txt").write_text(out, encoding="utf-8")
     assert res.returncode == 0, out[-3000:] + res.stderr.decode("utf-8", "replace")
     plan = bind(load_chapter(find_chapter("l4lb-ha", "ja")), load_inventory(inventory), {})
