@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from labguide import __version__
+from labguide.cli_class import check_class_cmd, class_options, is_class
 from labguide.clicommon import default_inventory
 from labguide.errors import LabguideError, Location
 
@@ -177,8 +178,9 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
 
 @cli.command("check")
 @click.argument("chapter")
-@click.option("--inventory", "-i", "inventory_path", metavar="FILE",
-              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
+@click.option("--inventory", "-i", "inventory_paths", metavar="FILE", multiple=True,
+              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's); "
+                   "a folder of inventories, or -i again: a class of labs, one row each.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table")
 @click.option("--strict", is_flag=True, help="Warnings fail too.")
@@ -188,11 +190,23 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
               metavar="N")
 @click.option("--yes", "-y", is_flag=True, help="Run --drill without asking.")
 @click.option("--lang", metavar="LANG", help=LANG_HELP)
+@class_options
 @click.pass_context
-def check_cmd(ctx: click.Context, chapter: str, inventory_path: str | None,
+def check_cmd(ctx: click.Context, chapter: str, inventory_paths: tuple[str, ...],
               sets: tuple[str, ...], fmt: str, strict: bool, accept_new_host_keys: bool,
-              drill: bool, drill_rate: float, yes: bool, lang: str | None) -> None:
-    """Verify a lab read-only (same as `run CHAPTER --check`)."""
+              drill: bool, drill_rate: float, yes: bool, lang: str | None,
+              connections: int, host_timeout: float | None) -> None:
+    """Verify a lab read-only (same as `run CHAPTER --check`), or a class of labs at once
+    (`-i labs/`: a table with a row per lab)."""
+    if is_class(inventory_paths):
+        if drill:
+            raise LabguideError("--drill changes a lab: it runs on one lab at a time, not on "
+                                "a class of labs", Location(key="--drill"))
+        sys.exit(check_class_cmd(chapter_in_language(chapter, lang), inventory_paths, sets,
+                                 fmt=fmt, strict=strict, connections=connections,
+                                 accept_new_host_keys=accept_new_host_keys,
+                                 host_timeout=host_timeout))
+    inventory_path = inventory_paths[0] if inventory_paths else None
     ctx.invoke(run, chapter=chapter, inventory_path=inventory_path, sets=sets, plain=True,
                dry_run=False, start=None, restart=False, yes=yes, check=True, fmt=fmt,
                strict=strict, accept_new_host_keys=accept_new_host_keys, theme=None,
