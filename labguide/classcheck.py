@@ -176,15 +176,18 @@ async def check_lab(chapter: Chapter, path: Path, sets: Mapping[str, str],
     taken = await budget.take(len(hosts))
     pool = TransportPool(plan, accept_new_host_keys=opts.accept_new_host_keys)
     try:
-        transports, lab.unreachable = await open_hosts(plan, pool, opts.host_timeout)
-        lab.connections = len(transports) - len(lab.unreachable)
-        down = lab.unreachable
+        transports, down = await open_hosts(plan, pool, opts.host_timeout)
+        lab.connections = len(transports) - len(down)
         preset = {n: DownTransport(HostError(n, down[n]), t) if n in down else t
                   for n, t in transports.items()}
         engine = Engine(plan, mode="check",
                         pool=TransportPool(plan, preset=preset,
                                            accept_new_host_keys=opts.accept_new_host_keys))
         lab.report = await collect(plan, engine=engine, strict=opts.strict)
+        # a host the chapter creates may not exist yet: unreachable only if its checks
+        # ran (the check that proves it exists passed) and could not reach it
+        lab.unreachable = {h: why for h, why in down.items()
+                           if h not in plan.chapter.exists or h in lab.report.unreachable}
     finally:
         await pool.close()
         await budget.give(taken)

@@ -214,3 +214,38 @@ async def test_connection_budget_never_exceeded() -> None:
 
     await asyncio.gather(*(lab(n) for n in (3, 3, 2, 4, 9, 1)))
     assert peak <= 5 and budget.used == 0
+
+
+CREATED = """+++
+id = "made"
+title = "Created host"
+hosts = ["a", "c"]
+[exists]
+c = "c-made"
++++
+
+## Make c
+
+```sh {on="a" check id="c-made"}
+test -e /nonexistent-labguide-c
+```
+
+```sh {on="c" check id="c-ok"}
+true
+```
+"""
+
+
+async def test_a_host_the_chapter_creates_is_not_unreachable_before_it_exists(
+        tmp_path: Path, sshd: Sshd) -> None:
+    """In a lab's start state the host the chapter makes does not answer: its checks are
+    skipped and the lab fails (not reached), it is not 'unreachable'."""
+    chapter = parse_chapter(CREATED, tmp_path / "made.md")
+    path = tmp_path / "start.toml"
+    c = sshd.inventory_host("c").replace(f"port = {sshd.port}", f"port = {closed_port()}")
+    path.write_text(f'{sshd.inventory_host("a")}\n{c}')
+    report = await check_class(chapter, [path], {}, ClassOptions(connections=4))
+    lab = report.labs[0]
+    assert lab.unreachable == {} and lab.verdict == "fail" and report.exit_code == 1
+    assert lab.report is not None
+    assert [r.status for r in lab.report.results] == ["failed", "skipped"]
