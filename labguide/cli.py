@@ -12,6 +12,7 @@ import click
 
 from labguide import __version__
 from labguide.cli_class import check_class_cmd, class_options, is_class
+from labguide.cli_report import report_after_check, report_after_run, report_cmd, report_option
 from labguide.clicommon import default_inventory
 from labguide.errors import LabguideError, Location
 
@@ -28,6 +29,9 @@ LANG_HELP = ("The chapter's language (en, ja, …; default: from LC_ALL / LC_MES
 @click.version_option(__version__, prog_name="labguide")
 def cli() -> None:
     """Walk through a hands-on infrastructure lab, step by step."""
+
+
+cli.add_command(report_cmd)
 
 
 def chapter_in_language(name_or_path: str, lang: str | None) -> Chapter:
@@ -129,11 +133,12 @@ def show(chapter: str, lang: str | None) -> None:
                    "Never used for passwords: those are asked on a terminal.")
 @click.option("--theme", default=None, help="A Textual theme for the TUI.")
 @click.option("--lang", metavar="LANG", help=LANG_HELP)
+@report_option
 def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: bool,
         dry_run: bool, start: str | None, restart: bool, yes: bool, check: bool, fmt: str,
         strict: bool, accept_new_host_keys: bool, theme: str | None, drill: bool = False,
         drill_rate: float = 1000, lang: str | None = None,
-        answers: tuple[str, ...] = ()) -> None:
+        answers: tuple[str, ...] = (), report_path: Path | None = None) -> None:
     """Run a chapter (a bundled name or a path) against a lab."""
     from labguide.inventory import load_inventory
     from labguide.plan import bind, parse_sets
@@ -159,20 +164,24 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
     if drill:  # the drill only ever runs after the checks passed: --drill implies --check
         _confirm_drill(plan, yes=yes, rate=drill_rate)
         sys.exit(_check_and_drill(plan, fmt=fmt, strict=strict, rate=drill_rate,
-                                  accept_new_host_keys=accept_new_host_keys))
+                                  accept_new_host_keys=accept_new_host_keys,
+                                  report_path=report_path))
     if check:
         sys.exit(_check(plan, fmt=fmt, strict=strict,
-                        accept_new_host_keys=accept_new_host_keys))
+                        accept_new_host_keys=accept_new_host_keys, report_path=report_path))
     engine = _make_engine(plan, restart=restart, accept_new_host_keys=accept_new_host_keys)
     if not plain:
         from labguide.tui.launch import launch
 
-        sys.exit(launch(engine, start=start, theme=theme))
+        code = launch(engine, start=start, theme=theme)
+        report_after_run(engine, report_path)
+        sys.exit(code)
     from labguide.events import StepStatus
     from labguide.plain import run_plain
 
     status = asyncio.run(run_plain(engine, start=start, yes=yes,
                                    answers=answer_rules(answers)))
+    report_after_run(engine, report_path)
     sys.exit(0 if status == StepStatus.PASSED else 1)
 
 
@@ -191,11 +200,13 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
 @click.option("--yes", "-y", is_flag=True, help="Run --drill without asking.")
 @click.option("--lang", metavar="LANG", help=LANG_HELP)
 @class_options
+@report_option
 @click.pass_context
 def check_cmd(ctx: click.Context, chapter: str, inventory_paths: tuple[str, ...],
               sets: tuple[str, ...], fmt: str, strict: bool, accept_new_host_keys: bool,
               drill: bool, drill_rate: float, yes: bool, lang: str | None,
-              connections: int, host_timeout: float | None) -> None:
+              connections: int, host_timeout: float | None,
+              report_path: Path | None) -> None:
     """Verify a lab read-only (same as `run CHAPTER --check`), or a class of labs at once
     (`-i labs/`: a table with a row per lab)."""
     if is_class(inventory_paths):
@@ -210,7 +221,7 @@ def check_cmd(ctx: click.Context, chapter: str, inventory_paths: tuple[str, ...]
     ctx.invoke(run, chapter=chapter, inventory_path=inventory_path, sets=sets, plain=True,
                dry_run=False, start=None, restart=False, yes=yes, check=True, fmt=fmt,
                strict=strict, accept_new_host_keys=accept_new_host_keys, theme=None,
-               drill=drill, drill_rate=drill_rate, lang=lang)
+               drill=drill, drill_rate=drill_rate, lang=lang, report_path=report_path)
 
 
 @cli.command("init")
@@ -280,17 +291,19 @@ def answer_rules(pairs: tuple[str, ...]) -> dict[str, str]:
     return rules
 
 
-def _check(plan: Plan, *, fmt: str, strict: bool, accept_new_host_keys: bool) -> int:
+def _check(plan: Plan, *, fmt: str, strict: bool, accept_new_host_keys: bool,
+           report_path: Path | None = None) -> int:
     from labguide.check import collect
     from labguide.report import write_report
 
     report = asyncio.run(collect(plan, strict=strict, accept_new_host_keys=accept_new_host_keys))
     write_report(fmt, sys.stdout, report)
+    report_after_check(plan, report_path, report)
     return report.exit_code
 
 
 def _check_and_drill(plan: Plan, *, fmt: str, strict: bool, rate: float,
-                     accept_new_host_keys: bool) -> int:
+                     accept_new_host_keys: bool, report_path: Path | None = None) -> int:
     from labguide.drill import check_then_drill, exit_code
     from labguide.report import write_report
 
@@ -303,6 +316,7 @@ def _check_and_drill(plan: Plan, *, fmt: str, strict: bool, rate: float,
                    err=True)
         return 130
     write_report(fmt, sys.stdout, report, drilled, drill_skipped=skipped or None)
+    report_after_check(plan, report_path, report, drilled)
     return exit_code(report, drilled)
 
 
