@@ -149,6 +149,13 @@ def test_a_run_with_an_outage_drawn_where_it_happened(tmp_path: Path, sshd: Sshd
     assert figures and re.search(r"<td>requests</td><td>[\d,]+</td><td>1,000</td>", figures[0])
     assert re.search(r"<td>failed</td><td>[1-9][\d,]*</td><td>0</td>", figures[0]), figures[0]
     assert 'data-step="break"' in dom and "<details>" in dom
+    # check --report: the check's result beside the run's record
+    out = tmp_path / "checked.html"
+    res = labguide("check", str(chapter), "-i", str(inv), "--report", str(out))
+    assert res.returncode == 0 and f"report: {out}" in res.stderr
+    page = out.read_text()
+    assert '<table class="check">' in page and "fine" in page and 'class="load-chart"' in page
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
 
 
 @needs_chromium
