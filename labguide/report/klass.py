@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 #: What a section's cell shows for each status.
 CELL = {"passed": "✓", "failed": "✗", "warned": "!", "not reached": "–"}
 WIDEST = 28
+#: Wider than this, the columns are headed by the sections' numbers.
+TABLE_WIDTH = 120
 
 
 def section_cell(report: CheckReport, section: str) -> tuple[str, str]:
@@ -56,13 +58,26 @@ def _why(lab: LabResult) -> str:
     return ""
 
 
+def _headers(report: ClassReport, cells: dict[str, dict[str, tuple[str, str]]],
+             name_w: int) -> tuple[dict[str, str], dict[str, int]]:
+    """Each section's column heading and width: its title when the table fits in TABLE_WIDTH
+    columns, else its number (a legend follows the table)."""
+    def widths(heads: dict[str, str]) -> dict[str, int]:
+        return {s: min(WIDEST, max([len(h), *(len(_text(c[s])) for c in cells.values())]))
+                for s, h in heads.items()}
+
+    heads = dict(report.sections)
+    if name_w + 9 + sum(w + 2 for w in widths(heads).values()) > TABLE_WIDTH:
+        heads = {s: str(i) for i, s in enumerate(report.sections, start=1)}
+    return heads, widths(heads)
+
+
 def class_table(report: ClassReport, out: TextIO) -> None:
     cells = {lab.name: _cells(report, lab) for lab in report.labs}
     name_w = max([3, *(len(lab.name) for lab in report.labs)])
-    widths = {s: min(WIDEST, max([len(title), *(len(_text(c[s])) for c in cells.values())]))
-              for s, title in report.sections.items()}
+    heads, widths = _headers(report, cells, name_w)
     out.write(f"{'lab':<{name_w}}  " + "  ".join(
-        f"{_cut(t, widths[s]):<{widths[s]}}" for s, t in report.sections.items()) + "  verdict\n")
+        f"{_cut(h, widths[s]):<{widths[s]}}" for s, h in heads.items()) + "  verdict\n")
     for lab in report.labs:
         row = "  ".join(f"{_cut(_text(cells[lab.name][s]), widths[s]):<{widths[s]}}"
                         for s in report.sections)
@@ -78,6 +93,9 @@ def class_table(report: ClassReport, out: TextIO) -> None:
     for lab in report.labs:
         if _why(lab):
             out.write(f"  {lab.name}: {_why(lab)}\n")
+    if any(h != report.sections[s] for s, h in heads.items()):
+        out.write("sections: " + "; ".join(f"{h} {report.sections[s]}"
+                                           for s, h in heads.items()) + "\n")
     out.write("✓ passed  ✗ failed (first failed check)  ! warned  – not reached\n")
 
 

@@ -46,3 +46,6 @@ def test_class_of_sandbox_labs(sandbox_lab: Path, tmp_path: Path) -> None:
                            stdin=subprocess.DEVNULL).stdout
     rows = [ln for ln in table.splitlines() if ln.startswith("room-")]
     assert len(rows) == LABS and f"{LABS} labs: " in table
+    # seven sections do not fit in 120 columns by title: numbered, with a legend
+    assert table.splitlines()[0].split()[:3] == ["lab", "1", "2"]
+    assert "sections: 1 Before you start; 2 Create l4lb-2 on node1;" in table
