@@ -1,7 +1,8 @@
 """Checking a class of labs: N inventories, all pointing at the sandbox lab (each under its own
 name and lab id; the checks are read-only), checked by one `labguide check` command.
 
-Usage (root, lab up; the lab is shared, so hold its lock, briefly):
+Usage (root; the lab is shared, so hold its lock, briefly; a lab that is
+not up is brought up first and taken down after):
     flock /tmp/labguide-lab.lock .venv/bin/python bench/class_check.py [--labs 30] [--runs 3]
 Per run: the whole command as a process (wall, CPU of the process: user+sys from
 RUSAGE_CHILDREN), then the same check in this process with asyncssh.connect counted (the SSH
@@ -90,7 +91,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
-    source = LabPaths.default().inventory
+    from labguide.sandbox import lab
+
+    paths = LabPaths.default()
+    brought_up = not lab.is_up(paths)
+    if brought_up:  # taken down again at the end, as the tests do
+        lab.up(paths, say=lambda line: print(f"[lab] {line}", file=sys.stderr))
+    try:
+        run(args, paths.inventory)
+    finally:
+        if brought_up:
+            lab.down(paths, say=lambda line: print(f"[lab] {line}", file=sys.stderr))
+
+
+def run(args: argparse.Namespace, source: Path) -> None:
     result: dict[str, Any] = {"labs": args.labs, "connections": args.connections,
                               "load_before": Path("/proc/loadavg").read_text().split()[:3]}
     with tempfile.TemporaryDirectory(prefix="labguide-class-") as tmp:

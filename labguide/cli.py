@@ -359,7 +359,8 @@ def _register() -> None:
     import importlib
 
     for module, names in (("labguide.sandbox.cli", ("lab",)),
-                          ("labguide.probes.cli", ("probe", "watch"))):
+                          ("labguide.probes.cli", ("probe", "watch")),
+                          ("labguide.cli_serve", ("serve",))):
         try:
             mod = importlib.import_module(module)
         except ImportError as exc:
