@@ -82,6 +82,7 @@ def in_process(files: list[Path], connections: int) -> dict[str, Any]:
         asyncssh.connect = real  # type: ignore[assignment]
     return {"wall": wall, "cpu": cpu, "ssh_connections": opened,
             "hosts_connected": report.connections, "totals": report.totals,
+            "one_lab_checks": report.labs[0].report.counts if report.labs[0].report else {},
             "exit_code": report.exit_code}
 
 

@@ -133,10 +133,12 @@ def with_timeout(inventory: Inventory, seconds: float | None) -> Inventory:
 
 async def open_hosts(plan: Plan, pool: TransportPool, timeout: float | None
                      ) -> tuple[dict[str, Transport], dict[str, str]]:
-    """Connect once to every host the checks use: (transports, unreachable host → why)."""
+    """Connect once to every host the checks use (transports, unreachable host → why); a
+    host the chapter creates is left to its checks, which run once it exists."""
     assert plan.inventory is not None
     names = sorted({h for b in checks_of(plan) for h in b.step.hosts})
     transports = {name: pool.get(name) for name in names}
+    names = [n for n in names if n not in plan.chapter.exists]
 
     async def one(name: str) -> str:
         host = plan.inventory.host(name) if plan.inventory else None
@@ -177,17 +179,17 @@ async def check_lab(chapter: Chapter, path: Path, sets: Mapping[str, str],
     pool = TransportPool(plan, accept_new_host_keys=opts.accept_new_host_keys)
     try:
         transports, down = await open_hosts(plan, pool, opts.host_timeout)
-        lab.connections = len(transports) - len(down)
         preset = {n: DownTransport(HostError(n, down[n]), t) if n in down else t
                   for n, t in transports.items()}
         engine = Engine(plan, mode="check",
                         pool=TransportPool(plan, preset=preset,
                                            accept_new_host_keys=opts.accept_new_host_keys))
         lab.report = await collect(plan, engine=engine, strict=opts.strict)
-        # a host the chapter creates may not exist yet: unreachable only if its checks
-        # ran (the check that proves it exists passed) and could not reach it
-        lab.unreachable = {h: why for h, why in down.items()
-                           if h not in plan.chapter.exists or h in lab.report.unreachable}
+        lab.unreachable = dict(down)
+        for host in lab.report.unreachable:  # a created host that exists and did not answer
+            lab.unreachable.setdefault(host, "could not be reached during its checks")
+        lab.connections = sum(1 for n, t in transports.items()
+                              if n not in down and getattr(t, "connected", True))
     finally:
         await pool.close()
         await budget.give(taken)

@@ -249,3 +249,15 @@ async def test_a_host_the_chapter_creates_is_not_unreachable_before_it_exists(
     assert lab.unreachable == {} and lab.verdict == "fail" and report.exit_code == 1
     assert lab.report is not None
     assert [r.status for r in lab.report.results] == ["failed", "skipped"]
+
+
+async def test_a_created_host_that_exists_and_does_not_answer_is_unreachable(
+        tmp_path: Path, sshd: Sshd) -> None:
+    chapter = parse_chapter(CREATED.replace("/nonexistent-labguide-c", "/"), tmp_path / "m.md")
+    path = tmp_path / "done.toml"
+    c = sshd.inventory_host("c").replace(f"port = {sshd.port}", f"port = {closed_port()}")
+    path.write_text(f'{sshd.inventory_host("a")}\n{c}')
+    report = await check_class(chapter, [path], {}, ClassOptions(connections=4))
+    lab = report.labs[0]
+    assert list(lab.unreachable) == ["c"] and lab.verdict == "unreachable"
+    assert report.exit_code == 2
