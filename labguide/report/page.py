@@ -23,6 +23,11 @@ REPORT_NAME = "report.html"
 def page(chapter: Chapter, transcript: Path | None, *, check: CheckReport | None = None,
          drill: DrillReport | None = None) -> str:
     log = read_runlog(transcript) if transcript is not None and transcript.is_file() else None
+    steps = {s.id: s for s in chapter.steps}
+    for run in log.steps if log is not None else ():
+        if run.id in steps and not run.section:  # a transcript older than these fields
+            run.section, run.disruptive = steps[run.id].section, steps[run.id].disruptive
+            run.delay = steps[run.id].delay
     extra = ""
     if drill is not None:
         from labguide.report.table import drill_table

@@ -151,8 +151,13 @@ def _load_event(loads: dict[str, LoadRun], steps: dict[str, StepRun],
                 progress: dict[str, tuple[float, int]], rec: dict[str, Any]) -> None:
     """`progress`: per k6 load, its clock and completed requests at its last progress line."""
     ev = rec["event"]
-    if ev == "load_started":
-        loads[rec["step"]] = LoadRun(rec["step"], rec.get("tool", ""))
+    if ev == "step_started" and rec.get("kind") == "load":  # transcripts before load_started
+        loads[rec["step"]] = LoadRun(rec["step"])
+        progress.pop(rec["step"], None)
+    elif ev == "load_started":
+        loads.setdefault(rec["step"], LoadRun(rec["step"])).tool = rec.get("tool", "")
+    elif ev == "step_finished" and rec.get("step") in loads and not loads[rec["step"]].tool:
+        loads[rec["step"]].tool = str((rec.get("detail") or {}).get("tool", ""))
     elif ev == "probe_window":
         running = [lr for lr in loads.values() if lr.tool != "k6" and _open(steps, lr.step)]
         for lr in running[-1:]:

@@ -12,7 +12,7 @@ from html import escape
 from labguide.report.runlog import Sample, Span
 
 WIDTH = 900
-LEFT = 90
+LEFT = 110
 RIGHT = 20
 ROW = 22
 
@@ -58,14 +58,14 @@ def _axis(scale: Scale, y: float) -> str:
 
 def _markers(scale: Scale, markers: Sequence[Marker], top: float, bottom: float) -> str:
     out = []
-    for m in markers:
-        if not scale.start <= m.t <= scale.end:
-            continue
+    shown = [m for m in markers if scale.start <= m.t <= scale.end]
+    for i, m in enumerate(shown):
         x = scale.x(m.t)
         label = f"{m.label} at {m.t - scale.start:.1f} s"
+        y = top + 10 + 12 * (i % 3)  # markers close together: labels on three lines
         out.append(f'<g class="marker"><title>{escape(label)}</title>'
                    f'<line x1="{x}" y1="{top}" x2="{x}" y2="{bottom}"/>'
-                   f'{_text(x + 3, top + 10, label, "marker-label")}</g>')
+                   f'{_text(x + 3, y, label, "marker-label")}</g>')
     return "".join(out)
 
 

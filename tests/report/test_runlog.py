@@ -58,3 +58,14 @@ def test_a_run_cut_mid_line_still_reads_and_a_broken_line_is_named(tmp_path: Pat
     bad = write(tmp_path / "bad.jsonl", [rec], tail='nonsense\n' + json.dumps(rec) + "\n")
     with pytest.raises(LabguideError, match=r"bad.jsonl:2: not a JSON line"):
         read_runlog(bad)
+
+
+def test_a_transcript_from_before_load_started_still_has_its_loads(tmp_path: Path) -> None:
+    recs: list[dict[str, object]] = [
+        {"t": 1.0, "event": "step_started", "step": "ld", "kind": "load", "hosts": ["c"]},
+        {"t": 2.0, "event": "output", "step": "ld", "host": "c", "stream": "stdout",
+         "line": "running (0m01.0s), 10/10 VUs, 500 complete and 0 interrupted iterations"},
+        {"t": 3.0, "event": "step_finished", "step": "ld", "status": "passed",
+         "duration": 2.0, "detail": {"tool": "k6"}}]
+    log = read_runlog(write(tmp_path / "old.jsonl", recs))
+    assert log.loads["ld"].tool == "k6" and [s.rate for s in log.loads["ld"].samples] == [500]
