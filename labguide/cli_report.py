@@ -41,6 +41,8 @@ def report_after_run(engine: Engine, path: Path | None) -> None:
     from labguide.report.page import REPORT_NAME, write_page
 
     transcript = engine.transcript.path if engine.transcript is not None else None
+    if transcript is None or not transcript.is_file() or transcript.stat().st_size == 0:
+        return  # nothing ran (the TUI could not start, say): nothing to report
     target = path or run_folder(engine.plan) / REPORT_NAME
     try:
         write_page(target, engine.plan.chapter, transcript)
