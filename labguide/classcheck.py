@@ -21,6 +21,7 @@ from labguide.chapter import Chapter
 from labguide.check import CheckReport, checks_of, collect
 from labguide.engine import Engine
 from labguide.errors import HostError, LabguideError, Location
+from labguide.i18n import gettext as _
 from labguide.inventory import Inventory, load_inventory
 from labguide.plan import Plan, bind
 from labguide.transports.base import Transport
@@ -91,13 +92,13 @@ def inventory_files(given: Sequence[str | Path]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.glob("*.toml") if p.is_file())
             if not found:
-                raise LabguideError("no inventory (*.toml) in this folder",
+                raise LabguideError(_("no inventory (*.toml) in this folder"),
                                     Location(file=path))
             out += found
         elif path.is_file():
             out.append(path)
         else:
-            raise LabguideError("no such inventory file or folder", Location(file=path))
+            raise LabguideError(_("no such inventory file or folder"), Location(file=path))
     return out
 
 
@@ -149,7 +150,7 @@ async def open_hosts(plan: Plan, pool: TransportPool, timeout: float | None
         except HostError as exc:
             return exc.message
         except TimeoutError:
-            return f"no answer within {limit:g} s"
+            return _("no answer within {seconds} s").format(seconds=f"{limit:g}")
         return ""
 
     whys = await asyncio.gather(*(one(n) for n in names))
@@ -187,7 +188,7 @@ async def check_lab(chapter: Chapter, path: Path, sets: Mapping[str, str],
         lab.report = await collect(plan, engine=engine, strict=opts.strict)
         lab.unreachable = dict(down)
         for host in lab.report.unreachable:  # a created host that exists and did not answer
-            lab.unreachable.setdefault(host, "could not be reached during its checks")
+            lab.unreachable.setdefault(host, _("could not be reached during its checks"))
         lab.connections = sum(1 for n, t in transports.items()
                               if n not in down and getattr(t, "connected", True))
     finally:

@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from labguide import completion as complete
+from labguide.cli_options import inventory_option, lang_option
 from labguide.clicommon import default_inventory
+from labguide.i18n import gettext as _
 
 if TYPE_CHECKING:
     from labguide.check import CheckReport
@@ -47,9 +50,10 @@ def report_after_run(engine: Engine, path: Path | None) -> None:
     try:
         write_page(target, engine.plan.chapter, transcript)
     except (OSError, LabguideError) as exc:
-        click.echo(f"labguide: the report could not be written to {target}: {exc}", err=True)
+        click.echo("labguide: " + _("the report could not be written to {path}: {error}").format(
+            path=target, error=exc), err=True)
         return
-    click.echo(f"report: {target}", err=True)
+    click.echo(_("report: {path}").format(path=target), err=True)
 
 
 def report_after_check(plan: Plan, path: Path | None, check: CheckReport,
@@ -61,38 +65,32 @@ def report_after_check(plan: Plan, path: Path | None, check: CheckReport,
 
     write_page(path, plan.chapter, run_folder(plan) / "transcript.jsonl", check=check,
                drill=drill)
-    click.echo(f"report: {path}", err=True)
+    click.echo(_("report: {path}").format(path=path), err=True)
 
 
 @click.command("report")
-@click.argument("chapter")
-@click.option("--inventory", "-i", "inventory_path", metavar="FILE",
-              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
+@click.argument("chapter", shell_complete=complete.chapters)
+@inventory_option()
 @click.option("--transcript", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A run's transcript.jsonl (default: the run of CHAPTER on this lab).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the report (default: report.html in the run's folder).")
+@lang_option()
 def report_cmd(chapter: str, inventory_path: str | None, transcript: Path | None,
-               output: Path | None) -> None:
+               output: Path | None, lang: str | None) -> None:
     """Write the HTML report of a run: steps and their output, who held each VIP over time,
     each load's requests/s, failures and p95 with the disruptive steps marked. One file,
-    viewable offline.
-
-    \b
-    Examples:
-      labguide report l4lb-ha
-      labguide report l4lb-ha -o ~/l4lb-ha.html
-    """
-    from labguide.chapter import find_chapter, load_chapter
+    viewable offline, in the run's language."""
+    from labguide.chapter_pick import chapter_in_language
     from labguide.errors import LabguideError, Location
     from labguide.report.page import REPORT_NAME, write_page
     from labguide.state import run_dir
 
-    ch = load_chapter(find_chapter(chapter))
+    ch = chapter_in_language(chapter, lang)
     folder = run_dir(ch.id, default_inventory(inventory_path))
     source = transcript or folder / "transcript.jsonl"
     if not source.is_file():
-        raise LabguideError(f"no run of {ch.id} recorded for this lab: run the chapter first",
-                            Location(file=source))
+        raise LabguideError(_("no run of {chapter} recorded for this lab: run the chapter "
+                              "first").format(chapter=ch.id), Location(file=source))
     target = output or (source.parent / REPORT_NAME)
-    click.echo(f"report: {write_page(target, ch, source)}")
+    click.echo(_("report: {path}").format(path=write_page(target, ch, source)))

@@ -15,7 +15,10 @@ import sys
 
 import click
 
+from labguide import completion as complete
+from labguide.cli_options import inventory_option, lang_option
 from labguide.errors import LabguideError, Location
+from labguide.i18n import gettext as _
 
 LOCAL = ("127.0.0.1", "::1", "localhost")
 
@@ -31,40 +34,37 @@ def run_command(chapter: str, inventory: str | None, lang: str | None) -> str:
 
 
 @click.command("serve")
-@click.argument("chapter")
-@click.option("--inventory", "-i", "inventory_path", metavar="FILE",
-              help="The lab's inventory (default: $LABGUIDE_INVENTORY, else the sandbox lab's).")
-@click.option("--lang", metavar="LANG", help="The chapter's language (as for `run`).")
+@click.argument("chapter", shell_complete=complete.chapters)
+@inventory_option()
+@lang_option()
 @click.option("--listen", default="127.0.0.1", show_default=True, metavar="ADDRESS",
               help="The address to listen on; another than 127.0.0.1, ::1 or localhost "
                    "needs --allow-remote.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
+              help="The port to listen on.")
 @click.option("--allow-remote", is_flag=True,
               help="Listen on an address others can reach (anyone with the URL and its "
                    "token runs the chapter's commands on your lab).")
 def serve(chapter: str, inventory_path: str | None, lang: str | None, listen: str,
               port: int, allow_remote: bool) -> None:
-    """The TUI in a browser tab: serves `labguide run CHAPTER` at a URL with a token.
-
-    \b
-    Examples:
-      labguide serve l4lb-ha
-      labguide serve l4lb-ha --listen 198.18.16.1 --allow-remote
-    """
+    """The TUI in a browser tab: serves `labguide run CHAPTER` at a URL with a token (each
+    browser session runs the chapter as `labguide run` would)."""
     from pathlib import Path
 
     from labguide.tui.serve import TokenServer
 
     if listen not in LOCAL and not allow_remote:
-        raise LabguideError(f"--listen {listen}: not this machine's loopback; pass "
-                            "--allow-remote to serve the lab's commands to others",
-                            Location(key="--listen"))
+        raise LabguideError(_("--listen {address}: not this machine's loopback; pass "
+                              "--allow-remote to serve the lab's commands to others").format(
+                                  address=listen), Location(key="--listen"))
     if listen not in LOCAL:
-        click.echo(f"labguide: warning: serving on {listen}: whoever reaches it with the URL "
-                   "below (its token) runs this chapter's commands on your lab", err=True)
+        click.echo("labguide: " + _("warning: serving on {address}: whoever reaches it with "
+                                    "the URL below (its token) runs this chapter's commands "
+                                    "on your lab").format(address=listen), err=True)
     inventory = str(Path(inventory_path).resolve()) if inventory_path else None
     token = secrets.token_urlsafe(24)
     server = TokenServer(run_command(chapter, inventory, lang), host=listen, port=port,
                          token=token)
-    click.echo(f"labguide: open {server.public_url}/?token={token}", err=True)
+    click.echo("labguide: " + _("open {url}").format(url=f"{server.public_url}/?token={token}"),
+               err=True)
     server.serve()

@@ -10,6 +10,9 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from labguide.events import StepStatus
+from labguide.i18n import gettext as _
+from labguide.i18n import language, ngettext
 from labguide.report.runlog import LoadRun, RunLog, StepRun
 from labguide.report.svg import Marker, Scale, load_chart, vip_timeline
 
@@ -39,36 +42,50 @@ def _when(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
 
+def _tag(name: str, text: str) -> str:
+    """`text` escaped inside <name>…</name>."""
+    return f"<{name}>{escape(text)}</{name}>"
+
+
+def _word(status: str) -> str:
+    return StepStatus(status).word if status in set(StepStatus) else status
+
+
 def _status(status: str) -> str:
-    return f'<span class="{escape(status)}">{escape(status)}</span>'
+    """A result in the reader's words; its class (for the colour) is the English code."""
+    return f'<span class="{escape(status)}">{escape(_word(status))}</span>'
 
 
 def _step_row(run: StepRun, start: float) -> str:
     hosts = ", ".join(run.hosts)
     out = "".join(
-        f"<details><summary>output on {escape(h)} ({len(lines)} lines)</summary>"
+        "<details><summary>" + escape(ngettext(
+            "output on {host} ({n} line)", "output on {host} ({n} lines)", len(lines)).format(
+                host=h, n=len(lines))) + "</summary>"
         f"<pre>{escape(chr(10).join(lines))}</pre></details>"
         for h, lines in run.output.items() if lines)
-    script = (f"<details><summary>command</summary><pre>{escape(run.script)}</pre></details>"
-              if run.script else "")
+    script = ("<details><summary>" + escape(_("command")) + "</summary>"
+              f"<pre>{escape(run.script)}</pre></details>" if run.script else "")
+    disruptive = " <small>" + escape(_("(disruptive)")) + "</small>" if run.disruptive else ""
     return (f'<tr class="step" data-step="{escape(run.id)}"><td>{_status(run.status)}</td>'
             f"<td><b>{escape(run.id)}</b> <small>{escape(run.kind)}</small>"
-            f"{' <small>(disruptive)</small>' if run.disruptive else ''}"
+            f"{disruptive}"
             f"<br>{escape(run.message)}{script}{out}</td><td>{escape(hosts)}</td>"
             f"<td>+{run.started - start:.1f} s</td><td>{run.duration:.2f} s</td></tr>")
 
 
 def _steps(log: RunLog, titles: Mapping[str, str]) -> str:
-    out = ["<h2>Steps</h2>"]
+    out = [_tag("h2", _("Steps"))]
+    heads = "".join(_tag("th", h) for h in (
+        _("result"), _("step"), _("host"), _("started"), _("took")))
     section = None
     for run in log.steps:
         if run.section != section or section is None:
             if section is not None:
                 out.append("</table>")
             section = run.section
-            out.append(f'<h3>{escape(titles.get(section, section) or "Steps")}</h3><table>'
-                       "<tr><th>result</th><th>step</th><th>host</th><th>started</th>"
-                       "<th>took</th></tr>")
+            title = titles.get(section, section) or _("Steps")
+            out.append(f"<h3>{escape(title)}</h3><table><tr>{heads}</tr>")
         out.append(_step_row(run, log.start))
     if section is not None:
         out.append("</table>")
@@ -81,12 +98,15 @@ def _markers(log: RunLog, t0: float, t1: float, skip: str = "") -> list[Marker]:
 
 
 def _vips(log: RunLog) -> str:
+    head = _tag("h2", _("VIP ownership"))
     if not log.spans:
-        return ("<h2>VIP ownership</h2><p>No VIP events in this run's record (the VIP watcher "
-                "did not run, or the run predates it).</p>")
+        return head + "<p>" + escape(_(
+            "No VIP events in this run's record (the VIP watcher did not run, or the run "
+            "predates it).")) + "</p>"
     scale = Scale(log.start, log.end)
-    out = ["<h2>VIP ownership</h2><p>Who held each VIP over the whole run; red: no host "
-           "held it; dashed lines: disruptive steps.</p>"]
+    out = [head + "<p>" + escape(_(
+        "Who held each VIP over the whole run; red: no host held it; dashed lines: "
+        "disruptive steps.")) + "</p>"]
     markers = _markers(log, log.start, log.end)
     for vip in log.vips:
         spans = [s for s in log.spans if s.vip == vip]
@@ -113,23 +133,24 @@ def _figures(detail: Mapping[str, Any]) -> str:
     rate = detail.get("rate")
     book = str(detail.get("book", "") or "")
     m = BOOK.search(book)
-    rows = [("requests", detail.get("http_reqs", "?"), m[2] if m else ""),
-            ("failed", detail.get("http_req_failed", "?"), m[1] if m else ""),
-            ("requests/s", f"{rate:.1f}" if isinstance(rate, float | int) else "?", ""),
+    rows = [(_("requests"), detail.get("http_reqs", "?"), m[2] if m else ""),
+            (_("failed"), detail.get("http_req_failed", "?"), m[1] if m else ""),
+            (_("requests/s"), f"{rate:.1f}" if isinstance(rate, float | int) else "?", ""),
             ("p95", _ms(dur.get("p95", "?")) if isinstance(dur, dict) else "?", "")]
     cells = "".join(f"<tr><td>{escape(k)}</td><td>{escape(_figure(v))}</td>"
                     f"<td>{escape(b)}</td></tr>" for k, v, b in rows)
-    return ('<table class="figures"><tr><th></th><th>yours</th><th>the book</th></tr>'
-            f"{cells}<tr><td>expected</td><td colspan=2>{escape(str(detail.get('expected', '')))}"
-            f"</td></tr><tr><td>the book says</td><td colspan=2>{escape(book or '(no figure)')}"
-            "</td></tr></table>")
+    expected = escape(str(detail.get("expected", "")))
+    return ('<table class="figures"><tr><th></th>' + _tag("th", _("yours"))
+            + _tag("th", _("the book")) + f"</tr>{cells}<tr>" + _tag("td", _("expected"))
+            + f"<td colspan=2>{expected}</td></tr><tr>" + _tag("td", _("the book says"))
+            + "<td colspan=2>" + escape(book or _("(no figure)")) + "</td></tr></table>")
 
 
 def _loads(log: RunLog) -> str:
     runs = {r.id: r for r in log.steps}
     if not log.loads:
         return ""
-    out = ["<h2>Load</h2>"]
+    out = [_tag("h2", _("Load"))]
     for load in log.loads.values():
         run = runs.get(load.step)
         if run is None:
@@ -153,10 +174,13 @@ def _check(check: CheckReport) -> str:
         f"<td>{escape(', '.join(r.step.step.hosts))}</td><td>{escape(r.message)}</td></tr>"
         for r in check.results)
     c = check.counts
-    return (f'<h2>Check</h2><p class="check-summary">{c.get("passed", 0)} passed, '
-            f'{c.get("failed", 0)} failed, {c.get("warned", 0)} warned, '
-            f'{c.get("skipped", 0)} skipped in {check.duration:.2f} s</p><table class="check">'
-            f"<tr><th>result</th><th>check</th><th>host</th><th>message</th></tr>{rows}</table>")
+    summary = _("{passed} passed, {failed} failed, {warned} warned, {skipped} skipped in "
+                "{seconds} s").format(passed=c.get("passed", 0), failed=c.get("failed", 0),
+                                      warned=c.get("warned", 0), skipped=c.get("skipped", 0),
+                                      seconds=f"{check.duration:.2f}")
+    heads = "".join(_tag("th", h) for h in (_("result"), _("check"), _("host"), _("message")))
+    return (_tag("h2", _("Check")) + f'<p class="check-summary">{escape(summary)}</p>'
+            f'<table class="check"><tr>{heads}</tr>{rows}</table>')
 
 
 def render_html(log: RunLog | None, *, title: str, titles: Mapping[str, str],
@@ -165,18 +189,20 @@ def render_html(log: RunLog | None, *, title: str, titles: Mapping[str, str],
     `extra`: the drill's table, as text."""
     body: Sequence[str]
     if log is None:
-        body = ["<p>No run recorded for this chapter and lab yet.</p>"]
+        body = ["<p>" + escape(_("No run recorded for this chapter and lab yet.")) + "</p>"]
     else:
         counts: dict[str, int] = {}
         for r in log.steps:
             counts[r.status] = counts.get(r.status, 0) + 1
-        said = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        body = [f"<p>Run from {_when(log.start)} to {_when(log.end)} "
-                f"({log.end - log.start:.0f} s): {escape(said)}.</p>",
-                _vips(log), _loads(log)]
+        said = ", ".join(_("{n} {status}").format(n=n, status=_word(s))
+                         for s, n in sorted(counts.items()))
+        run = _("Run from {start} to {end} ({seconds} s): {counts}.").format(
+            start=_when(log.start), end=_when(log.end), seconds=f"{log.end - log.start:.0f}",
+            counts=said)
+        body = [f"<p>{escape(run)}</p>", _vips(log), _loads(log)]
     parts = [*body, _check(check) if check is not None else "",
-             f"<h2>Failover drill</h2><pre>{escape(extra)}</pre>" if extra else "",
+             _tag("h2", _("Failover drill")) + _tag("pre", extra) if extra else "",
              _steps(log, titles) if log is not None else ""]
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+    return (f'<!DOCTYPE html><html lang="{escape(language())}"><head><meta charset="utf-8">'
             f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
             f"<h1>{escape(title)}</h1>{''.join(parts)}</body></html>\n")

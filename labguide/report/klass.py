@@ -7,7 +7,10 @@ import json
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any, TextIO
 
+from labguide.cells import cell_len, cut, ljust
 from labguide.events import StepStatus
+from labguide.i18n import N_, ngettext
+from labguide.i18n import gettext as _
 from labguide.report import junit
 from labguide.report.data import check_as_dict
 
@@ -17,6 +20,9 @@ if TYPE_CHECKING:
 
 #: What a section's cell shows for each status.
 CELL = {"passed": "✓", "failed": "✗", "warned": "!", "not reached": "–"}
+#: A lab's verdict (a code in JSON and JUnit) as the table words it.
+VERDICT = {"pass": N_("pass"), "fail": N_("fail"), "unreachable": N_("unreachable"),
+           "error": N_("error")}
 WIDEST = 28
 #: Wider than this, the columns are headed by the sections' numbers.
 TABLE_WIDTH = 120
@@ -46,15 +52,12 @@ def _text(cell: tuple[str, str]) -> str:
     return f"{CELL.get(status, status)} {step}".rstrip()
 
 
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
-
-
 def _why(lab: LabResult) -> str:
     if lab.error:
         return lab.error.splitlines()[0]
     if lab.unreachable:
-        return "; ".join(f"{h}: {why}" for h, why in lab.unreachable.items())
+        return "; ".join(_("{host}: {reason}").format(host=h, reason=why)
+                         for h, why in lab.unreachable.items())
     return ""
 
 
@@ -63,7 +66,8 @@ def _headers(report: ClassReport, cells: dict[str, dict[str, tuple[str, str]]],
     """Each section's column heading and width: its title when the table fits in TABLE_WIDTH
     columns, else its number (a legend follows the table)."""
     def widths(heads: dict[str, str]) -> dict[str, int]:
-        return {s: min(WIDEST, max([len(h), *(len(_text(c[s])) for c in cells.values())]))
+        return {s: min(WIDEST, max([cell_len(h), *(cell_len(_text(c[s]))
+                                                   for c in cells.values())]))
                 for s, h in heads.items()}
 
     heads = dict(report.sections)
@@ -74,29 +78,36 @@ def _headers(report: ClassReport, cells: dict[str, dict[str, tuple[str, str]]],
 
 def class_table(report: ClassReport, out: TextIO) -> None:
     cells = {lab.name: _cells(report, lab) for lab in report.labs}
-    name_w = max([3, *(len(lab.name) for lab in report.labs)])
-    heads, widths = _headers(report, cells, name_w)
-    out.write(f"{'lab':<{name_w}}  " + "  ".join(
-        f"{_cut(h, widths[s]):<{widths[s]}}" for s, h in heads.items()) + "  verdict\n")
-    for lab in report.labs:
-        row = "  ".join(f"{_cut(_text(cells[lab.name][s]), widths[s]):<{widths[s]}}"
-                        for s in report.sections)
-        out.write(f"{lab.name:<{name_w}}  {row}  {lab.verdict}\n")
-    passed = {s: sum(1 for c in cells.values() if c[s][0] == "passed") for s in report.sections}
     n = len(report.labs)
-    out.write(f"{'✓ of ' + str(n):<{name_w}}  " + "  ".join(
+    first = (_("lab"), _("✓ of {n}").format(n=n))
+    name_w = max([*(cell_len(w) for w in first), *(cell_len(lab.name) for lab in report.labs)])
+    heads, widths = _headers(report, cells, name_w)
+    out.write(ljust(first[0], name_w) + "  " + "  ".join(
+        ljust(cut(h, widths[s]), widths[s]) for s, h in heads.items()) + "  " + _("verdict")
+        + "\n")
+    for lab in report.labs:
+        row = "  ".join(ljust(cut(_text(cells[lab.name][s]), widths[s]), widths[s])
+                        for s in report.sections)
+        verdict = _(VERDICT[lab.verdict]) if lab.verdict in VERDICT else lab.verdict
+        out.write(f"{ljust(lab.name, name_w)}  {row}  {verdict}\n")
+    passed = {s: sum(1 for c in cells.values() if c[s][0] == "passed") for s in report.sections}
+    out.write(ljust(first[1], name_w) + "  " + "  ".join(
         f"{passed[s]:<{widths[s]}}" for s in report.sections) + "\n")
     t = report.totals
-    out.write(f"\n{t['labs']} labs: {t['pass']} pass, {t['fail']} fail, "
-              f"{t['unreachable']} unreachable, {t['error']} not checked (inventory) "
-              f"in {report.duration:.2f} s\n")
+    out.write("\n" + ngettext(
+        "{labs} lab: {passed} pass, {failed} fail, {unreachable} unreachable, {error} not "
+        "checked (inventory) in {seconds} s",
+        "{labs} labs: {passed} pass, {failed} fail, {unreachable} unreachable, {error} not "
+        "checked (inventory) in {seconds} s", t["labs"]).format(
+            labs=t["labs"], passed=t["pass"], failed=t["fail"], unreachable=t["unreachable"],
+            error=t["error"], seconds=f"{report.duration:.2f}") + "\n")
     for lab in report.labs:
         if _why(lab):
             out.write(f"  {lab.name}: {_why(lab)}\n")
     if any(h != report.sections[s] for s, h in heads.items()):
-        out.write("sections: " + "; ".join(f"{h} {report.sections[s]}"
-                                           for s, h in heads.items()) + "\n")
-    out.write("✓ passed  ✗ failed (first failed check)  ! warned  – not reached\n")
+        out.write(_("sections: {legend}").format(legend="; ".join(
+            f"{h} {report.sections[s]}" for s, h in heads.items())) + "\n")
+    out.write(_("✓ passed  ✗ failed (first failed check)  ! warned  – not reached") + "\n")
 
 
 def lab_as_dict(report: ClassReport, lab: LabResult) -> dict[str, Any]:
@@ -136,7 +147,8 @@ def _lab_suite(lab: LabResult) -> ET.Element:
     if lab.unreachable:
         suite.set("errors", str(len(lab.unreachable)))
         for host, why in lab.unreachable.items():
-            case = ET.SubElement(suite, "testcase", classname=lab.name, name=f"reach {host}")
+            case = ET.SubElement(suite, "testcase", classname=lab.name,
+                                 name=_("reach {host}").format(host=host))
             ET.SubElement(case, "error", message=why)
         suite.set("tests", str(int(suite.get("tests", "0")) + len(lab.unreachable)))
     return suite
@@ -147,8 +159,7 @@ def class_junit(report: ClassReport, out: TextIO) -> None:
                       failures="0", skipped="0", time=f"{report.duration:.3f}")
     for lab in report.labs:
         suite = _lab_suite(lab)
-        junit.add_suite(root, suite)
-        root.set("errors", str(int(root.get("errors", "0")) + int(suite.get("errors", "0"))))
+        junit.add_suite(root, suite)  # adds its errors to the root's too
     ET.indent(root)
     out.write(ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from labguide.errors import LabguideError, Location
+from labguide.i18n import gettext as _
 
 #: k6's progress line: "running (0m05.0s), 10/10 VUs, 4943 complete and 0 interrupted …"
 K6_PROGRESS = re.compile(r"running \((\d+)m([\d.]+)s\), .*?(\d+) complete and (\d+) interrupted")
@@ -88,7 +89,7 @@ def _records(path: Path) -> list[dict[str, Any]]:
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError as exc:
-        raise LabguideError(f"cannot read the transcript: {exc.strerror}",
+        raise LabguideError(_("cannot read the transcript: {error}").format(error=exc.strerror),
                             Location(file=path)) from None
     for n, line in enumerate(lines, start=1):
         if not line.strip():
@@ -98,7 +99,7 @@ def _records(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             if n == len(lines):  # a run cut short mid-line: the rest still counts
                 continue
-            raise LabguideError("not a JSON line", Location(file=path, line=n)) from None
+            raise LabguideError(_("not a JSON line"), Location(file=path, line=n)) from None
         if isinstance(rec, dict) and "event" in rec and "t" in rec:
             out.append(rec)
     return out

@@ -9,12 +9,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
 from labguide.report.runlog import Sample, Span
 
 WIDTH = 900
 LEFT = 110
 RIGHT = 20
 ROW = 22
+#: The load chart's strips.
+PANELS = {"rate": N_("requests/s"), "failed": N_("failures"), "p95": N_("p95 ms")}
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ def _markers(scale: Scale, markers: Sequence[Marker], top: float, bottom: float)
     shown = [m for m in markers if scale.start <= m.t <= scale.end]
     for i, m in enumerate(shown):
         x = scale.x(m.t)
-        label = f"{m.label} at {m.t - scale.start:.1f} s"
+        label = _("{step} at {seconds} s").format(step=m.label, seconds=f"{m.t - scale.start:.1f}")
         y = top + 10 + 12 * (i % 3)  # markers close together: labels on three lines
         out.append(f'<g class="marker"><title>{escape(label)}</title>'
                    f'<line x1="{x}" y1="{top}" x2="{x}" y2="{bottom}"/>'
@@ -92,12 +96,13 @@ def vip_timeline(vip: str, spans: Sequence[Span], hosts: Sequence[str], scale: S
     out = [f'<svg class="vip-timeline" data-vip="{escape(vip)}" width="{WIDTH}" '
            f'height="{height}" viewBox="0 0 {WIDTH} {height}" '
            f'xmlns="http://www.w3.org/2000/svg" role="img">',
-           f"<title>{escape(vip)}: who held it</title>",
+           "<title>" + escape(_("{vip}: who held it").format(vip=vip)) + "</title>",
            _text(4, 14, f"VIP {vip}", "chart-title")]
     bottom = top + ROW * len(hosts)
     for g0, g1 in gaps(spans, scale.start, scale.end):
         x0, x1 = scale.x(g0), scale.x(g1)
-        label = f"no holder {g1 - g0:.2f} s (from {g0 - scale.start:.1f} s)"
+        label = _("no holder {length} s (from {start} s)").format(
+            length=f"{g1 - g0:.2f}", start=f"{g0 - scale.start:.1f}")
         out.append(f'<g class="vip-gap"><title>{escape(label)}</title>'
                    f'<rect x="{x0}" y="{top}" width="{max(x1 - x0, 1.5)}" '
                    f'height="{bottom - top}"/></g>')
@@ -107,8 +112,9 @@ def vip_timeline(vip: str, spans: Sequence[Span], hosts: Sequence[str], scale: S
         for s in (s for s in spans if s.host == host):
             x0, x1 = scale.x(s.start), scale.x(s.end if s.end is not None else scale.end)
             out.append(f'<rect class="vip-span" data-host="{escape(host)}" x="{x0}" '
-                       f'y="{y + 3}" width="{max(x1 - x0, 1.5)}" height="{ROW - 6}">'
-                       f"<title>{escape(host)} held {escape(vip)}</title></rect>")
+                       f'y="{y + 3}" width="{max(x1 - x0, 1.5)}" height="{ROW - 6}"><title>'
+                       + escape(_("{host} held {vip}").format(host=host, vip=vip))
+                       + "</title></rect>")
     out.append(_markers(scale, markers, top, bottom))
     out.append(_axis(scale, bottom + 4))
     out.append("</svg>")
@@ -127,11 +133,12 @@ def _panel(samples: Sequence[Sample], scale: Scale, top: float, what: str) -> st
     height = 70
     values = [getattr(s, what) for s in samples]
     known = [v for v in values if v is not None]
-    label = {"rate": "requests/s", "failed": "failures", "p95": "p95 ms"}[what]
+    label = _(PANELS[what])
     out = [_text(4, top + 12, label, "panel-label")]
     if not known:
-        out.append(_text(LEFT + 4, top + 40, f"{label}: not in this run's record "
-                         "(k6's progress lines give completed requests only)", "missing"))
+        out.append(_text(LEFT + 4, top + 40, _(
+            "{panel}: not in this run's record (k6's progress lines give completed requests "
+            "only)").format(panel=label), "missing"))
         return "".join(out)
     peak = max(known) or 1.0
     out.append(_text(LEFT - 4, top + 12, f"{peak:,.0f}", "peak-label", "end"))
@@ -174,11 +181,12 @@ def load_chart(step: str, samples: Sequence[Sample], scale: Scale,
     out = [f'<svg class="load-chart" data-step="{escape(step)}" width="{WIDTH}" '
            f'height="{height}" viewBox="0 0 {WIDTH} {height}" '
            f'xmlns="http://www.w3.org/2000/svg" role="img">',
-           f"<title>load {escape(step)} over time</title>",
-           _text(4, 14, f"load {step}", "chart-title")]
+           "<title>" + escape(_("load {step} over time").format(step=step)) + "</title>",
+           _text(4, 14, _("load {step}").format(step=step), "chart-title")]
     bottom = top + 3 * panel
     for o0, o1 in outages(samples):
-        label = f"outage {o1 - o0:.2f} s from {o0 - scale.start:.1f} s"
+        label = _("outage {length} s from {start} s").format(
+            length=f"{o1 - o0:.2f}", start=f"{o0 - scale.start:.1f}")
         out.append(f'<g class="outage" data-start="{o0 - scale.start:.3f}" '
                    f'data-end="{o1 - scale.start:.3f}"><title>{escape(label)}</title>'
                    f'<rect x="{scale.x(o0)}" y="{top}" '

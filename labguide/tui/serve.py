@@ -11,6 +11,8 @@ from typing import Any
 from aiohttp import web
 from textual_serve.server import Server
 
+from labguide.i18n import gettext as _
+
 COOKIE = "labguide_token"
 WEB_FONT = re.compile(r'<link[^>]*href="https://fonts\.googleapis\.com[^"]*"[^>]*>', re.S)
 
@@ -31,8 +33,8 @@ class TokenServer(Server):
 
     async def handle_index(self, request: web.Request) -> Any:
         if not self.allowed(request):
-            raise web.HTTPForbidden(text="labguide: this page needs its token (?token=…, "
-                                         "printed by `labguide serve`)")
+            raise web.HTTPForbidden(text="labguide: " + _(
+                "this page needs its token (?token=…, printed by `labguide serve`)"))
         response = await super().handle_index(request)
         # the page asks a web font service for its font (it ships the font too): the
         # page's load would wait on a lab network without the internet
@@ -43,10 +45,10 @@ class TokenServer(Server):
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         if not self.allowed(request):
-            raise web.HTTPForbidden(text="labguide: no token")
+            raise web.HTTPForbidden(text="labguide: " + _("no token"))
         return await super().handle_websocket(request)
 
     async def handle_download(self, request: web.Request) -> web.StreamResponse:
         if not self.allowed(request):
-            raise web.HTTPForbidden(text="labguide: no token")
+            raise web.HTTPForbidden(text="labguide: " + _("no token"))
         return await super().handle_download(request)
