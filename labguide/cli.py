@@ -15,6 +15,7 @@ import click
 
 from labguide import __version__
 from labguide import completion as complete
+from labguide.cli_class import check_class_cmd, class_options, is_class
 from labguide.cli_help import add_examples
 from labguide.cli_options import (
     answer_rules,
@@ -29,6 +30,7 @@ from labguide.cli_options import (
     selection_options,
     sets_option,
 )
+from labguide.cli_report import report_after_check, report_after_run, report_cmd, report_option
 from labguide.clicommon import default_inventory
 from labguide.colour import wanted
 from labguide.errors import LabguideError
@@ -47,6 +49,8 @@ def cli() -> None:
 
 #: CHAPTER: a bundled name or a path (completed from both).
 CHAPTER = click.argument("chapter", shell_complete=complete.chapters)
+
+cli.add_command(report_cmd)
 
 
 @cli.command("list")
@@ -113,12 +117,14 @@ def show(chapter: str, lang: str | None) -> None:
                    "[env var: LABGUIDE_CONFIG_DIR]")
 @lang_option()
 @color_option()
+@report_option
 def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: bool,
         dry_run: bool, start: str | None, restart: bool, yes: bool, check: bool, fmt: str,
         strict: bool, accept_new_host_keys: bool, theme: str | None, drill: bool = False,
         drill_rate: float = 1000, lang: str | None = None, stop: str | None = None,
         only: tuple[str, ...] = (), limit: tuple[str, ...] = (),
-        color: str | None = None, answers: tuple[str, ...] = ()) -> None:
+        color: str | None = None, answers: tuple[str, ...] = (),
+        report_path: Path | None = None) -> None:
     """Run a chapter against a lab: the TUI on a terminal, --plain without one. CHAPTER is
     a bundled name or a path to a Markdown file. The run's results are saved: the same
     command again resumes at the first step that has not passed."""
@@ -153,26 +159,30 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
     if drill:  # the drill only ever runs after the checks passed: --drill implies --check
         _confirm_drill(plan, yes=yes, rate=drill_rate)
         sys.exit(_check_and_drill(plan, fmt=fmt, strict=strict, rate=drill_rate,
-                                  accept_new_host_keys=accept_new_host_keys, color=colored))
+                                  accept_new_host_keys=accept_new_host_keys, color=colored,
+                                  report_path=report_path))
     if check:
-        sys.exit(_check(plan, fmt=fmt, strict=strict,
-                        accept_new_host_keys=accept_new_host_keys, color=colored))
+        sys.exit(_check(plan, fmt=fmt, strict=strict, accept_new_host_keys=accept_new_host_keys,
+                        color=colored, report_path=report_path))
     engine = _make_engine(plan, restart=restart, accept_new_host_keys=accept_new_host_keys)
     if not plain:
         from labguide.tui.launch import launch
 
-        sys.exit(launch(engine, start=start, theme=theme, color=choice))
+        code = launch(engine, start=start, theme=theme, color=choice)
+        report_after_run(engine, report_path)
+        sys.exit(code)
     from labguide.events import StepStatus
     from labguide.plain import run_plain
 
     status = asyncio.run(run_plain(engine, start=start, yes=yes, given=chapter,
                                    color=colored, answers=answer_rules(answers)))
+    report_after_run(engine, report_path)
     sys.exit(0 if status == StepStatus.PASSED else 1)
 
 
 @cli.command("check")
 @CHAPTER
-@inventory_option()
+@inventory_option(many=True)
 @sets_option()
 @selection_options()
 @check_options(in_run=False)
@@ -180,20 +190,30 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
 @click.option("--yes", "-y", is_flag=True, help="Run --drill without asking.")
 @lang_option()
 @color_option()
+@class_options
+@report_option
 @click.pass_context
-def check_cmd(ctx: click.Context, chapter: str, inventory_path: str | None,
+def check_cmd(ctx: click.Context, chapter: str, inventory_paths: tuple[str, ...],
               sets: tuple[str, ...], fmt: str, strict: bool, accept_new_host_keys: bool,
               drill: bool, drill_rate: float, yes: bool, lang: str | None, start: str | None,
               stop: str | None, only: tuple[str, ...], limit: tuple[str, ...],
-              color: str | None) -> None:
+              color: str | None, connections: int, host_timeout: float | None,
+              report_path: Path | None) -> None:
     """Verify a lab read-only and report (same as `run CHAPTER --check`): the chapter's
-    checks, concurrently. Exit status 0: all passed; 1: some failed (or warned, with
-    --strict); 2: could not check (a host unreachable, a bad input)."""
+    checks, concurrently; or a class of labs at once (`-i labs/`, or -i again: a table with
+    a row per lab). Exit status 0: all passed; 1: some failed (or warned, with --strict);
+    2: could not check (a host unreachable, a bad input)."""
+    if is_class(inventory_paths):
+        sys.exit(check_class_cmd(chapter, inventory_paths, sets, fmt=fmt, strict=strict,
+                                 lang=lang, drill=drill, connections=connections,
+                                 accept_new_host_keys=accept_new_host_keys,
+                                 host_timeout=host_timeout))
+    inventory_path = inventory_paths[0] if inventory_paths else None
     ctx.invoke(run, chapter=chapter, inventory_path=inventory_path, sets=sets, plain=True,
                dry_run=False, start=start, restart=False, yes=yes, check=True, fmt=fmt,
                strict=strict, accept_new_host_keys=accept_new_host_keys, theme=None,
                drill=drill, drill_rate=drill_rate, lang=lang, stop=stop, only=only,
-               limit=limit, color=color)
+               limit=limit, color=color, report_path=report_path)
 
 
 @cli.command("init")
@@ -238,17 +258,19 @@ def ssh_cmd(host: str, command: tuple[str, ...], inventory_path: str | None) -> 
 
 
 def _check(plan: Plan, *, fmt: str, strict: bool, accept_new_host_keys: bool,
-           color: bool) -> int:
+           color: bool, report_path: Path | None = None) -> int:
     from labguide.check import collect
     from labguide.report import write_report
 
     report = asyncio.run(collect(plan, strict=strict, accept_new_host_keys=accept_new_host_keys))
     write_report(fmt, sys.stdout, report, color=color)
+    report_after_check(plan, report_path, report)
     return report.exit_code
 
 
 def _check_and_drill(plan: Plan, *, fmt: str, strict: bool, rate: float,
-                     accept_new_host_keys: bool, color: bool) -> int:
+                     accept_new_host_keys: bool, color: bool,
+                     report_path: Path | None = None) -> int:
     from labguide.drill import check_then_drill, exit_code
     from labguide.report import write_report
 
@@ -261,6 +283,7 @@ def _check_and_drill(plan: Plan, *, fmt: str, strict: bool, rate: float,
                    err=True)
         return 130
     write_report(fmt, sys.stdout, report, drilled, drill_skipped=skipped or None, color=color)
+    report_after_check(plan, report_path, report, drilled)
     return exit_code(report, drilled)
 
 
@@ -303,7 +326,8 @@ def _register() -> None:
     import importlib
 
     for module, names in (("labguide.sandbox.cli", ("lab",)),
-                          ("labguide.probes.cli", ("probe", "watch"))):
+                          ("labguide.probes.cli", ("probe", "watch")),
+                          ("labguide.cli_serve", ("serve",))):
         try:
             mod = importlib.import_module(module)
         except ImportError as exc:

@@ -35,7 +35,17 @@ def stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
     return apply
 
 
-def inventory_option() -> Callable[[F], F]:
+def inventory_option(*, many: bool = False) -> Callable[[F], F]:
+    """--inventory FILE; with `many` (check), a folder of inventories or -i again too: a
+    class of labs."""
+    if many:
+        return click.option(
+            "--inventory", "-i", "inventory_paths", metavar="FILE|DIR", multiple=True,
+            type=click.Path(),
+            help=f"The lab's inventory (TOML). Default: ${INVENTORY_ENV}, else the sandbox "
+                 "lab's once `labguide lab up` made it. A folder of inventories, or -i "
+                 "again: a class of labs, checked at once, a row each.  "
+                 f"[env var: {INVENTORY_ENV}]")
     return click.option(
         "--inventory", "-i", "inventory_path", metavar="FILE",
         type=click.Path(dir_okay=False),

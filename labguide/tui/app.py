@@ -33,7 +33,7 @@ from labguide.steps.load import LoadOptions
 from labguide.transports.hostkey import HostKeyQuestion
 from labguide.tui import keymap
 from labguide.tui import textual_fixes as _textual_fixes  # noqa: F401  (a leak, patched)
-from labguide.tui.driver import PromptEscapeDriver
+from labguide.tui.driver import driver_for
 from labguide.tui.flow_actions import FlowActions
 from labguide.tui.messages import (
     CurrentStepChanged,
@@ -66,7 +66,7 @@ class LabguideApp(FlowActions, StreamActions, OutputActions):
     def __init__(self, engine: Engine, *, start: str | None = None,
                  settings: keymap.TuiSettings | None = None, theme: str | None = None,
                  watch: bool = True) -> None:
-        super().__init__(driver_class=PromptEscapeDriver if os.name == "posix" else None)
+        super().__init__(driver_class=driver_for(os.environ))
         self.engine = engine
         self.plan = engine.plan
         self.settings = settings or keymap.TuiSettings()

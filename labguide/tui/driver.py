@@ -5,18 +5,21 @@ notice that an Escape was not the start of a sequence (its ESCDELAY wait is over
 Escape reached the app up to 100 ms late whatever ESCDELAY said (Textual 8.2.8), and closing
 the step picker took 130–160 ms through a real terminal. In this copy of the thread, input
 that ends in an Escape is followed by a wait of ESCDELAY (20 ms by default, tui/launch.py)
-instead. Nothing else differs; `labguide run` uses it on POSIX terminals."""
+instead. Nothing else differs; `labguide run` uses it on POSIX terminals, never when
+TEXTUAL_DRIVER names another driver (`labguide serve`: textual-serve's web driver)."""
 
 from __future__ import annotations
 
 import os
 import selectors
 from codecs import getincrementaldecoder
+from collections.abc import Mapping
 
 from textual import constants
 from textual._loop import loop_last
 from textual._parser import ParseError
 from textual._xterm_parser import XTermParser
+from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
 
 #: The longest the input thread sleeps (Textual's own value).
@@ -63,3 +66,11 @@ class PromptEscapeDriver(LinuxDriver):
                     pass
             except (EOFError, ParseError):
                 pass
+
+
+def driver_for(environ: Mapping[str, str]) -> type[Driver] | None:
+    """The app's driver: this one on a POSIX terminal; None (Textual's own choice) when
+    TEXTUAL_DRIVER names another (the browser's under `labguide serve`) or off POSIX."""
+    if os.name != "posix" or environ.get("TEXTUAL_DRIVER"):
+        return None
+    return PromptEscapeDriver

@@ -16,7 +16,10 @@ MIN_WIDTH, MIN_HEIGHT = 100, 30
 
 
 def terminal_problem(stdin: TextIO | None = None, stdout: TextIO | None = None) -> str | None:
-    """Why the TUI cannot run here, or None."""
+    """Why the TUI cannot run here, or None. Under `labguide serve` (textual-serve's web
+    driver) the browser is the terminal: its pipes are not TTYs, and its size is the tab's."""
+    if os.environ.get("TEXTUAL_DRIVER", "").endswith("web_driver:WebDriver"):
+        return None
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     if not (stdin.isatty() and stdout.isatty()):

@@ -57,6 +57,7 @@ WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
 def wordy(text: str) -> list[str]:
     """The English words of a literal (placeholders, names, paths and ids left out)."""
     text = re.sub(r"\{[^{}]*\}", " ", text)             # {placeholders}
+    text = re.sub(r"</?[a-z][a-z0-9]*(\s[^<>]*)?/?>", " ", text)  # HTML/SVG tags
     text = re.sub(r"\[[a-z_./-]+\]", " ", text)           # [styles] of Rich markup
     text = re.sub(r"\S*[/_$=.@:]\S*", " ", text)          # paths, ids, $VARS, k=v, a.b
     text = re.sub(r"\S*-\S*", lambda m: " " if not m.group(0).isalpha() else m.group(0), text)

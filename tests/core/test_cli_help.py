@@ -96,6 +96,16 @@ def test_completion_of_chapters_ids_and_hosts(tmp_path: Path) -> None:
     assert "plain,--limit" in complete("labguide check l4lb-ha --li")
 
 
+def test_the_class_report_and_serve_commands_complete_too(tmp_path: Path) -> None:
+    """issue 19's commands: the chapter, its languages, check's -i taking a folder."""
+    assert "plain,l4lb-ha" in complete("labguide report l4")
+    assert "plain,l4lb-ha" in complete("labguide serve l4")
+    assert complete("labguide serve l4lb-ha --lang ") == ["plain,en", "plain,ja"]
+    assert complete("labguide report l4lb-ha --lang j") == ["plain,ja"]
+    assert "plain,--connections" in complete("labguide check l4lb-ha --conn")
+    assert "file," in complete("labguide check l4lb-ha -i ")  # files and folders: the shell's
+
+
 def test_zsh_shows_what_each_id_is() -> None:
     parts = "labguide run l4lb-ha --to l4lb1-h".split(" ")
     res = subprocess.run([sys.executable, "-m", "labguide"], capture_output=True, text=True,

@@ -122,10 +122,13 @@ def test_the_scan_finds_text_outside_the_catalog(tmp_path: Path) -> None:
         'Binding("y", "answer(True)", "Trust it")\n'            # flagged: the label only
         'pane.border_title = "Output"\n'                        # flagged
         'out.write("GET http://x 200 ms\\n")\n'                 # fine: names and units
+        'out.append(f\'<rect class="gap" x="{x}"/><title>{t}</title>\')\n'  # fine: tags
+        'out.append(f"<h2>Load</h2>{chart}")\n'               # flagged: words in tags
         'self.sub_title = f"labguide run {c}"  # i18n: not text\n')
     found = sorted(line.split(": ", 1)[1] for line in unwrapped(sample))
     assert found == sorted(["notify: 'a step is running'", "notify: 'waiting for {}'",
                             "Binding: 'Trust it'", ".border_title =: 'Output'",
+                            "append: '<h2>Load</h2>{}'",
                             "_() of an f-string (never in the catalog)"]), found
 
 

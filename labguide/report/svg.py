@@ -1,0 +1,200 @@
+"""Inline SVG for the HTML report: a VIP's ownership timeline (a row per host, its gaps marked)
+and a load's charts (requests/s, failures, p95 over time, outage windows, markers where the
+disruptive steps ran). Text out only; element classes (`vip-span`, `vip-gap`, `rate-line`,
+`outage`, `marker` …) are what tests and the stylesheet look for."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from labguide.i18n import N_
+from labguide.i18n import gettext as _
+from labguide.report.runlog import Sample, Span
+
+WIDTH = 900
+LEFT = 110
+RIGHT = 20
+ROW = 22
+#: The load chart's strips.
+PANELS = {"rate": N_("requests/s"), "failed": N_("failures"), "p95": N_("p95 ms")}
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A step that ran at `t` (a disruptive one, or one during a load)."""
+
+    t: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Scale:
+    start: float
+    end: float
+
+    def x(self, t: float) -> float:
+        span = max(self.end - self.start, 1e-6)
+        return round(LEFT + (min(max(t, self.start), self.end) - self.start) / span
+                     * (WIDTH - LEFT - RIGHT), 1)
+
+
+def _text(x: float, y: float, text: str, cls: str = "", anchor: str = "start") -> str:
+    return (f'<text x="{x}" y="{y}" class="{cls}" text-anchor="{anchor}">'
+            f"{escape(text)}</text>")
+
+
+def _axis(scale: Scale, y: float) -> str:
+    """Seconds since the start, about six ticks."""
+    total = scale.end - scale.start
+    step = next((s for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600)
+                 if total / s <= 8), 7200)
+    out = [f'<line class="axis" x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}"/>']
+    tick = 0
+    while tick <= total:
+        x = scale.x(scale.start + tick)
+        out.append(f'<line class="tick" x1="{x}" y1="{y}" x2="{x}" y2="{y + 4}"/>')
+        out.append(_text(x, y + 15, f"{tick} s", "tick-label", "middle"))
+        tick += step
+    return "".join(out)
+
+
+def _markers(scale: Scale, markers: Sequence[Marker], top: float, bottom: float) -> str:
+    out = []
+    shown = [m for m in markers if scale.start <= m.t <= scale.end]
+    for i, m in enumerate(shown):
+        x = scale.x(m.t)
+        label = _("{step} at {seconds} s").format(step=m.label, seconds=f"{m.t - scale.start:.1f}")
+        y = top + 10 + 12 * (i % 3)  # markers close together: labels on three lines
+        out.append(f'<g class="marker"><title>{escape(label)}</title>'
+                   f'<line x1="{x}" y1="{top}" x2="{x}" y2="{bottom}"/>'
+                   f'{_text(x + 3, y, label, "marker-label")}</g>')
+    return "".join(out)
+
+
+def gaps(spans: Sequence[Span], start: float, end: float) -> list[tuple[float, float]]:
+    """The times within [first acquire, end] when no host held the VIP."""
+    edges = sorted((s.start, s.end if s.end is not None else end) for s in spans)
+    out: list[tuple[float, float]] = []
+    if not edges:
+        return out
+    covered = edges[0][1]
+    for a, b in edges[1:]:
+        if a > covered:
+            out.append((covered, a))
+        covered = max(covered, b)
+    if covered < end:
+        out.append((covered, end))
+    return out
+
+
+def vip_timeline(vip: str, spans: Sequence[Span], hosts: Sequence[str], scale: Scale,
+                 markers: Sequence[Marker]) -> str:
+    top = 24
+    height = top + ROW * len(hosts) + 30
+    out = [f'<svg class="vip-timeline" data-vip="{escape(vip)}" width="{WIDTH}" '
+           f'height="{height}" viewBox="0 0 {WIDTH} {height}" '
+           f'xmlns="http://www.w3.org/2000/svg" role="img">',
+           "<title>" + escape(_("{vip}: who held it").format(vip=vip)) + "</title>",
+           _text(4, 14, f"VIP {vip}", "chart-title")]
+    bottom = top + ROW * len(hosts)
+    for g0, g1 in gaps(spans, scale.start, scale.end):
+        x0, x1 = scale.x(g0), scale.x(g1)
+        label = _("no holder {length} s (from {start} s)").format(
+            length=f"{g1 - g0:.2f}", start=f"{g0 - scale.start:.1f}")
+        out.append(f'<g class="vip-gap"><title>{escape(label)}</title>'
+                   f'<rect x="{x0}" y="{top}" width="{max(x1 - x0, 1.5)}" '
+                   f'height="{bottom - top}"/></g>')
+    for i, host in enumerate(hosts):
+        y = top + ROW * i
+        out.append(_text(4, y + 15, host, "host-label"))
+        for s in (s for s in spans if s.host == host):
+            x0, x1 = scale.x(s.start), scale.x(s.end if s.end is not None else scale.end)
+            out.append(f'<rect class="vip-span" data-host="{escape(host)}" x="{x0}" '
+                       f'y="{y + 3}" width="{max(x1 - x0, 1.5)}" height="{ROW - 6}"><title>'
+                       + escape(_("{host} held {vip}").format(host=host, vip=vip))
+                       + "</title></rect>")
+    out.append(_markers(scale, markers, top, bottom))
+    out.append(_axis(scale, bottom + 4))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _polyline(points: list[tuple[float, float]], cls: str) -> str:
+    if not points:
+        return ""
+    text = " ".join(f"{x},{y}" for x, y in points)
+    return f'<polyline class="{cls}" points="{text}"/>'
+
+
+def _panel(samples: Sequence[Sample], scale: Scale, top: float, what: str) -> str:
+    """One strip of the load chart: 'rate', 'failed' or 'p95'."""
+    height = 70
+    values = [getattr(s, what) for s in samples]
+    known = [v for v in values if v is not None]
+    label = _(PANELS[what])
+    out = [_text(4, top + 12, label, "panel-label")]
+    if not known:
+        out.append(_text(LEFT + 4, top + 40, _(
+            "{panel}: not in this run's record (k6's progress lines give completed requests "
+            "only)").format(panel=label), "missing"))
+        return "".join(out)
+    peak = max(known) or 1.0
+    out.append(_text(LEFT - 4, top + 12, f"{peak:,.0f}", "peak-label", "end"))
+
+    def y(v: float) -> float:
+        return round(top + height - v / peak * (height - 8), 1)
+
+    if what == "failed":
+        for s in samples:
+            if s.failed:
+                out.append(f'<rect class="failed-bar" x="{scale.x(s.t) - 1}" y="{y(s.failed)}" '
+                           f'width="3" height="{top + height - y(s.failed)}"/>')
+    else:
+        out.append(_polyline([(scale.x(s.t), y(v)) for s, v in zip(samples, values, strict=True)
+                              if v is not None], f"{what}-line"))
+    out.append(f'<line class="axis" x1="{LEFT}" y1="{top + height}" x2="{WIDTH - RIGHT}" '
+               f'y2="{top + height}"/>')
+    return "".join(out)
+
+
+def outages(samples: Sequence[Sample]) -> list[tuple[float, float]]:
+    """Runs of samples with failures: (first failing sample's start, last one's end)."""
+    out: list[tuple[float, float]] = []
+    prev_t: float | None = None
+    for s in samples:
+        if s.failed:
+            start = prev_t if prev_t is not None else s.t
+            if out and out[-1][1] == start:
+                out[-1] = (out[-1][0], s.t)
+            else:
+                out.append((start, s.t))
+        prev_t = s.t
+    return out
+
+
+def load_chart(step: str, samples: Sequence[Sample], scale: Scale,
+               markers: Sequence[Marker]) -> str:
+    top, panel = 24, 80
+    height = top + 3 * panel + 30
+    out = [f'<svg class="load-chart" data-step="{escape(step)}" width="{WIDTH}" '
+           f'height="{height}" viewBox="0 0 {WIDTH} {height}" '
+           f'xmlns="http://www.w3.org/2000/svg" role="img">',
+           "<title>" + escape(_("load {step} over time").format(step=step)) + "</title>",
+           _text(4, 14, _("load {step}").format(step=step), "chart-title")]
+    bottom = top + 3 * panel
+    for o0, o1 in outages(samples):
+        label = _("outage {length} s from {start} s").format(
+            length=f"{o1 - o0:.2f}", start=f"{o0 - scale.start:.1f}")
+        out.append(f'<g class="outage" data-start="{o0 - scale.start:.3f}" '
+                   f'data-end="{o1 - scale.start:.3f}"><title>{escape(label)}</title>'
+                   f'<rect x="{scale.x(o0)}" y="{top}" '
+                   f'width="{max(scale.x(o1) - scale.x(o0), 1.5)}" height="{bottom - top}"/>'
+                   f'{_text(scale.x(o0) + 2, bottom - 4, label, "outage-label")}</g>')
+    for i, what in enumerate(("rate", "failed", "p95")):
+        out.append(_panel(samples, scale, top + i * panel, what))
+    out.append(_markers(scale, markers, top, bottom))
+    out.append(_axis(scale, bottom + 4))
+    out.append("</svg>")
+    return "".join(out)
