@@ -23,8 +23,7 @@ LOCALE_VARS = ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")
 #: The modules whose reader-facing text must go through the catalog: all of labguide but
 #: these (the sandbox lab's tooling and the PVE emulator, which plays Proxmox's own words;
 #: inventory_text writes TOML).
-NOT_TRANSLATED = ["labguide/sandbox", "labguide/inventory_text.py", "labguide/cli.py",
-                  "labguide/plain.py"]
+NOT_TRANSLATED = ["labguide/sandbox", "labguide/inventory_text.py"]
 TRANSLATED = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "labguide").rglob("*.py"))
               if not any(str(p.relative_to(ROOT)).startswith(n) for n in NOT_TRANSLATED)]
 
