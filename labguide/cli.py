@@ -9,12 +9,12 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from labguide import __version__
 from labguide import completion as complete
+from labguide.cells import ljust
 from labguide.cli_class import check_class_cmd, class_options, is_class
 from labguide.cli_help import add_examples
 from labguide.cli_options import (
@@ -30,14 +30,13 @@ from labguide.cli_options import (
     selection_options,
     sets_option,
 )
-from labguide.cli_report import report_after_check, report_after_run, report_cmd, report_option
+from labguide.cli_report import report_after_run, report_cmd, report_option
+from labguide.cli_run import check_and_drill, check_report, confirm_drill, make_engine
 from labguide.clicommon import default_inventory
 from labguide.colour import wanted
 from labguide.errors import LabguideError
-
-if TYPE_CHECKING:
-    from labguide.engine import Engine
-    from labguide.plan import Plan
+from labguide.i18n import N_, ngettext
+from labguide.i18n import gettext as _
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,6 +52,11 @@ CHAPTER = click.argument("chapter", shell_complete=complete.chapters)
 cli.add_command(report_cmd)
 
 
+def no_inventory() -> str:
+    return _("no inventory: pass --inventory FILE, set LABGUIDE_INVENTORY, or build the "
+             "sandbox lab with `labguide lab up`")
+
+
 @cli.command("list")
 def list_cmd() -> None:
     """List the bundled chapters (titles in the locale's language, if the chapter has it)."""
@@ -62,8 +66,10 @@ def list_cmd() -> None:
 
     for path in bundled_chapters():
         chapter = chapter_in_language(split_name(path)[0], None)
-        click.echo(f"{chapter.id:<16} {chapter.title}  ({len(chapter.steps)} steps; "
-                   f"languages: {languages_of(chapter)})")
+        n = len(chapter.steps)
+        click.echo(f"{ljust(chapter.id, 16)} {chapter.title}  " + ngettext(
+            "({n} step; languages: {languages})", "({n} steps; languages: {languages})",
+            n).format(n=n, languages=languages_of(chapter)))
 
 
 @cli.command()
@@ -76,20 +82,21 @@ def show(chapter: str, lang: str | None) -> None:
     from labguide.chapter_pick import chapter_in_language, languages_of
 
     ch = chapter_in_language(chapter, lang)
-    click.echo(f"{ch.title}  [{ch.id}]  hosts: {', '.join(ch.hosts)}")
-    click.echo(f"languages: {languages_of(ch)} (shown: {split_name(ch.path)[1]})")
+    click.echo(f"{ch.title}  [{ch.id}]  " + _("hosts: {hosts}").format(hosts=", ".join(ch.hosts)))
+    click.echo(_("languages: {languages} (shown: {shown})").format(
+        languages=languages_of(ch), shown=split_name(ch.path)[1]))
     if ch.requires:
-        click.echo(f"assumes: {ch.requires}")
+        click.echo(_("assumes: {requires}").format(requires=ch.requires))
     for sec in ch.sections:
         if not sec.steps:
             continue
         click.echo(f"\n{'  ' * (sec.level - 2)}{sec.title}  [{sec.id}]")
         for step in sec.steps:
-            flags = [f for f, on in (("disruptive", step.disruptive),
-                                     ("background", step.background),
-                                     ("walk-through", step.transient)) if on]
-            click.echo(f"{'  ' * (sec.level - 2)}  {step.id:<34} {step.kind:<10} "
-                       f"{', '.join(step.hosts):<16} {' '.join(flags)}")
+            flags = [_(f) for f, on in ((N_("disruptive"), step.disruptive),
+                                        (N_("background"), step.background),
+                                        (N_("walk-through"), step.transient)) if on]
+            click.echo(f"{'  ' * (sec.level - 2)}  {ljust(step.id, 34)} {step.kind:<10} "
+                       f"{ljust(', '.join(step.hosts), 16)} {' '.join(flags)}")
 
 
 @cli.command()
@@ -145,26 +152,26 @@ def run(chapter: str, inventory_path: str | None, sets: tuple[str, ...], plain: 
         return
     if inv_path is None:
         if check:
-            click.echo("labguide: cannot check: no inventory", err=True)
+            click.echo("labguide: " + _("cannot check: no inventory"), err=True)
             sys.exit(2)
-        raise LabguideError(
-            "no inventory: pass --inventory FILE, set LABGUIDE_INVENTORY, or build the "
-            "sandbox lab with `labguide lab up`",
-            hint=f"`labguide run {ch.id} --dry-run` shows the commands without a lab")
+        raise LabguideError(no_inventory(), hint=_(
+            "`labguide run {chapter} --dry-run` shows the commands without a lab").format(
+                chapter=ch.id))
     plan = narrow(bind(ch, load_inventory(inv_path), overrides), chosen,
                   from_start=check or drill)
     start = first_step(plan, chosen)
     choice = color_choice(color)
     colored = wanted(choice, sys.stdout)
     if drill:  # the drill only ever runs after the checks passed: --drill implies --check
-        _confirm_drill(plan, yes=yes, rate=drill_rate)
-        sys.exit(_check_and_drill(plan, fmt=fmt, strict=strict, rate=drill_rate,
-                                  accept_new_host_keys=accept_new_host_keys, color=colored,
-                                  report_path=report_path))
+        confirm_drill(plan, yes=yes, rate=drill_rate)
+        sys.exit(check_and_drill(plan, fmt=fmt, strict=strict, rate=drill_rate,
+                                 accept_new_host_keys=accept_new_host_keys, color=colored,
+                                 report_path=report_path))
     if check:
-        sys.exit(_check(plan, fmt=fmt, strict=strict, accept_new_host_keys=accept_new_host_keys,
-                        color=colored, report_path=report_path))
-    engine = _make_engine(plan, restart=restart, accept_new_host_keys=accept_new_host_keys)
+        sys.exit(check_report(plan, fmt=fmt, strict=strict,
+                              accept_new_host_keys=accept_new_host_keys, color=colored,
+                              report_path=report_path))
+    engine = make_engine(plan, restart=restart, accept_new_host_keys=accept_new_host_keys)
     if not plain:
         from labguide.tui.launch import launch
 
@@ -230,8 +237,8 @@ def init_cmd(chapter_name: str, output: Path) -> None:
     from labguide.cli_init import run_init
 
     chapter = load_chapter(find_chapter(chapter_name))
-    if output.exists() and not click.confirm(f"{output} exists: replace it?", default=False,
-                                             err=True):
+    if output.exists() and not click.confirm(_("{file} exists: replace it?").format(
+            file=output), default=False, err=True):
         sys.exit(1)
     api_hosts = sorted({h for s in chapter.steps if s.lang == "qm" for h in s.hosts})
     sys.exit(run_init(chapter, output, api_hosts))
@@ -251,74 +258,9 @@ def ssh_cmd(host: str, command: tuple[str, ...], inventory_path: str | None) -> 
 
     path = default_inventory(inventory_path)
     if path is None:
-        raise LabguideError("no inventory: pass --inventory FILE, set LABGUIDE_INVENTORY, or "
-                            "build the sandbox lab with `labguide lab up`")
+        raise LabguideError(no_inventory())
     argv = shell_command(load_inventory(path).host(host), list(command) or None)
     sys.exit(subprocess.run(argv, check=False).returncode)
-
-
-def _check(plan: Plan, *, fmt: str, strict: bool, accept_new_host_keys: bool,
-           color: bool, report_path: Path | None = None) -> int:
-    from labguide.check import collect
-    from labguide.report import write_report
-
-    report = asyncio.run(collect(plan, strict=strict, accept_new_host_keys=accept_new_host_keys))
-    write_report(fmt, sys.stdout, report, color=color)
-    report_after_check(plan, report_path, report)
-    return report.exit_code
-
-
-def _check_and_drill(plan: Plan, *, fmt: str, strict: bool, rate: float,
-                     accept_new_host_keys: bool, color: bool,
-                     report_path: Path | None = None) -> int:
-    from labguide.drill import check_then_drill, exit_code
-    from labguide.report import write_report
-
-    try:
-        report, drilled, skipped = asyncio.run(check_then_drill(
-            plan, strict=strict, accept_new_host_keys=accept_new_host_keys, rate=rate))
-    except KeyboardInterrupt:
-        click.echo("\nlabguide: drill interrupted after undoing its change (the 'restoring' "
-                   f"lines above); `labguide check {plan.chapter.id}` confirms the lab",
-                   err=True)
-        return 130
-    write_report(fmt, sys.stdout, report, drilled, drill_skipped=skipped or None, color=color)
-    report_after_check(plan, report_path, report, drilled)
-    return exit_code(report, drilled)
-
-
-def _confirm_drill(plan: Plan, *, yes: bool, rate: float) -> None:
-    """--drill changes the lab: ask first; without a terminal, only --yes lets it run."""
-    from labguide.drill import drill_question
-
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        click.echo("labguide: --drill changes the lab (it stops keepalived and creates the "
-                   "maintenance file on the VIPs' owners) and there is no terminal to ask: "
-                   "pass --yes to run it", err=True)
-        sys.exit(2)
-    if not click.confirm(drill_question(plan, rate=rate), default=False, err=True):
-        click.echo("labguide: drill not confirmed; nothing was run", err=True)
-        sys.exit(1)
-
-
-def _make_engine(plan: Plan, *, restart: bool, accept_new_host_keys: bool) -> Engine:
-    from labguide.engine import Engine
-    from labguide.state import RunLock, RunState, Transcript, run_dir
-
-    folder = run_dir(plan.chapter.id, plan.inventory.path if plan.inventory else None)
-    lock = RunLock.take(folder / "run.lock")  # held until this process ends
-    state = RunState.load(folder / "state.json", plan.chapter.id,
-                          plan.inventory.lab_id if plan.inventory else None)
-    state.lock = lock
-    if state.warning:
-        click.echo(f"labguide: warning: {state.warning}", err=True)
-    if restart:
-        state.reset()
-    transcript = Transcript(folder / "transcript.jsonl")
-    return Engine(plan, state=state, transcript=transcript,
-                  accept_new_host_keys=accept_new_host_keys)
 
 
 def _register() -> None:
@@ -333,7 +275,8 @@ def _register() -> None:
         except ImportError as exc:
             if os.environ.get("LABGUIDE_DEBUG"):
                 raise
-            print(f"labguide: {', '.join(names)} unavailable ({exc})", file=sys.stderr)
+            print("labguide: " + _("{commands} unavailable ({error})").format(
+                commands=", ".join(names), error=exc), file=sys.stderr)
             continue
         for name in names:
             cli.add_command(getattr(mod, name))
@@ -371,9 +314,9 @@ def main(argv: list[str] | None = None) -> None:
     except (click.exceptions.Abort, KeyboardInterrupt):
         args = sys.argv[1:] if argv is None else argv
         resumable = bool(args) and args[0] == "run" and "--check" not in args
-        click.echo("\nlabguide: interrupted" + ("; the run's results are saved: run the same "
-                                                "command again to resume" if resumable else ""),
-                   err=True)
+        click.echo("\nlabguide: " + (_("interrupted; the run's results are saved: run the same "
+                                        "command again to resume") if resumable
+                                      else _("interrupted")), err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()

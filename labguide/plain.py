@@ -26,13 +26,16 @@ from labguide.events import (
     StepStatus,
 )
 from labguide.fold import RepeatFolder
+from labguide.i18n import gettext as _
+from labguide.i18n import ngettext
 from labguide.plan import BoundStep, Plan
 from labguide.probes.events import VipAcquired, VipReleased
 from labguide.steps import kind_of
 from labguide.transports.hostkey import AskHostKey, HostKeyQuestion
 
-#: The first word of a step's result line: stable, for CI logs to grep (`^FAIL `). A
-#: cancelled step stopped the run as a failure does; its message says it was cancelled.
+#: The first word of a step's result line: stable, for CI logs to grep (`^FAIL `), the same
+#: in every language (the message after it is in the reader's). A cancelled step stopped
+#: the run as a failure does; its message says it was cancelled.
 RESULT = {
     StepStatus.PASSED: "PASS", StepStatus.FAILED: "FAIL", StepStatus.WARNED: "WARN",
     StepStatus.SKIPPED: "SKIP", StepStatus.CANCELLED: "FAIL", StepStatus.RUNNING: "RUN",
@@ -48,16 +51,17 @@ def describe(bound: BoundStep) -> str:
     if kind.target(bound) and not kind.quotes_values:
         extra.append(kind.target(bound))
     if step.disruptive:
-        extra.append("disruptive")
+        extra.append(_("disruptive"))
     if step.kind == "reboot":
-        extra.append("reboots the host")
+        extra.append(_("reboots the host"))
     if step.background:
-        extra.append("in the background")
+        extra.append(_("in the background"))
     if step.transient:
-        extra.append("walk-through only")
+        extra.append(_("walk-through only"))
     tail = f" — {'; '.join(extra)}" if extra else ""
     title = f" {step.title}:" if step.title else ""  # the chapter's own words, when it has them
-    return f"[{step.id}]{title} {kind.verb} on {hosts}{tail}"
+    return f"[{step.id}]{title} " + _("{kind} on {hosts}").format(kind=_(kind.verb),
+                                                                  hosts=hosts) + tail
 
 
 def print_dry_run(plan: Plan, out: TextIO = sys.stdout) -> None:
@@ -102,10 +106,11 @@ class PlainPrinter:
 
     def _vip(self, event: VipAcquired | VipReleased) -> None:
         """A VIP changing hands, as the VIP watcher saw it (its own clock time)."""
-        what = (f"is on {event.host}" if isinstance(event, VipAcquired)
-                else f"left {event.host} ({event.reason})")
-        self._w(f"{'VIP':>{self._width}} @ {clock_ms(event.t)} {event.vip} {what}",
-                fg="magenta")
+        what = (_("{vip} is on {host}").format(vip=event.vip, host=event.host)
+                if isinstance(event, VipAcquired)
+                else _("{vip} left {host} ({reason})").format(vip=event.vip, host=event.host,
+                                                              reason=event.reason))
+        self._w(f"{'VIP':>{self._width}} @ {clock_ms(event.t)} {what}", fg="magenta")
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, StepStarted):
@@ -132,15 +137,15 @@ class PlainPrinter:
     def _result(self, event: StepFinished) -> None:
         """`PASS id (1.2 s) — message`: one line per step result, and a failure's hint."""
         word = RESULT.get(event.status, event.status.value.upper())
-        message = event.message or ("cancelled" if event.status == StepStatus.CANCELLED
-                                    else "")
+        message = event.message or (StepStatus.CANCELLED.word
+                                    if event.status == StepStatus.CANCELLED else "")
         msg = f" — {message}" if message else ""
         self._w(f"{word} {event.step_id} ({event.duration:.1f} s){msg}",
                 fg=RESULT_COLOR.get(word), bold=word == "FAIL")
         if event.status == StepStatus.FAILED:
             hint = self.plan.bound(event.step_id).hint
             if hint:
-                self._w(f"     hint: {hint}", fg="yellow")
+                self._w("     " + _("hint: {hint}").format(hint=hint), fg="yellow")
 
 
 def confirm_prompt(yes: bool) -> object:
@@ -148,11 +153,12 @@ def confirm_prompt(yes: bool) -> object:
         if yes:
             return True
         if not sys.stdin.isatty():
-            raise click.ClickException(
-                f"step {bound.id} disrupts the lab and there is no terminal to ask: "
-                "pass --yes to run disruptive steps without asking")
+            raise click.ClickException(_(
+                "step {step} disrupts the lab and there is no terminal to ask: pass --yes to "
+                "run disruptive steps without asking").format(step=bound.id))
         return await asyncio.to_thread(
-            click.confirm, f"\n{describe(bound)}\n  run this disruptive step now?", default=True)
+            click.confirm, f"\n{describe(bound)}\n  " + _("run this disruptive step now?"),
+            default=True)
 
     return confirm
 
@@ -173,8 +179,9 @@ async def run_plain(engine: Engine, *, start: str | None, yes: bool,
     done = sum(1 for b in engine.plan.steps
                if engine.status(b.id) in (StepStatus.PASSED, StepStatus.WARNED))
     if resume_at and done and resume_at != engine.plan.steps[0].id:
-        out.write(f"resuming at {resume_at}: {done} step(s) already done "
-                  "(--restart starts over)\n")
+        out.write(ngettext("resuming at {step}: {n} step already done (--restart starts over)",
+                           "resuming at {step}: {n} steps already done (--restart starts "
+                           "over)", done).format(step=resume_at, n=done) + "\n")
         start = await resume_point(engine, resume_at, out, yes)
     watching = start_watch(engine) if watch else None
     try:
@@ -182,7 +189,8 @@ async def run_plain(engine: Engine, *, start: str | None, yes: bool,
     except (KeyboardInterrupt, asyncio.CancelledError):
         nxt = engine.next_step()
         if nxt:
-            out.write(f"\ninterrupted: {nxt} is not done; the same command resumes there\n")
+            out.write("\n" + _("interrupted: {step} is not done; the same command resumes "
+                                "there").format(step=nxt) + "\n")
         out.flush()
         raise
     finally:
@@ -209,14 +217,14 @@ def terminal_host_key_asker() -> AskHostKey | None:
         for line in question.lines():
             click.echo(line, err=True)
         while True:
-            answer = click.prompt("Are you sure you want to continue connecting "
-                                  "(yes/no/[fingerprint])?", err=True, default="",
+            answer = click.prompt(_("Are you sure you want to continue connecting "
+                                    "(yes/no/[fingerprint])?"), err=True, default="",
                                   show_default=False).strip()
             if answer in ("yes", question.fingerprint):
                 return True
             if answer == "no":
                 return False
-            click.echo("Please type 'yes', 'no' or the fingerprint.", err=True)
+            click.echo(_("Please type 'yes', 'no' or the fingerprint."), err=True)
 
     async def asked(question: HostKeyQuestion) -> bool | None:
         async with _TERMINAL:
@@ -248,7 +256,8 @@ def prompt_answers(engine: Engine, rules: Mapping[str, str]) -> Callable[[Event]
         if text is None:
             async with _TERMINAL:
                 text = await asyncio.to_thread(
-                    click.prompt, f"{event.host} asks: {event.prompt}",
+                    click.prompt, _("{host} asks: {prompt}").format(host=event.host,
+                                                                   prompt=event.prompt),
                     hide_input=event.secret, default="", show_default=False, err=True)
         engine.answer(event.step_id, event.host, text)
 
@@ -267,7 +276,7 @@ async def resume_point(engine: Engine, resume_at: str, out: TextIO, yes: bool) -
     latter without a terminal to ask on). Returns where to start (None: where it was)."""
     from labguide.resume import verify_resume
 
-    out.write("checking that the lab still looks like the earlier steps passed …\n")
+    out.write(_("checking that the lab still looks like the earlier steps passed") + " …\n")
     out.flush()
     found = await verify_resume(engine, resume_at)
     for line in found.lines():
@@ -278,11 +287,12 @@ async def resume_point(engine: Engine, resume_at: str, out: TextIO, yes: bool) -
     choice = "r"
     if sys.stdin.isatty() and not yes:
         choice = await asyncio.to_thread(
-            click.prompt, f"[s]tart over, or [r]esume at {first} (the first check that fails)?",
+            click.prompt, _("[s]tart over, or [r]esume at {step} (the first check that "
+                            "fails)?").format(step=first),
             type=click.Choice(["s", "r"]), default="r")
     else:
-        out.write(f"resuming at {first}, the first check that fails (--restart starts "
-                  "over)\n")
+        out.write(_("resuming at {step}, the first check that fails (--restart starts "
+                    "over)").format(step=first) + "\n")
     if choice == "s" and engine.state is not None:
         engine.state.reset()
         engine.results.clear()
@@ -304,26 +314,30 @@ def summarize(engine: Engine, status: StepStatus, out: TextIO,
     """The counts; then every step that failed with its message and hint (as in the step's
     own line, so that `grep ^FAIL` finds it at the end of a long log too); how to resume."""
     counts = {s: sum(1 for r in engine.results.values() if r.status == s) for s in StepStatus}
-    out.write(f"\n{counts[StepStatus.PASSED]} passed, {counts[StepStatus.FAILED]} failed — "
-              f"run {status.value}\n")
-    others = [f"{counts[s]} {s.value}" for s in (StepStatus.WARNED, StepStatus.SKIPPED,
-                                                StepStatus.CANCELLED) if counts[s]]
+    out.write("\n" + _("{passed} passed, {failed} failed — run {status}").format(
+        passed=counts[StepStatus.PASSED], failed=counts[StepStatus.FAILED],
+        status=status.word) + "\n")
+    others = [f"{counts[s]} {s.word}" for s in (StepStatus.WARNED, StepStatus.SKIPPED,
+                                               StepStatus.CANCELLED) if counts[s]]
     if others:
         out.write(f"({', '.join(others)})\n")
     for step_id, rec in engine.results.items():
         if rec.status not in (StepStatus.FAILED, StepStatus.CANCELLED):
             continue
-        out.write(f"FAIL {step_id} — {rec.message or rec.status.value}\n")
+        # FAIL, as on the step's own line: a word for logs to grep, the same in every language
+        out.write(f"FAIL {step_id} — {rec.message or rec.status.word}\n")  # i18n: not text
         hint = engine.plan.bound(step_id).hint
         if hint:
-            out.write(f"     hint: {hint}\n")
+            out.write("     " + _("hint: {hint}").format(hint=hint) + "\n")
     if engine.plan.partial:
-        out.write(f"--limit {','.join(engine.plan.limit)}: the results of the "
-                  f"{len(engine.plan.partial)} step(s) that ran on part of their hosts are "
-                  "not saved as the steps' results\n")
+        n = len(engine.plan.partial)
+        out.write(f"--limit {','.join(engine.plan.limit)}: " + ngettext(
+            "the result of the {n} step that ran on part of its hosts is not saved as the "
+            "step's result", "the results of the {n} steps that ran on part of their hosts "
+            "are not saved as the steps' results", n).format(n=n) + "\n")
     if status in (StepStatus.FAILED, StepStatus.CANCELLED):
         nxt = engine.next_step()
         if nxt:
             name = shlex.quote(given or engine.plan.chapter.id)
-            out.write(f"resume with: labguide run {name} --plain "
-                      f"(continues at {nxt}) or --from {nxt}\n")
+            out.write(_("resume with: {command} (continues at {step}) or --from {step}").format(
+                command=f"labguide run {name} --plain", step=nxt) + "\n")

@@ -5,6 +5,10 @@ files up to date, check them, compile them.
     .venv/bin/python scripts/i18n.py check      # every text translated, placeholders kept
     .venv/bin/python scripts/i18n.py compile    # .po -> .mo beside it (setup.py does this
                                                 # at build/install time too)
+    .venv/bin/python scripts/i18n.py fill OTHER.po  # empty msgstrs from another version of
+                                                # the same language's .po (after a merge:
+                                                # take one side, `update`, then `fill` from
+                                                # the other side: `git show BRANCH:… > x.po`)
 
 What is extracted: the texts labguide marks in its code (`_()`, `gettext`, `ngettext`,
 `N_`), the help of every command and option of the command line (read from click's command
@@ -150,8 +154,34 @@ def compile_catalogs(out_root: Path = LOCALE) -> list[Path]:
     return compile_all(LOCALE, out_root)
 
 
+def fill(other: Path) -> int:
+    """Empty translations of the same language's .po filled from `other`; how many."""
+    with other.open("rb") as f:
+        theirs = read_po(f)
+    lang = str(theirs.locale) if theirs.locale else ""
+    filled = 0
+    for po in po_files():
+        if lang and po.parent.parent.name != lang:
+            continue
+        with po.open("rb") as f:
+            ours = read_po(f)
+        for message in ours:
+            found = theirs.get(message.id) if message.id else None
+            empty = not message.string or (isinstance(message.string, tuple)
+                                           and not all(message.string))
+            if found is not None and empty and found.string:
+                message.string = found.string
+                filled += 1
+        with po.open("wb") as f:
+            write_po(f, ours, width=100, sort_by_file=False, include_previous=False)
+    return filled
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else ""
+    if command == "fill" and len(argv) == 2:
+        print(f"{fill(Path(argv[1]))} translations filled")
+        return 0
     if command == "update":
         update()
         return 0

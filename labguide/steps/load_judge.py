@@ -35,8 +35,9 @@ class Limit:
 
     def __str__(self) -> str:
         if self.count is not None:
-            return "no failed request" if self.count == 0 else f"at most {self.count} failed"
-        return f"at most {100 * (self.ratio or 0):g}% failed"
+            return (_("no failed request") if self.count == 0
+                    else _("at most {count} failed").format(count=self.count))
+        return _("at most {percent}% failed").format(percent=f"{100 * (self.ratio or 0):g}")
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,10 @@ class BookFigure:
 
     def __str__(self) -> str:
         if self.failed is None or self.sent is None:
-            return "no failures reported"
-        return f"{self.failed:,} of {self.sent:,} ({100 * self.failed / self.sent:.2f}%)"
+            return _("no failures reported")
+        return _("{failed} of {sent} ({percent}%)").format(
+            failed=f"{self.failed:,}", sent=f"{self.sent:,}",
+            percent=f"{100 * self.failed / self.sent:.2f}")
 
 
 def read_limit(attrs: Attrs, name: str = "max_failed") -> Limit | None:

@@ -193,7 +193,7 @@ def test_ctrl_c_cancels_the_step_and_the_remote_command(tmp_path: Path, sshd: Ss
                          env={**os.environ, "LABGUIDE_STATE_DIR": str(state_dir)},
                          stdin=subprocess.DEVNULL)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert res.stdout.startswith("resuming at slow: 1 step(s) already done")
+    assert res.stdout.startswith("resuming at slow: 1 step already done")
     assert "a | hello" not in res.stdout and "PASS slow (" in res.stdout
 
 

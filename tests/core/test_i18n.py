@@ -23,8 +23,7 @@ LOCALE_VARS = ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")
 #: The modules whose reader-facing text must go through the catalog: all of labguide but
 #: these (the sandbox lab's tooling and the PVE emulator, which plays Proxmox's own words;
 #: inventory_text writes TOML).
-NOT_TRANSLATED = ["labguide/sandbox", "labguide/inventory_text.py", "labguide/cli.py",
-                  "labguide/plain.py"]
+NOT_TRANSLATED = ["labguide/sandbox", "labguide/inventory_text.py"]
 TRANSLATED = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "labguide").rglob("*.py"))
               if not any(str(p.relative_to(ROOT)).startswith(n) for n in NOT_TRANSLATED)]
 
@@ -183,3 +182,24 @@ def test_help_pages_wrap_by_cells() -> None:
     ja = labguide("run", "--help", LANG="ja_JP.UTF-8", **env)
     widest = max(cell_len(line) for line in ja.stdout.splitlines())
     assert widest <= 80, [ln for ln in ja.stdout.splitlines() if cell_len(ln) > 80]
+
+
+def test_fill_takes_missing_translations_from_another_catalog(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a merge of the .po: one side kept, the other side's translations filled in."""
+    from babel.messages.pofile import read_po, write_po
+
+    i18n_tool = tool()
+    real = ROOT / "labguide" / "locale" / "ja" / "LC_MESSAGES" / "labguide.po"
+    ours = tmp_path / "ja" / "LC_MESSAGES" / "labguide.po"
+    ours.parent.mkdir(parents=True)
+    with real.open("rb") as f:
+        catalog = read_po(f)
+    catalog.get("exit status {status}").string = ""  # the side that lacks it
+    with ours.open("wb") as f:
+        write_po(f, catalog, width=100)
+    monkeypatch.setattr(i18n_tool, "po_files", lambda: [ours])
+    assert i18n_tool.fill(real) == 1
+    with ours.open("rb") as f:
+        assert read_po(f).get("exit status {status}").string == "終了ステータス {status}"
+    assert i18n_tool.fill(real) == 0  # nothing left to fill

@@ -81,8 +81,8 @@ def test_list_names_the_languages() -> None:
     assert res.returncode == 0, res.stderr
     assert EN_TITLE in res.stdout and "languages: en, ja" in res.stdout
     assert res.stdout.count("l4lb-ha") == 1  # one line per chapter, not per file
-    res = run("list", locale={"LANG": "ja_JP.UTF-8"})
-    assert JA_TITLE in res.stdout and "languages: en, ja" in res.stdout
+    res = run("list", locale={"LANG": "ja_JP.UTF-8"})  # the interface in Japanese too
+    assert JA_TITLE in res.stdout and "言語: en, ja" in res.stdout
 
 
 def test_show_by_flag_and_by_locale() -> None:
@@ -100,9 +100,11 @@ def test_show_by_flag_and_by_locale() -> None:
         assert res.returncode == 0, (args, locale, res.stderr)
         first = res.stdout.splitlines()[0]
         assert first.startswith(title), (args, locale, first)
-        assert f"languages: en, ja (shown: {shown})" in res.stdout, (args, locale)
+        said = ("言語: en, ja（表示中: {shown}）" if shown == "ja"
+                else "languages: en, ja (shown: {shown})")
+        assert said.format(shown=shown) in res.stdout, (args, locale)
     res = run("show", "l4lb-ha", "--lang", "ja")
-    assert "始める前に" in res.stdout and "assumes: node1（Proxmox VE）" in res.stdout
+    assert "始める前に" in res.stdout and "前提: node1（Proxmox VE）" in res.stdout
 
 
 def test_a_language_the_chapter_lacks_is_a_clear_error() -> None:
@@ -179,7 +181,7 @@ def test_results_and_resume_are_shared_across_languages(tmp_path: Path, sshd: Ss
     res = run("run", str(chapter), "--plain", "--inventory", str(inv), "--lang", "ja",
               state=state)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "resuming at marked: 1 step(s) already done" in res.stdout
+    assert "marked から再開します: 1 ステップは完了済みです" in res.stdout
     assert "== 確かめる" in res.stdout and "印があります" in res.stdout
     assert "made" not in res.stdout  # the first step was not run again
     # one state file for both, keyed by the chapter id, not by the file name

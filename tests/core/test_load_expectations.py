@@ -102,3 +102,13 @@ async def test_a_load_that_loses_requests_against_an_expectation_of_none_fails(
     assert "during the load:" in lines
     assert any(re.fullmatch(r"[+-]\d+\.\d s  step break-it ran \(after its delay\)",
                             line.strip()) for line in lines)
+
+
+def test_the_expectation_and_the_book_figure_speak_the_readers_language() -> None:
+    from labguide import i18n
+
+    with i18n.speaking("ja"):
+        assert str(Limit(count=0)) == "失敗したリクエストなし"
+        assert str(Limit(ratio=0.05)) == "失敗 5% まで"
+        assert str(BookFigure(3, 1000)) == "1,000 件中 3 件（0.30%）"
+    assert str(Limit(count=2)) == "at most 2 failed"

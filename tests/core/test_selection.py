@@ -105,7 +105,7 @@ def test_a_plain_run_of_a_section_on_one_host(tmp_path: Path, sshd: Sshd) -> Non
     assert res.returncode == 0, res.stdout + res.stderr
     assert "b | b only" in res.stdout and "b | both-ok" in res.stdout
     assert "a |" not in res.stdout and "hello" not in res.stdout
-    assert "not saved as the steps' results" in res.stdout
+    assert "not saved as the step's result" in res.stdout
     state = json.loads(next((tmp_path / "state").rglob("state.json")).read_text())
     assert state["steps"]["b-only"]["status"] == "passed"
     assert "both-ok" not in state["steps"]  # ran on b only: not the step's result
