@@ -31,7 +31,7 @@ class RunKind(StepKind):
     name = "run"
     verb = "run"
     attrs: ClassVar[frozenset[str]] = frozenset({"disruptive", "reboot", "delay", "hint",
-                                                 "tty"})
+                                                 "message", "tty"})
 
     def options(self, attrs: Attrs) -> bool | None:
         return tty_attr(attrs)
