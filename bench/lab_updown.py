@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from labguide.sandbox.labfile import default_lab
 from labguide.sandbox.paths import ROOT_ENV, LabPaths
 
 END_LINE = re.compile(r"^(?P<indent>\s*)(?P<what>.+?)\s+(?P<secs>\d+\.\d\d) s$")
@@ -173,7 +174,7 @@ def _debootstrap_recipe(root: Path, debs: Path, log: Path) -> None:
                image.MIRROR], timeout=1800)
     log.write_text(out.stdout)
     (root / "etc/apt/sources.list").write_text(image.BUILD_SOURCES)
-    pkgs = " ".join(image.REPO_PACKAGES)
+    pkgs = " ".join(default_lab().repo_packages)
     image.in_root(root, f"""
         apt-get update -q
         apt-get -y -q dist-upgrade
@@ -191,7 +192,7 @@ def base_tools(top: Path, rounds: int) -> None:
 
     def mm(unsafe: bool, eatmydata: bool = False) -> Callable[[Path, Path, Path], None]:
         def build(root: Path, debs: Path, log: Path) -> None:
-            argv = image.base_argv(root, debs, unsafe_io=unsafe)
+            argv = image.base_argv(root, debs, default_lab().repo_packages, unsafe_io=unsafe)
             if eatmydata:  # mmdebstrap's own hooks: dpkg under eatmydata (needs dpkg-dev here)
                 argv.insert(1, "--hook-dir=/usr/share/mmdebstrap/hooks/eatmydata")
             image.stream(argv, LineReporter(_drop), log)
@@ -240,7 +241,9 @@ def layers(paths: LabPaths, rounds: int) -> None:
     if not image.is_ready(paths.base_image):
         sys.exit(f"no base image under {paths.cache}: run a --cold up with this --root first")
     rep = LineReporter(_drop)
-    jobs = [partial(image.build_layer, paths, role, rep) for role in image.ROLES]
+    lab = default_lab()
+    jobs = [partial(image.build_layer, paths, lab.roles[r], lab.layer_key(r), rep)
+            for r in lab.used_roles]
     times: dict[str, list[float]] = {"one after another": [], "side by side": []}
     loads: list[float] = []
     for _ in range(rounds):
