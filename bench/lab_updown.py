@@ -33,7 +33,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from labguide.sandbox.labfile import default_lab
 from labguide.sandbox.paths import ROOT_ENV, LabPaths
 
 END_LINE = re.compile(r"^(?P<indent>\s*)(?P<what>.+?)\s+(?P<secs>\d+\.\d\d) s$")
@@ -167,6 +166,7 @@ def _debootstrap_recipe(root: Path, debs: Path, log: Path) -> None:
     """The base as image.py built it before mmdebstrap: debootstrap, then (in the image, with
     the real mirror) dist-upgrade from -updates/-security and the .debs' download."""
     from labguide.sandbox import image
+    from labguide.sandbox.labfile import default_lab
     from labguide.sandbox.proc import run
 
     out = run(["debootstrap", "--variant=minbase",
@@ -188,6 +188,7 @@ def _debootstrap_recipe(root: Path, debs: Path, log: Path) -> None:
 def base_tools(top: Path, rounds: int) -> None:
     """Each base recipe `rounds` times, in turns; seconds per build and ratio to debootstrap."""
     from labguide.sandbox import image
+    from labguide.sandbox.labfile import default_lab
     from labguide.sandbox.progress import LineReporter
 
     def mm(unsafe: bool, eatmydata: bool = False) -> Callable[[Path, Path, Path], None]:
@@ -236,6 +237,7 @@ def layers(paths: LabPaths, rounds: int) -> None:
     from functools import partial
 
     from labguide.sandbox import image
+    from labguide.sandbox.labfile import default_lab
     from labguide.sandbox.progress import LineReporter
 
     if not image.is_ready(paths.base_image):
