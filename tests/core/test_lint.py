@@ -169,3 +169,8 @@ def test_the_bundled_chapters_lint_clean_in_every_language() -> None:
     res = lint("l4lb-ha", "--strict")
     assert res.returncode == 0, res.stdout
     assert "2 file(s) linted: 0 error(s), 0 warning(s)" in res.stdout
+
+
+def test_the_example_chapter_lints_clean() -> None:
+    example = Path(__file__).parents[2] / "examples" / "more-web.md"
+    assert lint_file(example) == [], [str(f) for f in lint_file(example)]

@@ -208,3 +208,14 @@ def test_another_labs_layers_are_its_own_in_the_cache() -> None:
                     Path("more-web.lab.toml"))
     assert [lab.layer_key(r) for r in lab.used_roles] == ["more-web.web", "more-web.lb",
                                                           "more-web.client"]
+
+
+def test_the_example_chapters_lab_is_a_lab_of_its_own() -> None:
+    """examples/more-web.md: a third web server in the start state, no VM made by the
+    chapter, the packages the bundled lab's repository holds, layers cached apart."""
+    lab = load_lab(lab_file_of(str(Path(__file__).parents[2] / "examples" / "more-web.md")))
+    assert lab.id == "more-web" and lab.created == ()
+    assert [(v.name, v.ip, v.role) for v in lab.vms if v.name == "web-3"] == [
+        ("web-3", "198.18.16.153", "web")]
+    assert set(lab.repo_packages) <= set(REPO_PACKAGES)
+    assert lab.layer_key("web") == "more-web.web"
