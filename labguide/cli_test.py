@@ -60,6 +60,7 @@ def test(chapter: str, junit_path: Path | None, strict: bool, keep_lab: bool,
                             "another root?); `labguide lab down` there first",
                             Location(host="localhost", key=BRIDGE))
     t0 = time.monotonic()
+    click.echo(f"labguide test {ch.id}: building the sandbox lab {spec.id} ({spec.path})")
     with progress.for_stream(sys.stdout) as rep:
         inventory = lab_mod.up(paths, say=rep, lab=spec)
     code = 1
