@@ -18,6 +18,7 @@ from typing import TextIO
 from labguide.check import CheckReport, collect
 from labguide.engine import Engine
 from labguide.events import Event, InputWanted, Output, StepFinished, StepStatus
+from labguide.i18n import gettext as _
 from labguide.model import Chapter
 from labguide.plain import PlainPrinter, summarize
 from labguide.plan import Plan
@@ -98,11 +99,12 @@ def run_suite(chapter: Chapter, status: StepStatus, finished: list[StepFinished]
                              name=step.id)
         done = by_id.get(step.id)
         if done is None:
-            ET.SubElement(case, "skipped", message=f"not reached (the run {status.value})")
+            ET.SubElement(case, "skipped", message=_("not reached (the run {status})").format(
+                status=status.word))
         elif done.status == StepStatus.FAILED:
-            ET.SubElement(case, "failure", message=done.message or "failed")
+            ET.SubElement(case, "failure", message=done.message or StepStatus.FAILED.word)
         elif done.status in (StepStatus.SKIPPED, StepStatus.CANCELLED):
-            ET.SubElement(case, "skipped", message=done.message or done.status.value)
+            ET.SubElement(case, "skipped", message=done.message or done.status.word)
         elif done.message:
             ET.SubElement(case, "system-out").text = done.message
     return suite
@@ -123,6 +125,6 @@ async def run_and_check(plan: Plan, reader: ConsoleReader, out: TextIO, *,
                         strict: bool) -> tuple[StepStatus, list[StepFinished], CheckReport]:
     with tempfile.TemporaryDirectory(prefix="labguide-test-") as folder:
         status, finished = await run_chapter(plan, reader, out, Path(folder))
-    out.write("\n== labguide check (read-only) on the finished lab\n")
+    out.write("\n== " + _("labguide check (read-only) on the finished lab") + "\n")
     report = await collect(plan, strict=strict)
     return status, finished, report

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import click
 
+from labguide import completion as complete
+from labguide.i18n import gettext as _
+from labguide.i18n import ngettext
 from labguide.lint import ERROR, Finding, exit_code, lint_file
 
 
@@ -31,30 +34,28 @@ def chapter_files(name_or_path: str, lang: str | None) -> list[Path]:
 
 def summary(findings: list[Finding], files: int) -> str:
     errors = sum(f.severity == ERROR for f in findings)
-    return (f"{files} file(s) linted: {errors} error(s), "
-            f"{len(findings) - errors} warning(s)")
+    warnings = len(findings) - errors
+    return _("{files} linted: {errors}, {warnings}").format(
+        files=ngettext("{n} file", "{n} files", files).format(n=files),
+        errors=ngettext("{n} error", "{n} errors", errors).format(n=errors),
+        warnings=ngettext("{n} warning", "{n} warnings", warnings).format(n=warnings))
 
 
 @click.command("lint")
-@click.argument("chapter")
+@click.argument("chapter", shell_complete=complete.chapters)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="How to print the findings.")
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit code 1).")
-@click.option("--lang", metavar="LANG",
-              help="Only this translation of a bundled chapter (default: every one).")
+@click.option("--lang", metavar="LANG", shell_complete=complete.languages,
+              help="Only this translation of a bundled chapter (default: every one); the "
+                   "findings are in this language too (default: from the locale).  "
+                   "[env var: LC_ALL, LC_MESSAGES, LANG]")
 def lint(chapter: str, fmt: str, strict: bool, lang: str | None) -> None:
     """Check a chapter as an author: every error that stops it from loading, each with
     its file and line, and warnings (a section without a check, a wait without a timeout,
     a disruptive step without a message, a variable or host never used).
 
-    Exit code: 0 clean (or warnings only), 1 errors (or warnings with --strict).
-
-    \b
-    Examples:
-      labguide lint l4lb-ha
-      labguide lint my-chapter.md --strict
-      labguide lint l4lb-ha --format json
-    """
+    Exit code: 0 clean (or warnings only), 1 errors (or warnings with --strict)."""
     files = chapter_files(chapter, lang)
     findings = [f for path in files for f in lint_file(path)]
     if fmt == "json":

@@ -12,11 +12,14 @@ from pathlib import Path
 
 from labguide.chapter import parse_chapter
 from labguide.errors import LabguideError
+from labguide.i18n import gettext as _
 from labguide.model import Chapter, Step
 from labguide.stepblocks import parse_attrs
 from labguide.tomlloc import key_line
 
 ERROR, WARNING = "error", "warning"
+#: The code of every error (a chapter that does not load); codes stay English, for tools.
+LOAD = "load"
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,12 @@ class Finding:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
-        code = f" [{self.code}]" if self.severity == WARNING else ""
-        text = f"{where}: {self.severity}: {self.message}{code}"
-        return text + (f"\n  hint: {self.hint}" if self.hint else "")
+        if self.severity == WARNING:
+            text = _("{where}: warning: {message} [{code}]").format(
+                where=where, message=self.message, code=self.code)
+        else:
+            text = _("{where}: error: {message}").format(where=where, message=self.message)
+        return text + ("\n  " + _("hint: {hint}").format(hint=self.hint) if self.hint else "")
 
 
 def _error(path: Path, exc: LabguideError) -> list[Finding]:
@@ -49,7 +55,7 @@ def _error(path: Path, exc: LabguideError) -> list[Finding]:
         return [f for e in exc.errors for f in _error(path, e)]
     loc = exc.location
     file = str(loc.file) if loc is not None and loc.file is not None else str(path)
-    return [Finding(ERROR, "load", file, loc.line if loc else None, exc.message,
+    return [Finding(ERROR, LOAD, file, loc.line if loc else None, exc.message,
                     exc.hint or "")]
 
 
@@ -59,9 +65,9 @@ def lint_file(path: Path) -> list[Finding]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        return [Finding(ERROR, "load", str(path), None, f"cannot read chapter: {exc.strerror}")]
+        return [Finding(ERROR, LOAD, str(path), None, _("cannot read chapter: {reason}").format(reason=exc.strerror))]
     except UnicodeDecodeError:
-        return [Finding(ERROR, "load", str(path), None, "chapter is not UTF-8 text")]
+        return [Finding(ERROR, LOAD, str(path), None, _("chapter is not UTF-8 text"))]
     errors: list[LabguideError] = []
     chapter: Chapter | None = None
     try:
@@ -101,9 +107,9 @@ def _section_warnings(chapter: Chapter) -> list[Finding]:
         if sec.steps and not any(s.check for part in scope for s in part.steps):
             found.append(_warn(
                 chapter, "no-check", sec.line,
-                f"section {sec.title!r} has steps but no check: --check cannot tell whether "
-                "its part of the lab is done",
-                "add a {check} (or wait) block that proves what the section built"))
+                _("section {title!r} has steps but no check: --check cannot tell whether its "
+                  "part of the lab is done").format(title=sec.title),
+                _("add a {{check}} (or wait) block that proves what the section built")))
     return found
 
 
@@ -122,16 +128,16 @@ def _step_warnings(chapter: Chapter, lines: list[str]) -> list[Finding]:
         if step.kind == "wait" and "timeout" not in given_attrs(step, lines):
             found.append(_warn(
                 chapter, "wait-timeout", step.line,
-                f"wait {step.id!r} has no timeout of its own (the default is "
-                f"{step.timeout:g} s)",
-                "say how long the reader should wait at most, e.g. timeout=20"))
+                _("wait {step!r} has no timeout of its own (the default is {seconds} s)").format(
+                    step=step.id, seconds=f"{step.timeout:g}"),
+                _("say how long the reader should wait at most, e.g. timeout=20")))
         # a reboot's result says itself how long the host was away
         if step.disruptive and not step.message and step.kind != "reboot":
             found.append(_warn(
                 chapter, "disruptive-message", step.line,
-                f"disruptive step {step.id!r} has no message: its result and reports say only "
-                "'exit status 0'",
-                'say what it did with message="…" (the reader sees it when it passed)'))
+                _("disruptive step {step!r} has no message: its result and reports say only "
+                  "'exit status 0'").format(step=step.id),
+                _('say what it did with message="…" (the reader sees it when it passed)')))
     return found
 
 
@@ -140,15 +146,17 @@ def _unused(chapter: Chapter, text: str) -> list[Finding]:
     front = "\n".join(text.split("\n")[:chapter.front_matter_lines])
     watched = " ".join((*chapter.watch.vips, chapter.watch.url or ""))
     found = [_warn(chapter, "unused-var", key_line(front, name),
-                   f"variable {name} is declared but no step uses it",
-                   "remove it from [vars], or use it as ${" + name + "}")
+                   _("variable {name} is declared but no step uses it").format(name=name),
+                   _("remove it from [vars], or use it as {reference}").format(
+                       reference="${" + name + "}"))
              for name in chapter.vars
              if name not in used_vars and "${" + name + "}" not in watched]
     used_hosts = {h for s in chapter.steps for h in (*s.hosts, *s.reaches)}
     used_hosts |= set(chapter.watch.candidates)
     found += [_warn(chapter, "unused-host", key_line(front, "hosts"),
-                    f"host {host} is listed in hosts but no step runs on it",
-                    "remove it from hosts, or give it a step")
+                    _("host {host} is listed in hosts but no step runs on it").format(
+                        host=host),
+                    _("remove it from hosts, or give it a step"))
               for host in chapter.hosts if host not in used_hosts]
     return found
 

@@ -8,6 +8,7 @@ import time
 
 import click
 
+from labguide import completion as complete
 from labguide.sandbox import progress
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.settings import DEFAULT_HOST_KEYS, HOST_KEY_MODES, HOST_KEYS_ENV
@@ -19,7 +20,7 @@ def lab() -> None:
 
 
 @lab.command("up")
-@click.argument("chapter", required=False)
+@click.argument("chapter", required=False, shell_complete=complete.chapters)
 @click.option("--host-keys", type=click.Choice(HOST_KEY_MODES), default=None,
               help="How guests get SSH host keys: 'strict' as in a real lab (each VM makes "
                    "its own at first boot; a clone is unknown to every known_hosts) or 'ca' "

@@ -53,9 +53,14 @@ def write(tmp_path: Path, text: str, name: str = "tiny.md") -> Path:
     return path
 
 
-def lint(*args: str) -> subprocess.CompletedProcess[str]:
+LOCALE_VARS = ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")
+
+
+def lint(*args: str, **locale: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in LOCALE_VARS}
     return subprocess.run([sys.executable, "-m", "labguide", "lint", *args],
-                          capture_output=True, text=True, timeout=60, env=dict(os.environ),
+                          capture_output=True, text=True, timeout=60, encoding="utf-8",
+                          env={**env, "PYTHONIOENCODING": "utf-8", **locale},
                           stdin=subprocess.DEVNULL)
 
 
@@ -64,7 +69,7 @@ def test_a_clean_chapter_has_no_findings_and_exits_0(tmp_path: Path) -> None:
     assert lint_file(path) == []
     res = lint(str(path), "--strict")
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "1 file(s) linted: 0 error(s), 0 warning(s)" in res.stdout
+    assert "1 file linted: 0 errors, 0 warnings" in res.stdout
 
 
 def test_every_error_is_reported_with_its_line_not_only_the_first(tmp_path: Path) -> None:
@@ -168,9 +173,25 @@ def test_the_bundled_chapters_lint_clean_in_every_language() -> None:
             assert lint_file(file) == [], (lang, [str(f) for f in lint_file(file)])
     res = lint("l4lb-ha", "--strict")
     assert res.returncode == 0, res.stdout
-    assert "2 file(s) linted: 0 error(s), 0 warning(s)" in res.stdout
+    assert "2 files linted: 0 errors, 0 warnings" in res.stdout
 
 
 def test_the_example_chapter_lints_clean() -> None:
     example = Path(__file__).parents[2] / "examples" / "more-web.md"
     assert lint_file(example) == [], [str(f) for f in lint_file(example)]
+
+
+def test_findings_in_the_readers_language(tmp_path: Path) -> None:
+    """The findings, hints and summary are labguide's words: Japanese for a Japanese reader
+    (the codes and the file:line stay as they are, for tools)."""
+    path = write(tmp_path, CLEAN.replace(" timeout=10", "").replace(
+        ' message="the thing is stopped on b"', ""))
+    res = lint(str(path), LANG="ja_JP.UTF-8")
+    assert res.returncode == 0, res.stdout + res.stderr
+    gone = next(n for n, ln in enumerate(CLEAN.split("\n"), 1) if 'id="gone"' in ln)
+    assert f"{path}:{gone}: 警告: wait 'gone' に独自の timeout がありません" in res.stdout
+    assert "[wait-timeout]" in res.stdout and "[disruptive-message]" in res.stdout
+    assert "ヒント: 読者が最長でどれだけ待つかを書いてください" in res.stdout
+    assert "ファイル 1 件を検査: エラー 0 件、警告 2 件" in res.stdout
+    res = lint(str(path), "--format", "json", LANG="ja_JP.UTF-8")
+    assert {f["severity"] for f in json.loads(res.stdout)["findings"]} == {"warning"}
