@@ -65,7 +65,8 @@ def lint_file(path: Path) -> list[Finding]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        return [Finding(ERROR, LOAD, str(path), None, _("cannot read chapter: {reason}").format(reason=exc.strerror))]
+        return [Finding(ERROR, LOAD, str(path), None,
+                        _("cannot read chapter: {reason}").format(reason=exc.strerror))]
     except UnicodeDecodeError:
         return [Finding(ERROR, LOAD, str(path), None, _("chapter is not UTF-8 text"))]
     errors: list[LabguideError] = []

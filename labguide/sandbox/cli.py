@@ -7,8 +7,8 @@ import sys
 import time
 
 import click
+from click.shell_completion import CompletionItem
 
-from labguide import completion as complete
 from labguide.sandbox import progress
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.settings import DEFAULT_HOST_KEYS, HOST_KEY_MODES, HOST_KEYS_ENV
@@ -19,8 +19,26 @@ def lab() -> None:
     """The sandbox lab: the chapter's VMs as containers on this machine (needs root)."""
 
 
+def complete_labs(_ctx: click.Context, _param: click.Parameter, incomplete: str
+                  ) -> list[CompletionItem]:
+    """Bundled chapters with a lab file; files when what is typed looks like a path (as
+    labguide/completion.py completes chapters, which the sandbox does not import)."""
+    try:
+        from labguide.chapter_files import bundled_folder_files, split_name
+        from labguide.sandbox.labfile import bundled_lab_file
+
+        names = sorted({n for n in (split_name(p)[0] for p in bundled_folder_files())
+                        if bundled_lab_file(n) is not None})
+    except Exception:  # completion never prints a traceback into the shell
+        names = []
+    items = [CompletionItem(n) for n in names if n.startswith(incomplete)]
+    if not items or "/" in incomplete or incomplete.startswith((".", "~")):
+        items.append(CompletionItem(incomplete, type="file"))
+    return items
+
+
 @lab.command("up")
-@click.argument("chapter", required=False, shell_complete=complete.chapters)
+@click.argument("chapter", required=False, shell_complete=complete_labs)
 @click.option("--host-keys", type=click.Choice(HOST_KEY_MODES), default=None,
               help="How guests get SSH host keys: 'strict' as in a real lab (each VM makes "
                    "its own at first boot; a clone is unknown to every known_hosts) or 'ca' "
