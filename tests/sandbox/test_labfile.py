@@ -175,6 +175,24 @@ def test_toml_errors_and_missing_vms_are_located(tmp_path: Path) -> None:
         load_lab(path)
 
 
+def test_a_lab_files_errors_in_the_readers_language(tmp_path: Path) -> None:
+    """An author reads a lab file's errors as lint's: in the run's language, located the same."""
+    from labguide.i18n import speaking
+
+    path = tmp_path / "bad.lab.toml"
+    path.write_text(BUNDLED.read_text().replace('http = true\n\n[[roles.lb',
+                                                'http = "yes"\n\n[[roles.lb'))
+    with speaking("ja"), pytest.raises(LabguideError) as err:
+        load_lab(path)
+    assert err.value.message == "http は true か false でなければなりません"
+    assert err.value.location is not None and err.value.location.key == "roles.lb.http"
+    with speaking("ja"), pytest.raises(LabguideError, match="ラボファイル mine.lab.toml"):
+        lab_file_of(str(tmp_path / "mine.md"))
+    path.write_text('id = "x"\n[template\n')
+    with speaking("ja"), pytest.raises(LabguideError, match="ラボファイルが TOML として"):
+        load_lab(path)
+
+
 def test_which_lab_file_a_chapter_has(tmp_path: Path) -> None:
     assert lab_file_of("l4lb-ha").resolve() == BUNDLED.resolve()
     ja = BUNDLED.with_name("l4lb-ha.ja.md")
