@@ -17,8 +17,12 @@ import time
 import asyncssh
 
 from labguide.sandbox import lab, node1
+from labguide.sandbox.labfile import default_lab
 from labguide.sandbox.paths import LabPaths
-from labguide.sandbox.topology import GATEWAY, L4LB2_IP, TEMPLATE_VMID, VIP
+from labguide.sandbox.topology import GATEWAY
+
+LAB = default_lab()
+L4LB2_IP, TEMPLATE_VMID, VIP = LAB.created[0].ip, LAB.template_vmid, str(LAB.vars["VIP"])
 
 L4LB1, CLIENT = "198.18.16.133", "198.18.16.10"
 

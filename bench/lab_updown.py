@@ -166,6 +166,7 @@ def _debootstrap_recipe(root: Path, debs: Path, log: Path) -> None:
     """The base as image.py built it before mmdebstrap: debootstrap, then (in the image, with
     the real mirror) dist-upgrade from -updates/-security and the .debs' download."""
     from labguide.sandbox import image
+    from labguide.sandbox.labfile import default_lab
     from labguide.sandbox.proc import run
 
     out = run(["debootstrap", "--variant=minbase",
@@ -173,7 +174,7 @@ def _debootstrap_recipe(root: Path, debs: Path, log: Path) -> None:
                image.MIRROR], timeout=1800)
     log.write_text(out.stdout)
     (root / "etc/apt/sources.list").write_text(image.BUILD_SOURCES)
-    pkgs = " ".join(image.REPO_PACKAGES)
+    pkgs = " ".join(default_lab().repo_packages)
     image.in_root(root, f"""
         apt-get update -q
         apt-get -y -q dist-upgrade
@@ -187,11 +188,12 @@ def _debootstrap_recipe(root: Path, debs: Path, log: Path) -> None:
 def base_tools(top: Path, rounds: int) -> None:
     """Each base recipe `rounds` times, in turns; seconds per build and ratio to debootstrap."""
     from labguide.sandbox import image
+    from labguide.sandbox.labfile import default_lab
     from labguide.sandbox.progress import LineReporter
 
     def mm(unsafe: bool, eatmydata: bool = False) -> Callable[[Path, Path, Path], None]:
         def build(root: Path, debs: Path, log: Path) -> None:
-            argv = image.base_argv(root, debs, unsafe_io=unsafe)
+            argv = image.base_argv(root, debs, default_lab().repo_packages, unsafe_io=unsafe)
             if eatmydata:  # mmdebstrap's own hooks: dpkg under eatmydata (needs dpkg-dev here)
                 argv.insert(1, "--hook-dir=/usr/share/mmdebstrap/hooks/eatmydata")
             image.stream(argv, LineReporter(_drop), log)
@@ -235,12 +237,15 @@ def layers(paths: LabPaths, rounds: int) -> None:
     from functools import partial
 
     from labguide.sandbox import image
+    from labguide.sandbox.labfile import default_lab
     from labguide.sandbox.progress import LineReporter
 
     if not image.is_ready(paths.base_image):
         sys.exit(f"no base image under {paths.cache}: run a --cold up with this --root first")
     rep = LineReporter(_drop)
-    jobs = [partial(image.build_layer, paths, role, rep) for role in image.ROLES]
+    lab = default_lab()
+    jobs = [partial(image.build_layer, paths, lab.roles[r], lab.layer_key(r), rep)
+            for r in lab.used_roles]
     times: dict[str, list[float]] = {"one after another": [], "side by side": []}
     loads: list[float] = []
     for _ in range(rounds):

@@ -86,7 +86,9 @@ class _Parser:
     """Walks markdown-it's tokens: headings open sections, fenced blocks with attributes
     become steps, and the prose before each block is the step's explanation."""
 
-    def __init__(self, text: str, path: Path, body_start: int, title: str) -> None:
+    def __init__(self, text: str, path: Path, body_start: int, title: str,
+                 errors: list[LabguideError] | None = None) -> None:
+        self.errors = errors  # None: the first error is raised; else kept, the block skipped
         self.lines = text.split("\n")
         self.path = path
         self.body_start = body_start
@@ -129,11 +131,17 @@ class _Parser:
         if not attrs:
             return  # a block without attributes is only shown
         cur = self.current
-        step = build_step(Block(lang, attrs, tok.content, self.path, start0 + 1,
-                                self.prose_until(start0), cur.id, len(cur.steps)))
-        if step.id in self.seen_ids:
-            raise _err(_("step id {step!r} is used twice (first on line {line})").format(
-                step=step.id, line=self.seen_ids[step.id]), self.path, step.line)
+        try:
+            step = build_step(Block(lang, attrs, tok.content, self.path, start0 + 1,
+                                    self.prose_until(start0), cur.id, len(cur.steps)))
+            if step.id in self.seen_ids:
+                raise _err(_("step id {step!r} is used twice (first on line {line})").format(
+                    step=step.id, line=self.seen_ids[step.id]), self.path, step.line)
+        except LabguideError as exc:
+            if self.errors is None:
+                raise
+            self.errors.append(exc)
+            return
         self.seen_ids[step.id] = step.line
         if not cur.steps:
             cur.intro = step.prose
@@ -157,17 +165,20 @@ class _Parser:
         return tuple(s for s in self.sections if s.steps or s.intro.strip())
 
 
-def parse_chapter(text: str, path: Path) -> Chapter:
+def parse_chapter(text: str, path: Path, errors: list[LabguideError] | None = None) -> Chapter:
+    """The chapter of `text`; its first error is raised. With `errors` (labguide lint), a
+    bad step block or cross-step problem is added there and the rest is read on (an error
+    of the front matter or of the Markdown's structure is still raised: nothing follows)."""
     fm = read_front_matter(text, path)
     body = "\n".join(text.split("\n")[fm.body_start:])
-    parser = _Parser(text, path, fm.body_start, fm.title)
+    parser = _Parser(text, path, fm.body_start, fm.title, errors)
     sections = parser.walk(MarkdownIt("commonmark").parse(body))
     chapter = Chapter(id=fm.id, title=fm.title, path=path, hosts=fm.hosts, vars=fm.vars,
                       watch=fm.watch, sections=sections, requires=fm.requires,
                       front_matter_lines=fm.body_start,
                       refs={s.id: refs_of(s) for sec in sections for s in sec.steps},
                       exists=fm.exists, multiline=fm.multiline)
-    validate(chapter, text)
+    validate(chapter, text, errors)
     return chapter
 
 

@@ -93,9 +93,21 @@ def _check_front(chapter: Chapter, text: str, ids: set[str]) -> None:
                     key=key, ref=f"${{{m.group(2)}}}"), key_line(text, key))
 
 
-def validate(chapter: Chapter, text: str) -> None:
-    """Cross-step checks, in the chapter's order: the first problem is raised."""
+def validate(chapter: Chapter, text: str,
+             errors: list[LabguideError] | None = None) -> None:
+    """Cross-step checks, in the chapter's order: the first problem is raised; with `errors`
+    (labguide lint), each step's first problem is added there and the checks go on."""
     ids = {s.id for s in chapter.steps}
     for step in chapter.steps:
-        _check_step(chapter, step, ids)
-    _check_front(chapter, text, ids)
+        try:
+            _check_step(chapter, step, ids)
+        except LabguideError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+    try:
+        _check_front(chapter, text, ids)
+    except LabguideError as exc:
+        if errors is None:
+            raise
+        errors.append(exc)

@@ -267,7 +267,8 @@ def _register() -> None:
     """Each front-end keeps its commands beside its code; they register here."""
     import importlib
 
-    for module, names in (("labguide.sandbox.cli", ("lab",)),
+    for module, names in (("labguide.cli_lint", ("lint",)), ("labguide.cli_test", ("test",)),
+                          ("labguide.sandbox.cli", ("lab",)),
                           ("labguide.probes.cli", ("probe", "watch")),
                           ("labguide.cli_serve", ("serve",))):
         try:

@@ -7,6 +7,7 @@ import sys
 import time
 
 import click
+from click.shell_completion import CompletionItem
 
 from labguide.sandbox import progress
 from labguide.sandbox.paths import LabPaths
@@ -18,28 +19,52 @@ def lab() -> None:
     """The sandbox lab: the chapter's VMs as containers on this machine (needs root)."""
 
 
+def complete_labs(_ctx: click.Context, _param: click.Parameter, incomplete: str
+                  ) -> list[CompletionItem]:
+    """Bundled chapters with a lab file; files when what is typed looks like a path (as
+    labguide/completion.py completes chapters, which the sandbox does not import)."""
+    try:
+        from labguide.chapter_files import bundled_folder_files, split_name
+        from labguide.sandbox.labfile import bundled_lab_file
+
+        names = sorted({n for n in (split_name(p)[0] for p in bundled_folder_files())
+                        if bundled_lab_file(n) is not None})
+    except Exception:  # completion never prints a traceback into the shell
+        names = []
+    items = [CompletionItem(n) for n in names if n.startswith(incomplete)]
+    if not items or "/" in incomplete or incomplete.startswith((".", "~")):
+        items.append(CompletionItem(incomplete, type="file"))
+    return items
+
+
 @lab.command("up")
+@click.argument("chapter", required=False, shell_complete=complete_labs)
 @click.option("--host-keys", type=click.Choice(HOST_KEY_MODES), default=None,
               help="How guests get SSH host keys: 'strict' as in a real lab (each VM makes "
                    "its own at first boot; a clone is unknown to every known_hosts) or 'ca' "
                    f"(signed by a lab host CA that known_hosts trusts). Default: "
                    f"${HOST_KEYS_ENV}, else what the lab has, else '{DEFAULT_HOST_KEYS}'.")
-def up(host_keys: str | None) -> None:
-    """Build (once) and start the chapter's start state; write the lab's inventory.
+def up(chapter: str | None, host_keys: str | None) -> None:
+    """Build (once) and start a chapter's start state, as its lab file (CHAPTER.lab.toml
+    beside the chapter) describes it; write the lab's inventory. Without CHAPTER: l4lb-ha's.
 
     Each phase shows as it starts: a live line per phase on a terminal, timestamped lines
     otherwise (also with NO_COLOR or TERM=dumb)."""
     from labguide.sandbox import lab as lab_mod  # asyncssh and more: not for --help or TAB
+    from labguide.sandbox.labfile import default_lab, lab_file_of, load_lab
 
+    spec = load_lab(lab_file_of(chapter)) if chapter else default_lab()
     t0 = time.monotonic()
-    click.echo("labguide lab up: building the sandbox lab (198.18.16.0/24 on lgbr0)")
+    click.echo(f"labguide lab up: building the sandbox lab {spec.id} (198.18.16.0/24 on "
+               "lgbr0)")
     with progress.for_stream(sys.stdout) as rep:
-        inv = lab_mod.up(LabPaths.default(), say=rep, host_keys=host_keys)
+        inv = lab_mod.up(LabPaths.default(), say=rep, host_keys=host_keys, lab=spec)
     click.echo(f"\nThe lab is up ({time.monotonic() - t0:.1f} s). Its inventory: {inv}")
     click.echo("Run the chapter against it:")
-    click.echo(f"  labguide run l4lb-ha --inventory {inv}")
+    click.echo(f"  labguide run {chapter or spec.id} --inventory {inv}")
+    client = next((v for v in spec.vms if spec.roles[v.role].lab_key), spec.vms[0])
     click.echo(f"  ssh -i {LabPaths.default().identity_file} "
-               f"-o UserKnownHostsFile={LabPaths.default().known_hosts} ubuntu@198.18.16.10")
+               f"-o UserKnownHostsFile={LabPaths.default().known_hosts} ubuntu@{client.ip}")
     click.echo("Take it down with: labguide lab down")
 
 

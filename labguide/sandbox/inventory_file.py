@@ -11,18 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labguide.atomic import write_atomic
+from labguide.sandbox.labspec import LabSpec
 from labguide.sandbox.paths import LabPaths
-from labguide.sandbox.topology import (
-    GATEWAY,
-    L4LB2_IP,
-    L4LB2_NAME,
-    L4LB2_VMID,
-    NODE1_IP,
-    START_VMS,
-    TEMPLATE_VMID,
-    VIP,
-    VIP2,
-)
+from labguide.sandbox.topology import NODE1_IP
 from labguide.tomlloc import toml_string
 
 
@@ -56,9 +47,14 @@ def lab_identity(paths: LabPaths, *, new: bool) -> str:
     return f"sandbox-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
 
 
-def inventory_text(paths: LabPaths, proxmox: ProxmoxAccess | None, lab_id: str) -> str:
+def _value(value: str | int) -> str:
+    return str(value) if isinstance(value, int) else _q(value)
+
+
+def inventory_text(paths: LabPaths, proxmox: ProxmoxAccess | None, lab_id: str,
+                   lab: LabSpec) -> str:
+    """The inventory of `lab` (its lab file's VMs and vars) as `lab up` writes it."""
     base = paths.inventory.parent
-    by_name = {vm.name: vm for vm in START_VMS}
     lines = [
         "# The sandbox lab's inventory, written by `labguide lab up`. Paths are relative to",
         "# this file. Removed by `labguide lab down`.",
@@ -73,17 +69,7 @@ def inventory_text(paths: LabPaths, proxmox: ProxmoxAccess | None, lab_id: str) 
         f"known_hosts = {_q(_rel(paths.known_hosts, base))}",
         "",
         "[vars]",
-        f"VIP = {_q(VIP)}",
-        f"VIP2 = {_q(VIP2)}",
-        f"GATEWAY = {_q(GATEWAY)}",
-        f"L4LB1_IP = {_q(by_name['l4lb-1'].ip)}",
-        f"L4LB2_IP = {_q(L4LB2_IP)}",
-        f"WEB1_IP = {_q(by_name['web-1'].ip)}",
-        f"WEB2_IP = {_q(by_name['web-2'].ip)}",
-        f"CLIENT_IP = {_q(by_name['client'].ip)}",
-        f"TEMPLATE_VMID = {TEMPLATE_VMID}",
-        f"L4LB2_VMID = {L4LB2_VMID}",
-        f"L4LB2_NAME = {_q(L4LB2_NAME)}",
+        *(f"{name} = {_value(value)}" for name, value in lab.vars.items()),
         "",
     ]
     if proxmox is not None:
@@ -98,12 +84,12 @@ def inventory_text(paths: LabPaths, proxmox: ProxmoxAccess | None, lab_id: str) 
             f"ca = {_q(_rel(proxmox.ca, base))}",
             "",
         ]
-    for vm in START_VMS:
+    for vm in (*lab.vms, *lab.created):
         lines += [f"[hosts.{vm.name}]", f"address = {_q(vm.ip)}", ""]
-    lines += [f"[hosts.{L4LB2_NAME}]", f"address = {_q(L4LB2_IP)}", ""]
     return "\n".join(lines)
 
 
-def write_inventory(paths: LabPaths, proxmox: ProxmoxAccess | None, lab_id: str) -> Path:
-    write_atomic(paths.inventory, inventory_text(paths, proxmox, lab_id), mode=0o644)
+def write_inventory(paths: LabPaths, proxmox: ProxmoxAccess | None, lab_id: str,
+                    lab: LabSpec) -> Path:
+    write_atomic(paths.inventory, inventory_text(paths, proxmox, lab_id, lab), mode=0o644)
     return paths.inventory

@@ -22,22 +22,13 @@ from labguide.sandbox import firewall, network, node1, preflight, settings, sshk
 from labguide.sandbox.guest_files import GuestTree
 from labguide.sandbox.image import ensure_images, images_ready
 from labguide.sandbox.inventory_file import ProxmoxAccess, lab_identity, write_inventory
+from labguide.sandbox.labfile import current_lab, default_lab, record_lab
+from labguide.sandbox.labspec import LabSpec, VmSpec
 from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.progress import Reporter, Say, as_reporter
-from labguide.sandbox.topology import (
-    BRIDGE,
-    L4LB2_IP,
-    L4LB2_NAME,
-    L4LB2_VMID,
-    NODE1_IP,
-    PVE_PORT,
-    START_VMS,
-    VmSpec,
-)
+from labguide.sandbox.topology import BRIDGE, NODE1_IP, PVE_PORT
 from labguide.sandbox.vmrecord import VmRecord
-
-K6_DIR = "home/ubuntu/intro-for-high-availability/k6"
 
 
 def _quiet(_: str) -> None:
@@ -69,14 +60,16 @@ def _lock(paths: LabPaths) -> Iterator[None]:
 
 def is_up(paths: LabPaths) -> bool:
     m = NspawnMachines(paths)
-    return (network.bridge_is_ours() is True and all(m.is_running(v.vmid) for v in START_VMS)
-            and paths.inventory.exists())
+    return (network.bridge_is_ours() is True and paths.inventory.exists()
+            and all(m.is_running(v.vmid) for v in current_lab(paths).vms))
 
 
-def _provision_disk(m: NspawnMachines, paths: LabPaths, vm: VmSpec) -> None:
-    """A start-state VM's disk over its role layer; the client also gets the lab's key."""
-    m.create_role_disk(vm.vmid, vm.role)
-    if vm.role != "client":
+def _provision_disk(m: NspawnMachines, paths: LabPaths, vm: VmSpec, lab: LabSpec) -> None:
+    """A start-state VM's disk over its role's layer; a role with `lab_key` also gets the
+    lab's SSH key (and known_hosts), one with `home_dirs` those folders in ubuntu's home."""
+    m.create_role_disk(vm.vmid, lab.layer_key(vm.role))
+    role = lab.roles[vm.role]
+    if not role.lab_key and not role.home_dirs:
         return
     upper = GuestTree(m.disk_upper(vm.vmid), f"VM {vm.vmid} ({vm.name})")
     lower = paths.base_image
@@ -85,13 +78,15 @@ def _provision_disk(m: NspawnMachines, paths: LabPaths, vm: VmSpec) -> None:
         upper.make_dir(rel, st.st_mode & 0o7777, st.st_uid, st.st_gid)
     home = lower / "home/ubuntu"
     uid, gid = home.stat().st_uid, home.stat().st_gid
-    sshkeys.install_client_identity(paths, upper, uid, gid)
-    if settings.current(paths).host_keys == "ca":  # "strict": once the VMs made their keys
-        sshkeys.install_known_hosts(upper, paths.known_hosts.read_text(), uid, gid)
-    d = "home/ubuntu"
-    for part in K6_DIR.split("/")[2:]:
-        d = f"{d}/{part}"
-        upper.make_dir(d, 0o755, uid, gid)
+    if role.lab_key:
+        sshkeys.install_client_identity(paths, upper, uid, gid)
+        if settings.current(paths).host_keys == "ca":  # "strict": once the VMs made keys
+            sshkeys.install_known_hosts(upper, paths.known_hosts.read_text(), uid, gid)
+    for folder in role.home_dirs:
+        d = "home/ubuntu"
+        for part in folder.split("/"):
+            d = f"{d}/{part}"
+            upper.make_dir(d, 0o755, uid, gid)
 
 
 async def _wait_ssh(ip: str, timeout: float = 30.0) -> None:
@@ -105,19 +100,30 @@ async def _wait_ssh(ip: str, timeout: float = 30.0) -> None:
                             Location(host=ip)) from None
 
 
-def _images(paths: LabPaths, rep: Reporter) -> bool:
+def _images(paths: LabPaths, rep: Reporter, lab: LabSpec) -> bool:
     """The cached images, built if missing (the base and layers' own phases go inside)."""
-    cold = not images_ready(paths)
+    cold = not images_ready(paths, lab)
     with rep.phase("images (cold build: mmdebstrap, .debs, layers)" if cold
                    else "images (cached)") as ph:
-        return ensure_images(paths, ph)
+        return ensure_images(paths, ph, lab)
+
+
+def _claim(paths: LabPaths, lab: LabSpec) -> None:
+    """The sandbox holds one lab at a time: another lab's VMs must go (`lab down`) first."""
+    if paths.lab_file.is_file() or NspawnMachines(paths).recorded_vmids():
+        have = current_lab(paths)
+        if have.id != lab.id:
+            raise LabguideError(
+                f"the sandbox holds the lab {have.id!r}; `labguide lab down` first to build "
+                f"{lab.id!r}", Location(file=paths.lab_file))
+    record_lab(paths, lab)
 
 
 def up(paths: LabPaths | None = None, say: Say | Reporter = _quiet,
-       host_keys: str | None = None) -> Path:
-    """Build (or reuse) and start the chapter's start state; returns the inventory's path.
-    `host_keys`: "ca" or "strict" (settings.py; None: $LABGUIDE_HOST_KEYS, what the lab
-    has, or the default).
+       host_keys: str | None = None, lab: LabSpec | None = None) -> Path:
+    """Build (or reuse) and start a chapter's start state (`lab`: a lab file's, else the
+    bundled l4lb-ha lab); returns the inventory's path. `host_keys`: "ca" or "strict"
+    (settings.py; None: $LABGUIDE_HOST_KEYS, what the lab has, or the default).
 
     The images build in a thread while the bridge, the firewall, the keys and node1's
     emulator are made (none of them needs an image); the VMs' disks wait for the images."""
@@ -126,42 +132,44 @@ def up(paths: LabPaths | None = None, say: Say | Reporter = _quiet,
     preflight.require_root("up")
     preflight.require_tools()
     t_start = time.monotonic()
+    lab = lab or default_lab()
     with _lock(paths), ThreadPoolExecutor(1) as pool:
+        _claim(paths, lab)
         chosen = settings.choose(paths, host_keys)
         settings.record(paths, chosen)
         m = NspawnMachines(paths)
-        prox = _host_side_while(pool.submit(_images, paths, rep), paths, rep,
-                                chosen.host_keys)
-        todo = [vm for vm in START_VMS if not m.is_running(vm.vmid)]
+        prox = _host_side_while(pool.submit(_images, paths, rep, lab), paths, rep,
+                                chosen.host_keys, lab)
+        todo = [vm for vm in lab.vms if not m.is_running(vm.vmid)]
         fresh = [vm for vm in todo if not m.disk_exists(vm.vmid)]
         with rep.phase(f"disks for {len(todo)} VM(s)"):
             for vm in fresh:
-                _provision_disk(m, paths, vm)
+                _provision_disk(m, paths, vm, lab)
         # Starting a VM is one code path: node1's API (the emulator calls NspawnMachines).
         with rep.phase(f"start {len(todo)} VM(s) through node1's API"):
             if todo:
                 node1.start_vms_via_api(paths, [vm.vmid for vm in todo])
         with rep.phase("wait for sshd, nginx and HAProxy"):
-            _run(_wait_all_ssh())
+            _run(_wait_all_ssh(lab))
         if chosen.host_keys == "strict":
             with rep.phase("known_hosts: the start VMs' own host keys"):
-                _learn_host_keys(m, paths)
+                _learn_host_keys(m, paths, lab)
         with rep.phase("log in to each VM (host keys checked)"):
-            _run(_check_logins(paths, rep.note))
+            _run(_check_logins(paths, rep.note, lab))
         # a lab with new disks is a new lab: results of runs on the old one do not hold here
-        inv = write_inventory(paths, prox, lab_identity(paths, new=bool(fresh)))
+        inv = write_inventory(paths, prox, lab_identity(paths, new=bool(fresh)), lab)
     rep.note(f"lab up in {time.monotonic() - t_start:.1f} s; inventory: {inv}")
     return inv
 
 
 def _host_side_while(images: Future[bool], paths: LabPaths, rep: Reporter,
-                     host_keys: str) -> ProxmoxAccess:
+                     host_keys: str, lab: LabSpec) -> ProxmoxAccess:
     """The host side while the images build; then wait for them. A failure of either is
     raised once both are over, both failures together if both failed."""
     errors: list[LabguideError] = []
     prox: ProxmoxAccess | None = None
     try:
-        prox = _host_side(paths, rep, host_keys)
+        prox = _host_side(paths, rep, host_keys, lab)
     except LabguideError as exc:
         errors.append(exc)
     finally:
@@ -175,7 +183,7 @@ def _host_side_while(images: Future[bool], paths: LabPaths, rep: Reporter,
     return prox
 
 
-def _host_side(paths: LabPaths, rep: Reporter, host_keys: str) -> ProxmoxAccess:
+def _host_side(paths: LabPaths, rep: Reporter, host_keys: str, lab: LabSpec) -> ProxmoxAccess:
     """The bridge, its firewall, the lab's SSH keys and node1's emulator: what `up` makes
     on the host."""
     with rep.phase("network: bridge lgbr0, 198.18.16.1 and .2"):
@@ -187,18 +195,18 @@ def _host_side(paths: LabPaths, rep: Reporter, host_keys: str) -> ProxmoxAccess:
         sshkeys.ensure_lab_keys(paths)
     with rep.phase(f"node1: Proxmox API emulator on {NODE1_IP}:{PVE_PORT}"):
         paths.pve_state.mkdir(parents=True, exist_ok=True)
-        node1.seed(paths)
+        node1.seed(paths, lab)
         prox = node1.access(paths)
         node1.start_emulator(paths)
     return prox
 
 
-def _learn_host_keys(m: NspawnMachines, paths: LabPaths) -> None:
+def _learn_host_keys(m: NspawnMachines, paths: LabPaths, lab: LabSpec) -> None:
     """Host keys "strict": the start VMs are known as after the book's earlier chapters.
     Their own keys (made at first boot) are read from their trees, never through a link,
     into the inventory's known_hosts and the client's; a clone stays unknown to both."""
     lines = ["# The start VMs' own host keys, read from each guest by `labguide lab up`"]
-    for vm in START_VMS:
+    for vm in lab.vms:
         rec = m.record(vm.vmid)
         if rec is None:
             raise LabguideError(f"VM {vm.vmid} ({vm.name}) has no runtime record",
@@ -210,12 +218,12 @@ def _learn_host_keys(m: NspawnMachines, paths: LabPaths) -> None:
     tmp.write_text(text)
     tmp.chmod(0o644)
     tmp.rename(paths.known_hosts)
-    client = next(vm for vm in START_VMS if vm.role == "client")
-    rec = m.record(client.vmid)
-    assert rec is not None
-    tree = GuestTree(Path(rec.root), f"VM {client.vmid} ({client.name})")
-    uid, gid = tree.user_ids("ubuntu")
-    sshkeys.install_known_hosts(tree, text, uid, gid)
+    for client in (vm for vm in lab.vms if lab.roles[vm.role].lab_key):
+        rec = m.record(client.vmid)
+        assert rec is not None
+        tree = GuestTree(Path(rec.root), f"VM {client.vmid} ({client.name})")
+        uid, gid = tree.user_ids("ubuntu")
+        sshkeys.install_known_hosts(tree, text, uid, gid)
 
 
 async def _wait_http(ip: str, timeout: float = 30.0) -> None:
@@ -237,9 +245,9 @@ async def _wait_http(ip: str, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _wait_all_ssh() -> None:
-    await asyncio.gather(*(_wait_ssh(vm.ip) for vm in START_VMS))
-    await asyncio.gather(*(_wait_http(vm.ip) for vm in START_VMS if vm.role in ("web", "lb")))
+async def _wait_all_ssh(lab: LabSpec) -> None:
+    await asyncio.gather(*(_wait_ssh(vm.ip) for vm in lab.vms))
+    await asyncio.gather(*(_wait_http(vm.ip) for vm in lab.vms if lab.roles[vm.role].http))
 
 
 async def _check_login(paths: LabPaths, vm: VmSpec, say: Say) -> None:
@@ -268,8 +276,8 @@ async def _check_login(paths: LabPaths, vm: VmSpec, say: Say) -> None:
         say(f"warning: {vm.name} booted {state.strip()}; failed units: {units}")
 
 
-async def _check_logins(paths: LabPaths, say: Say) -> None:
-    await asyncio.gather(*(_check_login(paths, vm, say) for vm in START_VMS))
+async def _check_logins(paths: LabPaths, say: Say, lab: LabSpec) -> None:
+    await asyncio.gather(*(_check_login(paths, vm, say) for vm in lab.vms))
 
 
 def down(paths: LabPaths | None = None, say: Say | Reporter = _quiet,
@@ -338,8 +346,8 @@ def status(paths: LabPaths | None = None) -> dict[str, Any]:
     paths = paths or LabPaths.default()
     m = NspawnMachines(paths)
     hosts: list[dict[str, Any]] = []
-    known: dict[int, tuple[str, str]] = {vm.vmid: (vm.name, vm.ip) for vm in START_VMS}
-    known[L4LB2_VMID] = (L4LB2_NAME, L4LB2_IP)
+    lab = current_lab(paths)
+    known = {vm.vmid: (vm.name, vm.ip) for vm in (*lab.vms, *lab.created)}
     for vmid in m.recorded_vmids():
         rec: VmRecord | None = m.record(vmid)
         if rec is not None:
@@ -361,6 +369,7 @@ def status(paths: LabPaths | None = None) -> dict[str, Any]:
                     token_secret_file=str(acc.token_secret_file))
     return {
         "up": is_up(paths),
+        "lab": lab.id,
         "bridge": BRIDGE if network.bridge_is_ours() else None,
         "firewall": (f"{firewall.FAMILY} {firewall.TABLE}" if firewall.table_is_ours()
                      else None),

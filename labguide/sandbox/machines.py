@@ -21,10 +21,10 @@ from labguide.errors import LabguideError, Location
 from labguide.sandbox import cgroups, firewall, network, settings, sshkeys
 from labguide.sandbox.cloudinit import CLOUDINIT_LAYER
 from labguide.sandbox.guest_files import GuestTree
+from labguide.sandbox.labfile import current_lab
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.topology import (
     BRIDGE,
-    TEMPLATE_VMID,
     is_vm_name,
     machine_name,
     netns_name,
@@ -82,16 +82,17 @@ class NspawnMachines:
     def create_disk(self, vmid: int, source_vmid: int | None) -> None:
         """A new disk: an empty upper over the base image, or a copy of the source VM's disk
         when the source is not the template. The host keys are always the new VM's own."""
-        src = self._disk_meta(source_vmid) if source_vmid not in (None, TEMPLATE_VMID) else None
+        template = current_lab(self.paths).template_vmid
+        src = self._disk_meta(source_vmid) if source_vmid not in (None, template) else None
         if src is not None and source_vmid is not None:
             self._new_disk(vmid, list(src["lowers"]), self.paths.disk(source_vmid) / "upper")
         else:
             self._new_disk(vmid, [str(self.paths.layer(CLOUDINIT_LAYER)),
                                   str(self.paths.base_image)], None)
 
-    def create_role_disk(self, vmid: int, role: str) -> None:
-        """A disk over a cached role layer (web, lb, client): the lab's start-state VMs."""
-        self._new_disk(vmid, [str(self.paths.layer(CLOUDINIT_LAYER)), str(self.paths.layer(role)),
+    def create_role_disk(self, vmid: int, layer: str) -> None:
+        """A disk over a cached role layer (LabSpec.layer_key): the lab's start-state VMs."""
+        self._new_disk(vmid, [str(self.paths.layer(CLOUDINIT_LAYER)), str(self.paths.layer(layer)),
                               str(self.paths.base_image)], None)
 
     def disk_upper(self, vmid: int) -> Path:
@@ -149,6 +150,7 @@ class NspawnMachines:
             lowers=tuple(meta["lowers"]), upper=str(disk / "upper"), work=str(disk / "work"),
             repo=str(self.paths.repo), host_key=key, host_cert=cert,
             authorized_keys=str(self.paths.identity_file) + ".pub", host_keys=host_keys,
+            hosts=current_lab(self.paths).host_addresses,
         ).save(run_dir)
         for f in ("failed", "ready", STOP_MARK):
             (run_dir / f).unlink(missing_ok=True)

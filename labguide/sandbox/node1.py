@@ -16,15 +16,9 @@ from typing import Any
 
 from labguide.errors import LabguideError, Location
 from labguide.sandbox.inventory_file import ProxmoxAccess
+from labguide.sandbox.labspec import LabSpec
 from labguide.sandbox.paths import LabPaths
-from labguide.sandbox.topology import (
-    GATEWAY,
-    NODE1_IP,
-    PVE_PORT,
-    START_VMS,
-    TEMPLATE_NAME,
-    TEMPLATE_VMID,
-)
+from labguide.sandbox.topology import GATEWAY, NODE1_IP, PVE_PORT
 from labguide.sandbox.vmrecord import pid_alive, read_pid, write_pid
 
 EMULATOR_MODULE = "labguide.sandbox.pve"
@@ -36,14 +30,15 @@ def emulator_pid(paths: LabPaths) -> int | None:
     return pid if pid_alive(pid, EMULATOR_MODULE) else None
 
 
-def seed(paths: LabPaths) -> None:
-    """Template 999 and the start-state VMs in the emulator's store (only those absent)."""
+def seed(paths: LabPaths, lab: LabSpec) -> None:
+    """The lab's template and start-state VMs in the emulator's store (only those absent)."""
     from labguide.sandbox.pve.store import VmStore, vm_config
 
     store = VmStore(paths.pve_state)
-    if not store.exists(TEMPLATE_VMID):
-        store.create(TEMPLATE_VMID, vm_config(TEMPLATE_VMID, TEMPLATE_NAME, template=True))
-    for vm in START_VMS:
+    if not store.exists(lab.template_vmid):
+        store.create(lab.template_vmid, vm_config(lab.template_vmid, lab.template_name,
+                                                  template=True))
+    for vm in lab.vms:
         if not store.exists(vm.vmid):
             store.create(vm.vmid, vm_config(vm.vmid, vm.name, ip_cidr=f"{vm.ip}/32",
                                              gateway=GATEWAY))

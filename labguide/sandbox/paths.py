@@ -44,6 +44,11 @@ class LabPaths:
         return self.state / "lab.json"
 
     @property
+    def lab_file(self) -> Path:
+        """The copy of the lab file the lab was built from (labfile.record_lab)."""
+        return self.state / "lab.toml"
+
+    @property
     def ssh_dir(self) -> Path:
         return self.state / "ssh"
 

@@ -17,9 +17,10 @@ import asyncssh
 from labguide.errors import Location
 from labguide.sandbox import settings
 from labguide.sandbox.guest_files import GuestPathError, GuestTree
+from labguide.sandbox.labfile import current_lab
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.proc import run
-from labguide.sandbox.topology import HOST_ADDRESSES, PREFIX
+from labguide.sandbox.topology import PREFIX
 
 KEY_COMMENT = "labguide-sandbox"
 UBUNTU_SSH = "home/ubuntu/.ssh"
@@ -56,7 +57,8 @@ def ensure_lab_keys(paths: LabPaths) -> None:
 def known_hosts_text(paths: LabPaths) -> str:
     """One @cert-authority line for every lab address and name: clones are trusted too."""
     ca = Path(str(paths.host_ca) + ".pub").read_text().strip()
-    patterns = ",".join([f"{PREFIX}*", *sorted(HOST_ADDRESSES)])
+    names = current_lab(paths).host_addresses  # the lab's, the chapter's new VMs' too
+    patterns = ",".join([f"{PREFIX}*", *sorted(names)])
     return f"@cert-authority {patterns} {ca}\n"
 
 

@@ -19,7 +19,7 @@ from types import FrameType
 from labguide.errors import LabguideError
 from labguide.sandbox import cgroups, network, sshkeys
 from labguide.sandbox.guest_files import GuestTree
-from labguide.sandbox.topology import HOST_ADDRESSES, REPO_MOUNT
+from labguide.sandbox.topology import REPO_MOUNT
 from labguide.sandbox.vmrecord import STOP_MARK, VmRecord, read_pid, write_pid
 
 REBOOT_STATUS = 133
@@ -63,7 +63,7 @@ def prepare_guest(rec: VmRecord) -> None:
     tree = GuestTree(Path(rec.root), f"VM {rec.vmid} ({rec.name})")
     tree.write("etc/hostname", (rec.name + "\n").encode())
     lines = ["127.0.0.1\tlocalhost", f"127.0.1.1\t{rec.name}"]
-    lines += [f"{ip}\t{name}" for name, ip in HOST_ADDRESSES.items() if name != rec.name]
+    lines += [f"{ip}\t{name}" for name, ip in rec.hosts.items() if name != rec.name]
     tree.write("etc/hosts", ("\n".join(lines) + "\n").encode())
     authorized = Path(rec.authorized_keys).read_text()
     if rec.host_keys == "ca":

@@ -9,7 +9,7 @@ import json
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 SUPERVISOR_MODULE = "labguide.sandbox.supervisor"
@@ -37,6 +37,8 @@ class VmRecord:
     host_cert: str
     authorized_keys: str  # the lab user's public key file
     host_keys: str = "ca"  # settings.HostKeys: "strict" leaves host_key/host_cert empty
+    #: The lab's hosts (name → address) for the guest's /etc/hosts (its lab file's).
+    hosts: dict[str, str] = field(default_factory=dict)
 
     def save(self, run_dir: Path) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,7 @@ class RunKind(StepKind):
     name = "run"
     verb = N_("run")
     attrs: ClassVar[frozenset[str]] = frozenset({"disruptive", "reboot", "delay", "hint",
-                                                 "tty"})
+                                                 "message", "tty"})
 
     def options(self, attrs: Attrs) -> bool | None:
         return tty_attr(attrs)

@@ -135,3 +135,12 @@ def test_bash_itself_completes_through_the_documented_line(tmp_path: Path) -> No
                          env={**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"})
     assert res.stdout.split() == ["failback-start-keepalived", "failback-vip-on-l4lb1",
                                   "failback-l4lb2-released"], res.stdout + res.stderr
+
+
+def test_lint_test_and_lab_up_complete_the_chapter() -> None:
+    """issue 20's commands take a chapter (and lint and test a language) like the others."""
+    assert "plain,l4lb-ha" in complete("labguide lint l4")
+    assert "plain,l4lb-ha" in complete("labguide test l4")
+    assert "plain,l4lb-ha" in complete("labguide lab up l4")
+    assert complete("labguide lint l4lb-ha --lang ") == ["plain,en", "plain,ja"]
+    assert "file,./" in complete("labguide test ./")

@@ -12,13 +12,13 @@ from pathlib import Path
 
 from labguide.engine import Engine
 from labguide.events import Event, InputWanted, Output
+from labguide.sandbox.labfile import default_lab
 from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.paths import LabPaths
-from labguide.sandbox.topology import L4LB2_IP, START_VMS
 from labguide.transports.hostkey import HostKeyQuestion
 
 FINGERPRINT = re.compile(r"key fingerprint is (SHA256:[A-Za-z0-9+/]+)")
-KNOWN_IPS = {vm.ip: vm.vmid for vm in START_VMS} | {L4LB2_IP: 501}
+KNOWN_IPS = {vm.ip: vm.vmid for vm in (*default_lab().vms, *default_lab().created)}
 
 
 def console_fingerprint(paths: LabPaths, address: str) -> str:

@@ -14,6 +14,7 @@ from sandbox_helpers import Base
 
 from labguide.sandbox import firewall, network, sshkeys
 from labguide.sandbox.image import ensure_images
+from labguide.sandbox.labfile import default_lab
 from labguide.sandbox.paths import LabPaths
 from tests.conftest import lab_up, sandbox_missing
 
@@ -40,7 +41,7 @@ def sandbox_base() -> Iterator[Base]:
         output.append(line)
         print(f"[sandbox] {line}")
 
-    built = ensure_images(paths, say)
+    built = ensure_images(paths, say, default_lab())
     sshkeys.ensure_lab_keys(paths)
     made_bridge = network.bridge_is_ours() is None
     if made_bridge:

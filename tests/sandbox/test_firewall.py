@@ -18,13 +18,15 @@ from sandbox_helpers import connect, sh
 
 from labguide.sandbox import firewall
 from labguide.sandbox import lab as lab_mod
+from labguide.sandbox.labfile import default_lab
 from labguide.sandbox.paths import LabPaths
-from labguide.sandbox.topology import BRIDGE, START_VMS
+from labguide.sandbox.topology import BRIDGE
 
 pytestmark = pytest.mark.sandbox
 
 NS, VETH = "lgt-fwout", "lgtfw0"
 HOST_OUT, NS_OUT, OUT_NET = "198.18.17.1", "198.18.17.2", "198.18.17.0/30"
+START_VMS = default_lab().vms
 CLIENT = next(vm for vm in START_VMS if vm.name == "client")
 SYSCTL = Path("/proc/sys/net/ipv4")
 

@@ -20,14 +20,16 @@ from labguide.sandbox import firewall, network, node1, sshkeys
 from labguide.sandbox import lab as lab_mod
 from labguide.sandbox.cloudinit import HOSTKEYS_UNIT_NAME
 from labguide.sandbox.guest_files import GuestTree
+from labguide.sandbox.labfile import default_lab
 from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.paths import LabPaths
-from labguide.sandbox.topology import L4LB2_IP, L4LB2_VMID, START_VMS
 from labguide.transports.proxmox import ProxmoxTransport
 from labguide.transports.ssh import SshTransport
 from labguide.transports.sshwait import wait_for_ssh
 
 pytestmark = pytest.mark.sandbox
+START_VMS = default_lab().vms
+L4LB2_IP, L4LB2_VMID = default_lab().created[0].ip, default_lab().created[0].vmid
 CLIENT = next(vm for vm in START_VMS if vm.name == "client")
 CLONE = (f"qm clone 999 {L4LB2_VMID} --name l4lb-2 --full\n"
          f'qm set {L4LB2_VMID} --ipconfig0 "ip={L4LB2_IP}/32,gw=198.18.16.1"\n'

@@ -17,12 +17,14 @@ from labguide.errors import LabguideError
 from labguide.inventory import load_inventory
 from labguide.sandbox import lab as lab_mod
 from labguide.sandbox import network, preflight
+from labguide.sandbox.labfile import default_lab
 from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.paths import LabPaths
-from labguide.sandbox.topology import BRIDGE, START_VMS, netns_name
+from labguide.sandbox.topology import BRIDGE, netns_name
 from labguide.sandbox.vmrecord import read_pid
 
 pytestmark = pytest.mark.sandbox
+START_VMS = default_lab().vms
 IPS = {vm.name: vm.ip for vm in START_VMS}
 
 

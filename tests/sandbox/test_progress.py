@@ -177,7 +177,8 @@ def test_the_fetch_hook_quotes_the_repository_folder(tmp_path: Path) -> None:
     fake.mkdir()
     (fake / "chroot").write_text("#!/bin/sh\nexit 0\n")
     (fake / "chroot").chmod(0o755)
-    hook = next(a for a in image.base_argv(root, debs) if a.startswith("--customize-hook="))
+    hook = next(a for a in image.base_argv(root, debs, ("haproxy",))
+                if a.startswith("--customize-hook="))
     subprocess.run(["sh", "-c", hook.split("=", 1)[1], "exec", str(root)], check=True,
                    env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"})
     assert [p.name for p in debs.iterdir()] == ["haproxy_2.6_amd64.deb"]
