@@ -23,7 +23,7 @@ from labguide.plan import Plan
 from labguide.report import write_report
 from labguide.sandbox.paths import LabPaths
 from labguide.state import RunState, Transcript
-from tests.e2e.reader import Reader
+from tests.e2e.reader import console_reader
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 #: The last run's load-test figures, for docs/benchmarks.md (outside the repository).
@@ -102,7 +102,8 @@ async def test_the_whole_chapter_runs(lab_plan: Plan, tmp_path: Path) -> None:
     engine = Engine(lab_plan, state=RunState(tmp_path / "state.json", "l4lb-ha"),
                     transcript=Transcript(tmp_path / "t.jsonl"))
     engine.bus.subscribe(events.append)
-    reader = Reader(LabPaths.default())  # the lab is strict: l4lb-2's new key is asked about
+    # the lab is strict: l4lb-2's new key is asked about
+    reader = console_reader(LabPaths.default())
     reader.attach(engine)
     try:
         status = await engine.run()
@@ -112,8 +113,9 @@ async def test_the_whole_chapter_runs(lab_plan: Plan, tmp_path: Path) -> None:
     failed = {k: v.message for k, v in done.items() if v.status == StepStatus.FAILED}
     assert status == StepStatus.PASSED, failed
     # as in a real lab: labguide asked about l4lb-2's new key, and so did ssh on client
-    assert ("labguide", "l4lb-2") in reader.asked, reader.asked
-    assert ("ssh", "198.18.16.134") in reader.asked, reader.asked
+    # (198.18.16.134 is l4lb-2), and the reader said yes to both after comparing
+    assert ("labguide", "198.18.16.134", True) in reader.asked, reader.asked
+    assert ("ssh", "198.18.16.134", True) in reader.asked, reader.asked
     for sid in ("create-l4lb-2", "l4lb2-balances", "vip-on-l4lb1", "failover-vip-on-l4lb2",
                 "failback-vip-on-l4lb1", "haproxy-test-vip-on-l4lb1",
                 "haproxy-down-l4lb1-released", "haproxy-down-vip-on-l4lb2",

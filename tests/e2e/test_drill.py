@@ -39,7 +39,7 @@ from labguide.report.junit import drill_suite
 from labguide.report.table import drill_table
 from labguide.sandbox.paths import LabPaths
 from labguide.state import RunState, Transcript
-from tests.e2e.reader import Reader
+from tests.e2e.reader import console_reader
 
 LABGUIDE = [sys.executable, "-m", "labguide"]
 VIP, VIP2 = "198.18.16.140", "198.18.16.141"
@@ -167,7 +167,8 @@ def finished_plan(lab_plan: Plan, tmp_path_factory: pytest.TempPathFactory) -> P
             return
         engine = Engine(lab_plan, state=RunState(folder / "state.json", "l4lb-ha"),
                         transcript=Transcript(folder / "t.jsonl"))
-        Reader(LabPaths.default()).attach(engine)  # l4lb-2's new key, as a reader answers it
+        # l4lb-2's new key, as a reader answers it
+        console_reader(LabPaths.default()).attach(engine)
         try:
             status = await engine.run()
         finally:
