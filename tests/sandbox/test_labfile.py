@@ -228,10 +228,14 @@ def test_another_labs_layers_are_its_own_in_the_cache() -> None:
                                                           "more-web.client"]
 
 
-def test_the_example_chapters_lab_is_a_lab_of_its_own() -> None:
-    """examples/more-web.md: a third web server in the start state, no VM made by the
-    chapter, the packages the bundled lab's repository holds, layers cached apart."""
-    lab = load_lab(lab_file_of(str(Path(__file__).parents[2] / "examples" / "more-web.md")))
+def test_the_second_chapters_lab_is_a_lab_of_its_own() -> None:
+    """more-web (found by its bundled name, as `lab up more-web` finds it): a third web
+    server in the start state, no VM made by the chapter, the packages the bundled lab's
+    repository holds, layers cached apart. Its Japanese file names the same lab file."""
+    lab = load_lab(lab_file_of("more-web"))
+    assert lab.path.parent.name == "chapters"
+    ja = lab_file_of(str(Path(__file__).parents[2] / "chapters" / "more-web.ja.md"))
+    assert ja.resolve() == lab.path.resolve()
     assert lab.id == "more-web" and lab.created == ()
     assert [(v.name, v.ip, v.role) for v in lab.vms if v.name == "web-3"] == [
         ("web-3", "198.18.16.153", "web")]
