@@ -241,3 +241,18 @@ def test_the_second_chapters_lab_is_a_lab_of_its_own() -> None:
         ("web-3", "198.18.16.153", "web")]
     assert set(lab.repo_packages) <= set(REPO_PACKAGES)
     assert lab.layer_key("web") == "more-web.web"
+
+
+def test_a_bad_line_in_the_second_chapters_lab_is_located(tmp_path: Path) -> None:
+    """more-web's lab file is read as strictly as l4lb-ha's: web-3 (its own VM) given web-2's
+    address is an error at web-3's line and key, in a copy beside a copy of its chapter."""
+    good = lab_file_of("more-web").read_text()
+    text = good.replace('address = "198.18.16.153"', 'address = "198.18.16.152"')
+    assert text != good
+    (tmp_path / "more-web.lab.toml").write_text(text)
+    with pytest.raises(LabguideError) as err:
+        load_lab(lab_file_of(str(tmp_path / "more-web.md")))
+    loc = err.value.location
+    assert loc is not None and loc.file == tmp_path / "more-web.lab.toml", str(err.value)
+    assert loc.key == "vms[3].address" and "is also web-2's" in err.value.message
+    assert loc.line == text[: text.index('name = "web-3"')].count("\n") + 2, str(err.value)
