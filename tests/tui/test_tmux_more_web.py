@@ -92,9 +92,9 @@ def test_tui_walks_more_web_and_web3_joins_the_stream(tmp_path: Path, lang: str)
                 assert not re.search(ANSWER.format(name="web-3"), screen), screen
             rec = run_step(run, step_id, log, words)
             assert rec["status"] == "passed", (step_id, rec)
-            if step_id == RELOAD:
-                screen = wait_screen("web-3=", timeout=30)
-                assert re.search(ANSWER.format(name="web-3"), wait_answer("web-3")), screen
+            if step_id == RELOAD:  # web-3 answers now: a line in the log, a count
+                wait_answer("web-3")
+                wait_screen("web-3=", timeout=30)
         screen = capture()
         for name in ("web-1", "web-2", "web-3"):
             assert f"{name}=" in screen, screen
