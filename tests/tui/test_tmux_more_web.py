@@ -100,6 +100,9 @@ def test_tui_walks_more_web_and_web3_joins_the_stream(tmp_path: Path, lang: str)
             assert f"{name}=" in screen, screen
         records = {sid: run.record(sid) for sid in ids}
         assert all(r and r["status"] == "passed" for r in records.values()), records
+        # as the reader sees it: a ✓ beside each step in the steps pane (the left one)
+        steps_pane = [line.split("│")[1] for line in screen.splitlines() if line.count("│") > 2]
+        assert sum("✓" in row for row in steps_pane) == len(ids), screen
         tmux("send-keys", "-t", SESSION, "q")
         wait_screen("LGT-EXIT=0", timeout=30)
     finally:
