@@ -134,17 +134,21 @@ def sandbox_missing() -> str | None:
     return None
 
 
-def lab_up(fresh: bool = False) -> Path:
-    """Bring the sandbox lab up (down first if `fresh`); returns its inventory's path."""
+def lab_up(fresh: bool = False, chapter: str | None = None) -> Path:
+    """Bring the sandbox lab up (down first if `fresh`); returns its inventory's path.
+    `chapter`: a bundled chapter's lab (its NAME.lab.toml) instead of l4lb-ha's; as a lab
+    that is up may be another's, only with `fresh`."""
     from labguide.sandbox import lab
+    from labguide.sandbox.labfile import lab_file_of, load_lab
     from labguide.sandbox.paths import LabPaths
 
+    assert fresh or chapter is None, "another chapter's lab is brought up fresh"
     paths = LabPaths.default()
     say = lambda line: print(f"[lab] {line}")  # noqa: E731
     if fresh and lab.is_up(paths):
         lab.down(paths, say=say)
     if not lab.is_up(paths):
-        lab.up(paths, say=say)
+        lab.up(paths, say=say, lab=load_lab(lab_file_of(chapter)) if chapter else None)
         _LAB_BROUGHT_UP.append(True)
     return paths.inventory
 
@@ -174,10 +178,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+#: Tests that build the more-web chapter's lab (not l4lb-ha's): they run last.
+OTHER_LABS = ("tests/tui/test_tmux_more_web.py", "tests/e2e/test_labguide_test.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`labguide test`'s own tests run last: they take the shared lab down and build the
-    example chapter's lab, so the tests that read the finished l4lb-ha lab (the probes'
-    sandbox tests) would meet a fresh start-state lab after them and skip."""
-    last = [i for i in items if i.nodeid.startswith("tests/e2e/test_labguide_test.py")]
+    """The more-web chapter's tests (its TUI run, `labguide test`'s own) run last: they take
+    the shared lab down and build the more-web lab, so the tests that read the finished
+    l4lb-ha lab (the probes' sandbox tests) would meet another lab after them and skip."""
+    last = [i for i in items if i.nodeid.startswith(OTHER_LABS)]
     if last:
         items[:] = [i for i in items if i not in last] + last

@@ -144,3 +144,14 @@ def test_lint_test_and_lab_up_complete_the_chapter() -> None:
     assert "plain,l4lb-ha" in complete("labguide lab up l4")
     assert complete("labguide lint l4lb-ha --lang ") == ["plain,en", "plain,ja"]
     assert "file,./" in complete("labguide test ./")
+
+
+def test_the_second_chapter_completes_by_name() -> None:
+    """more-web is bundled: its name after each command that takes a chapter (`lab up` too:
+    it has a lab file), and its steps, hosts and languages after it."""
+    for command in ("run", "show", "check", "lint", "test", "lab up"):
+        assert complete(f"labguide {command} mo") == ["plain,more-web"], command
+    assert complete("labguide run more-web --from reload") == ["plain,reload-haproxy"]
+    assert complete("labguide run more-web --limit ") == [
+        "plain,l4lb-1", "plain,web-3", "plain,client"]
+    assert complete("labguide run more-web --lang ") == ["plain,en", "plain,ja"]

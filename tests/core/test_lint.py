@@ -176,9 +176,14 @@ def test_the_bundled_chapters_lint_clean_in_every_language() -> None:
     assert "2 files linted: 0 errors, 0 warnings" in res.stdout
 
 
-def test_the_example_chapter_lints_clean() -> None:
-    example = Path(__file__).parents[2] / "examples" / "more-web.md"
-    assert lint_file(example) == [], [str(f) for f in lint_file(example)]
+def test_the_second_chapter_lints_clean_in_both_languages() -> None:
+    """more-web, by its bundled name: its English file and its Japanese translation."""
+    res = lint("more-web", "--strict")
+    assert res.returncode == 0, res.stdout
+    assert "2 files linted: 0 errors, 0 warnings" in res.stdout
+    res = lint("more-web", "--lang", "ja", "--strict")  # the Japanese file, in Japanese
+    assert res.returncode == 0, res.stdout
+    assert "ファイル 1 件を検査: エラー 0 件、警告 0 件" in res.stdout, res.stdout
 
 
 def test_findings_in_the_readers_language(tmp_path: Path) -> None:

@@ -20,6 +20,8 @@ def test_wheel_carries_the_chapters_and_lists_them(tmp_path: Path) -> None:
     wheel = next(wheels.glob("labguide-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "labguide/chapters/l4lb-ha.md" in names
+    assert {"labguide/chapters/more-web.md", "labguide/chapters/more-web.ja.md",
+            "labguide/chapters/more-web.lab.toml"} <= set(names)
     assert "labguide/locale/ja/LC_MESSAGES/labguide.mo" in names
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
@@ -31,6 +33,7 @@ def test_wheel_carries_the_chapters_and_lists_them(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "labguide", "list"], env=env, cwd=tmp_path,
                          capture_output=True, text=True)
     assert res.returncode == 0 and "l4lb-ha" in res.stdout, res.stderr
+    assert "more-web" in res.stdout and "languages: en, ja" in res.stdout.splitlines()[1]
     ja = subprocess.run([sys.executable, "-m", "labguide", "--help"], cwd=tmp_path,
                         env={**env, "LANG": "ja_JP.UTF-8", "PYTHONIOENCODING": "utf-8"},
                         capture_output=True, text=True, encoding="utf-8")

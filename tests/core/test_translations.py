@@ -76,8 +76,8 @@ def bundled_translations() -> list[Path]:
             if lang != DEFAULT_LANG]
 
 
-def test_the_bundled_chapter_has_a_japanese_translation() -> None:
-    assert [p.name for p in bundled_translations()] == ["l4lb-ha.ja.md"]
+def test_the_bundled_chapters_have_japanese_translations() -> None:
+    assert [p.name for p in bundled_translations()] == ["l4lb-ha.ja.md", "more-web.ja.md"]
 
 
 @pytest.mark.parametrize("path", bundled_translations(), ids=lambda p: p.name)
@@ -98,8 +98,9 @@ def test_each_translation_is_the_same_chapter(path: Path) -> None:
         assert sa.title != sb.title, f"section {sa.title!r} not translated"
 
 
-def test_the_japanese_prose_is_japanese() -> None:
-    ja = load_chapter(next(p for p in bundled_translations() if p.name == "l4lb-ha.ja.md"))
+@pytest.mark.parametrize("name", ["l4lb-ha.ja.md", "more-web.ja.md"])
+def test_the_japanese_prose_is_japanese(name: str) -> None:
+    ja = load_chapter(next(p for p in bundled_translations() if p.name == name))
     kana = re.compile(r"[\u3040-\u30ff]")
     for step in ja.steps:
         if step.prose.strip():

@@ -11,16 +11,17 @@ import subprocess
 from pathlib import Path
 
 from labguide.authortest import ConsoleReader
-from labguide.sandbox.labfile import default_lab
+from labguide.sandbox.labfile import current_lab
 from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.paths import LabPaths
 
-KNOWN_IPS = {vm.ip: vm.vmid for vm in (*default_lab().vms, *default_lab().created)}
-
 
 def console_fingerprint(paths: LabPaths, address: str) -> str:
-    """What `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints on the VM's console."""
-    rec = NspawnMachines(paths).record(KNOWN_IPS[address])
+    """What `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints on the VM's console
+    (a VM of the lab that is up: l4lb-ha's, or another chapter's)."""
+    lab = current_lab(paths)
+    known = {vm.ip: vm.vmid for vm in (*lab.vms, *lab.created)}
+    rec = NspawnMachines(paths).record(known[address])
     assert rec is not None, address
     pub = Path(rec.root) / "etc/ssh/ssh_host_ed25519_key.pub"
     out = subprocess.run(["ssh-keygen", "-lf", str(pub)], capture_output=True, text=True,

@@ -228,12 +228,31 @@ def test_another_labs_layers_are_its_own_in_the_cache() -> None:
                                                           "more-web.client"]
 
 
-def test_the_example_chapters_lab_is_a_lab_of_its_own() -> None:
-    """examples/more-web.md: a third web server in the start state, no VM made by the
-    chapter, the packages the bundled lab's repository holds, layers cached apart."""
-    lab = load_lab(lab_file_of(str(Path(__file__).parents[2] / "examples" / "more-web.md")))
+def test_the_second_chapters_lab_is_a_lab_of_its_own() -> None:
+    """more-web (found by its bundled name, as `lab up more-web` finds it): a third web
+    server in the start state, no VM made by the chapter, the packages the bundled lab's
+    repository holds, layers cached apart. Its Japanese file names the same lab file."""
+    lab = load_lab(lab_file_of("more-web"))
+    assert lab.path.parent.name == "chapters"
+    ja = lab_file_of(str(Path(__file__).parents[2] / "chapters" / "more-web.ja.md"))
+    assert ja.resolve() == lab.path.resolve()
     assert lab.id == "more-web" and lab.created == ()
     assert [(v.name, v.ip, v.role) for v in lab.vms if v.name == "web-3"] == [
         ("web-3", "198.18.16.153", "web")]
     assert set(lab.repo_packages) <= set(REPO_PACKAGES)
     assert lab.layer_key("web") == "more-web.web"
+
+
+def test_a_bad_line_in_the_second_chapters_lab_is_located(tmp_path: Path) -> None:
+    """more-web's lab file is read as strictly as l4lb-ha's: web-3 (its own VM) given web-2's
+    address is an error at web-3's line and key, in a copy beside a copy of its chapter."""
+    good = lab_file_of("more-web").read_text()
+    text = good.replace('address = "198.18.16.153"', 'address = "198.18.16.152"')
+    assert text != good
+    (tmp_path / "more-web.lab.toml").write_text(text)
+    with pytest.raises(LabguideError) as err:
+        load_lab(lab_file_of(str(tmp_path / "more-web.md")))
+    loc = err.value.location
+    assert loc is not None and loc.file == tmp_path / "more-web.lab.toml", str(err.value)
+    assert loc.key == "vms[3].address" and "is also web-2's" in err.value.message
+    assert loc.line == text[: text.index('name = "web-3"')].count("\n") + 2, str(err.value)
