@@ -112,6 +112,8 @@ class LabguideApp(FlowActions, StreamActions, OutputActions):
         self.answer_line = AnswerLine(id="answer")
         self.vip_pane = VipPane(self.plan.vips, self.plan.chapter.watch.candidates,
                                 absent=self.not_created, id="vip")
+        # a chapter that watches no VIP (more-web) has nothing true to say there: no pane
+        self.vip_pane.display = bool(self.plan.vips)
         self.stream_pane = StreamPane(self.plan.shown_url, id="stream")
         self.jump_panel = StepPicker(self.plan, self.step_view)
         yield Header(icon="≡")

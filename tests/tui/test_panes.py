@@ -12,6 +12,7 @@ from rich.console import Console, RenderableType
 from textual.pilot import Pilot
 
 from labguide.events import EventBus, StepStatus
+from labguide.inventory import Host
 from labguide.probes.events import (
     HostReachability,
     ProbeBatch,
@@ -237,3 +238,20 @@ async def test_vip_pane_tells_keepalived_stopped_from_host_down_and_unreachable(
         await pilot.pause()
         assert "not running" not in pane.host_label("l4lb-1").plain
         await pilot.press("q")
+
+
+async def test_a_chapter_without_vips_has_no_vip_pane(tmp_path: Path) -> None:
+    """more-web watches no VIP: the live column is the stream pane alone, nothing in it
+    says "no change seen yet" about VIPs that the chapter never has."""
+    chapter = Path(__file__).parents[2] / "chapters" / "more-web.md"
+    hosts = {n: Host(name=n, address="127.0.0.1", transport="local")
+             for n in ("l4lb-1", "web-3", "client")}
+    app = app_for(make_engine(chapter, hosts, tmp_path / "run"))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        assert not app.vip_pane.display and app.stream_pane.display
+        assert app.stream_pane.region.height > 0
+    l4lb = app_for(l4lb_engine(tmp_path / "l4lb"))
+    async with l4lb.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        assert l4lb.vip_pane.display and l4lb.vip_pane.region.height > 0
