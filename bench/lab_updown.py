@@ -103,18 +103,10 @@ def _phase_rows(rec: Recorder) -> list[str]:
 
 def another_lab(paths: LabPaths) -> str | None:
     """What of a lab under another root is up (the bridge and node1's address are one per
-    host). Looks at this host's own tables only: nothing is sent (without the bridge, node1's
-    address would be routed out of the machine)."""
+    host)."""
     from labguide.sandbox import network
-    from labguide.sandbox.topology import NODE1_IP, PVE_PORT
 
-    if network.bridge_is_ours() is not None and not paths.bridge_record.exists():
-        return "the bridge lgbr0 (made under another lab root)"
-    listening = subprocess.run(["ss", "-Htln", f"src {NODE1_IP}:{PVE_PORT}"],
-                               capture_output=True, text=True, check=True).stdout
-    if listening.strip() and not paths.pve_pidfile.exists():
-        return f"something (another lab root's node1?) listens on {NODE1_IP}:{PVE_PORT}"
-    return None
+    return network.foreign_lab(paths.bridge_record, paths.pve_pidfile)
 
 
 def updown(paths: LabPaths, cold: bool, runs: int, host_keys: str | None = None) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from labguide.errors import LabguideError, Location
 from labguide.sandbox.proc import ok, run
-from labguide.sandbox.topology import BRIDGE, GATEWAY, NODE1_IP, SUBNET
+from labguide.sandbox.topology import BRIDGE, GATEWAY, NODE1_IP, PVE_PORT, SUBNET
 
 BRIDGE_ALIAS = "labguide-sandbox"
 
@@ -29,6 +29,19 @@ def bridge_is_ours() -> bool | None:
     for link in _links():
         if link.get("ifname") == BRIDGE:
             return link.get("ifalias") == BRIDGE_ALIAS
+    return None
+
+
+def foreign_lab(bridge_record: Path, pve_pidfile: Path) -> str | None:
+    """What of a lab under another root (LABGUIDE_LAB_ROOT) is up, or None: the bridge and
+    node1's address exist once per machine. Reads this machine's own tables only: nothing is
+    sent (without the bridge, node1's address would be routed out of the machine)."""
+    if bridge_is_ours() is not None and not bridge_record.exists():
+        return f"the bridge {BRIDGE}, made under another lab root"
+    listening = subprocess.run(["ss", "-Htln", f"src {NODE1_IP}:{PVE_PORT}"],
+                               capture_output=True, text=True, check=True).stdout
+    if listening.strip() and not pve_pidfile.exists():
+        return f"a server on node1's address {NODE1_IP}:{PVE_PORT} (another lab root's node1?)"
     return None
 
 

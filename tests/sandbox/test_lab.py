@@ -162,6 +162,19 @@ def test_clear_errors(lab: LabPaths, monkeypatch: pytest.MonkeyPatch) -> None:
         subprocess.run(["ip", "link", "del", dummy], check=True)
 
 
+def test_a_lab_under_another_root_is_refused(lab: LabPaths, tmp_path: Path) -> None:
+    """The bridge and node1's address exist once per machine: a second root's `up` says
+    whose they are and changes nothing, the lab that is up keeps running."""
+    other = LabPaths.default(tmp_path / "root")
+    with pytest.raises(LabguideError, match="another sandbox lab is up on this machine: the "
+                                            f"bridge {BRIDGE}, made under another lab root"):
+        lab_mod.up(other)
+    assert not other.lab_file.exists() and not NspawnMachines(other).recorded_vmids()
+    assert lab_mod.is_up(lab) and network.bridge_is_ours() is True
+    # its own lab's `up` is not refused by its own bridge and node1
+    assert network.foreign_lab(lab.bridge_record, lab.pve_pidfile) is None
+
+
 async def test_a_guest_that_refuses_logins_is_named(lab: LabPaths) -> None:
     """`lab up` logs in to every guest: one that answers with a banner but refuses logins
     (here /run/nologin, as a guest whose boot failed half-way keeps it) stops it, by name."""
