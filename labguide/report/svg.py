@@ -141,7 +141,8 @@ def _panel(samples: Sequence[Sample], scale: Scale, top: float, what: str) -> st
             "only)").format(panel=label), "missing"))
         return "".join(out)
     peak = max(known) or 1.0
-    out.append(_text(LEFT - 4, top + 12, f"{peak:,.0f}", "peak-label", "end"))
+    shown = f"{peak:,.0f}" if peak >= 10 else f"{peak:.2g}"  # p95 under a ms: 0.95, not 1
+    out.append(_text(LEFT - 4, top + 12, shown, "peak-label", "end"))
 
     def y(v: float) -> float:
         return round(top + height - v / peak * (height - 8), 1)
