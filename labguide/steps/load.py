@@ -136,7 +136,7 @@ class LoadKind(StepKind):
             got = await ctx.transport(host).capture(fetch_command(export), timeout=30)
         except HostError:
             return []
-        return read_series(got.lines) if got.ok else []
+        return read_series(got.stdout) if got.ok else []
 
     async def with_prober(self, ctx: StepContext, host: str) -> dict[str, Any]:
         from labguide.probes.http_prober import Prober
