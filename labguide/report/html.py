@@ -1,6 +1,7 @@
 """The run's report as one self-contained HTML page (`labguide report`, `--report FILE.html`):
 inline CSS and SVG, no script, nothing fetched. From the transcript (report/runlog.py), the
-chapter's section titles and, when there is one, a --check result. Writes text only."""
+chapter's section titles and, when there is one, a --check result and a drill's (charted
+by report/drill_html.py). Writes text only."""
 
 from __future__ import annotations
 
