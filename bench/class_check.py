@@ -5,9 +5,12 @@ Usage (root; the lab is shared, so hold its lock, briefly; a lab that is
 not up is brought up first and taken down after):
     flock /tmp/labguide-lab.lock .venv/bin/python bench/class_check.py [--labs 30] [--runs 3]
 Per run: the whole command as a process (wall, CPU of the process: user+sys from
-RUSAGE_CHILDREN), then the same check in this process with asyncssh.connect counted (the SSH
-connections it opened) and the Proxmox API hosts it connected. One lab alone for scale.
-Prints Markdown and JSON. Changes nothing in the lab.
+RUSAGE_CHILDREN), the CPU the lab itself spent meanwhile (the sandbox's VMs and its Proxmox
+API emulator: their process trees from the lab's pid files, user+sys of each process plus
+what it reaped), the whole machine's busy CPU (/proc/stat), and the labs that did not pass
+with their first failed check; then the same check in this process with asyncssh.connect
+counted (the SSH connections it opened) and the Proxmox API hosts it connected. One lab
+alone for scale. Prints Markdown and JSON. Changes nothing in the lab.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import resource
 import statistics
@@ -49,17 +53,80 @@ def write_labs(source: Path, folder: Path, n: int) -> list[Path]:
     return out
 
 
-def command(folder: Path, connections: int) -> tuple[float, float, int]:
-    """(wall, CPU user+sys, exit code) of the whole command."""
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine spent busy so far (all cores, /proc/stat)."""
+    f = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    return (sum(f) - f[3] - f[4]) / TICK
+
+
+def lab_pids(paths: LabPaths) -> list[int]:
+    """The sandbox's own processes by its records: each VM's nspawn, the API emulator."""
+    files = [*paths.run.glob("vm/*/nspawn.pid"), paths.pve_pidfile]
+    return [int(f.read_text().split()[0]) for f in files if f.is_file()]
+
+
+def lab_cpu(roots: list[int]) -> float:
+    """CPU seconds of the lab's process trees: each process's user+sys plus its reaped
+    children's (a check's commands end reaped by the VM's sshd)."""
+    stats: dict[int, tuple[int, float]] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(d.name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]) / TICK)
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _cpu) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0.0, [p for p in roots if p in stats]
+    while todo:
+        pid = todo.pop()
+        total += stats[pid][1]
+        todo += children.get(pid, [])
+    return total
+
+
+def not_passed(stdout: str) -> dict[str, str]:
+    """Lab → its first failed check and why (from --format json)."""
+    try:
+        labs = json.loads(stdout)["labs"]
+    except (ValueError, KeyError):
+        return {"?": stdout[-300:]}
+    out = {}
+    for lab in labs:
+        if lab["verdict"] == "pass":
+            continue
+        failed = [c for c in (lab.get("check") or {}).get("checks", [])
+                  if c["status"] != "passed"]
+        why = lab.get("error") or str(lab.get("unreachable_hosts") or "")
+        if failed:
+            c = failed[0]
+            hosts = {h: (r.get("reason") or "", r.get("tail", [])[-1:])
+                     for h, r in c["results"].items() if r.get("status") != "passed"}
+            why = f"{c['id']} {hosts}"
+        out[lab["lab"]] = why
+    return out
+
+
+def command(folder: Path, connections: int, roots: list[int]) -> dict[str, Any]:
+    """The whole command: wall, its CPU (user+sys), the lab's and the machine's meanwhile."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.monotonic()
+    lab0, busy0, t0 = lab_cpu(roots), machine_busy(), time.monotonic()
     proc = subprocess.run([LABGUIDE, "check", "l4lb-ha", "-i", str(folder), "--connections",
-                           str(connections)], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)
+                           str(connections), "--format", "json"], capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL)
     wall = time.monotonic() - t0
+    lab1, busy1 = lab_cpu(roots), machine_busy()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, proc.returncode
+    return {"wall": round(wall, 2), "cpu": round(cpu, 2), "lab_cpu": round(lab1 - lab0, 2),
+            "machine_busy": round(busy1 - busy0, 2), "exit_code": proc.returncode,
+            "not_passed": not_passed(proc.stdout)}
 
 
 def in_process(files: list[Path], connections: int) -> dict[str, Any]:
@@ -99,13 +166,13 @@ def main() -> None:
     if brought_up:  # taken down again at the end, as the tests do
         lab.up(paths, say=lambda line: print(f"[lab] {line}", file=sys.stderr))
     try:
-        run(args, paths.inventory)
+        run(args, paths.inventory, lab_pids(paths))
     finally:
         if brought_up:
             lab.down(paths, say=lambda line: print(f"[lab] {line}", file=sys.stderr))
 
 
-def run(args: argparse.Namespace, source: Path) -> None:
+def run(args: argparse.Namespace, source: Path, roots: list[int]) -> None:
     result: dict[str, Any] = {"labs": args.labs, "connections": args.connections,
                               "load_before": Path("/proc/loadavg").read_text().split()[:3]}
     with tempfile.TemporaryDirectory(prefix="labguide-class-") as tmp:
@@ -113,22 +180,20 @@ def run(args: argparse.Namespace, source: Path) -> None:
         one = Path(tmp) / "one"
         one.mkdir()
         write_labs(source, one, 1)
-        runs = [command(Path(tmp), args.connections) for _ in range(args.runs)]
-        single = [command(one, args.connections) for _ in range(args.runs)]
+        result["runs"] = [command(Path(tmp), args.connections, roots)
+                          for _ in range(args.runs)]
+        result["one_lab"] = [command(one, args.connections, roots) for _ in range(args.runs)]
         result["in_process"] = in_process(files, args.connections)
-    result.update({
-        "wall": [round(r[0], 2) for r in runs], "cpu": [round(r[1], 2) for r in runs],
-        "exit_codes": sorted({r[2] for r in runs}),
-        "one_lab_wall": [round(r[0], 2) for r in single],
-        "one_lab_cpu": [round(r[1], 2) for r in single],
-        "load_after": Path("/proc/loadavg").read_text().split()[:3]})
-    ip = result["in_process"]
-    print(f"| {args.labs} labs, one command | wall {statistics.median(result['wall']):.2f} s "
-          f"(runs {result['wall']}) | CPU {statistics.median(result['cpu']):.2f} s | "
-          f"SSH connections {ip['ssh_connections']} | one lab: wall "
-          f"{statistics.median(result['one_lab_wall']):.2f} s, CPU "
-          f"{statistics.median(result['one_lab_cpu']):.2f} s |")
+    result["load_after"] = Path("/proc/loadavg").read_text().split()[:3]
     print(json.dumps(result, indent=2))
+    for what, runs in (("all", result["runs"]), ("one lab", result["one_lab"])):
+        med = {k: statistics.median(r[k] for r in runs)
+               for k in ("wall", "cpu", "lab_cpu", "machine_busy")}
+        print(f"| {what} | wall {med['wall']:.2f} s (runs {[r['wall'] for r in runs]}) | "
+              f"labguide CPU {med['cpu']:.2f} s | lab CPU {med['lab_cpu']:.2f} s | machine "
+              f"busy {med['machine_busy']:.2f} CPU-s | not passed "
+              f"{[len(r['not_passed']) for r in runs]} |")
+    print(f"SSH connections (in process): {result['in_process']['ssh_connections']}")
 
 
 if __name__ == "__main__":

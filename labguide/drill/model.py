@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from labguide.events import StepStatus
 from labguide.i18n import N_
 from labguide.probes.events import OutageWindow
+from labguide.report.runlog import Sample
 
 MAINTENANCE_FILE = "/etc/keepalived/maintenance_mode"
 #: Read on every candidate host before and after the drill: it must come back unchanged.
@@ -97,6 +98,11 @@ class ScenarioResult:
     duration: float = 0.0
     #: When the restoring command was sent (epoch): outages that began before it are the move's.
     restore_at: float = 0.0
+    #: When the scenario's load began and its disrupting command was sent (epoch).
+    started_at: float = 0.0
+    disrupt_at: float = 0.0
+    #: The load over time: a sample per prober window (requests/s, failures, p95 ms).
+    samples: tuple[Sample, ...] = ()
 
 
 @dataclass(frozen=True)

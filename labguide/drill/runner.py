@@ -28,7 +28,8 @@ from labguide.errors import HostError, LabguideError
 from labguide.events import Event
 from labguide.i18n import gettext as _
 from labguide.plan import Plan
-from labguide.probes.events import OutageWindow, ProbeSummary
+from labguide.probes.events import OutageWindow, ProbeBatch, ProbeSummary
+from labguide.report.runlog import Sample
 from labguide.transports.pool import TransportPool
 
 Say = Callable[[str], None]
@@ -85,8 +86,16 @@ class Attempt:
     restored: bool = False
     peer: str | None = None
     error: str = ""
+    t_start: float = field(default_factory=time.time)
     t_disrupt: float = field(default_factory=time.time)
     t_restore: float = field(default_factory=time.time)
+    samples: list[Sample] = field(default_factory=list)
+
+    def window(self, event: Event) -> None:
+        """The prober's windows kept as the load's time series (for the report's chart)."""
+        if isinstance(event, ProbeBatch):
+            self.samples.append(Sample(event.t1, event.rate, event.failed,
+                                       event.latency.p95 if event.latency.count else None))
 
 
 class Drill:
@@ -181,7 +190,7 @@ class Drill:
         # bounded by itself even if this process dies: the worker stops after `duration`
         budget = 3 * self.settle + self.move_timeout + self.back_timeout + 15.0
         async with Prober(url_for(self.plan, vip), self.rate, timeout=2.0,
-                          duration=budget) as prober:
+                          duration=budget, publish=a.window) as prober:
             try:
                 await asyncio.sleep(self.settle)
                 await self.disrupt(a)
@@ -216,7 +225,8 @@ class Drill:
             by_cause={k: v for k, v in (summary.by_cause if summary else {}).items()
                       if k != "ok"},
             outages=outages, expected_lost=d.expected_lost, chapter=_(d.chapter),
-            duration=duration, restore_at=a.t_restore)
+            duration=duration, restore_at=a.t_restore, started_at=a.t_start,
+            disrupt_at=a.t_disrupt, samples=tuple(a.samples))
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from labguide.probes.events import OutageWindow
+from labguide.report.runlog import Sample
 from labguide.titles import bound_title
 
 if TYPE_CHECKING:
@@ -37,6 +38,13 @@ def outage_as_dict(o: OutageWindow) -> dict[str, Any]:
             "causes": dict(o.causes), "first_failure": o.first_failure}
 
 
+def sample_as_dict(s: Sample) -> dict[str, Any]:
+    """One window of a load: its end (epoch), requests/s, failures, p95 in ms (None: no
+    answer in it)."""
+    return {"t": round(s.t, 3), "rate": round(s.rate, 1), "failed": s.failed,
+            "p95": None if s.p95 is None else round(s.p95, 2)}
+
+
 def drill_as_dict(report: DrillReport) -> dict[str, Any]:
     return {
         "exit_code": report.exit_code, "rate": report.rate,
@@ -56,5 +64,7 @@ def drill_as_dict(report: DrillReport) -> dict[str, Any]:
             "by_cause": dict(r.by_cause), "outages": [outage_as_dict(o) for o in r.outages],
             "expected_lost": r.expected_lost, "chapter": r.chapter,
             "duration": round(r.duration, 3), "restore_at": r.restore_at,
+            "started_at": r.started_at, "disrupt_at": r.disrupt_at,
+            "samples": [sample_as_dict(s) for s in r.samples],
         } for r in report.results],
     }

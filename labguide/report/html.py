@@ -1,6 +1,7 @@
 """The run's report as one self-contained HTML page (`labguide report`, `--report FILE.html`):
 inline CSS and SVG, no script, nothing fetched. From the transcript (report/runlog.py), the
-chapter's section titles and, when there is one, a --check result. Writes text only."""
+chapter's section titles and, when there is one, a --check result and a drill's (charted
+by report/drill_html.py). Writes text only."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 from labguide.events import StepStatus
 from labguide.i18n import gettext as _
 from labguide.i18n import language, ngettext
+from labguide.report.drill_html import drill_html
 from labguide.report.runlog import LoadRun, RunLog, StepRun
 from labguide.report.svg import Marker, Scale, load_chart, vip_timeline
 
 if TYPE_CHECKING:
     from labguide.check import CheckReport
+    from labguide.drill.model import DrillReport
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:960px;color:#222;
@@ -184,9 +187,10 @@ def _check(check: CheckReport) -> str:
 
 
 def render_html(log: RunLog | None, *, title: str, titles: Mapping[str, str],
-                check: CheckReport | None = None, extra: str = "") -> str:
+                check: CheckReport | None = None, drill: DrillReport | None = None) -> str:
     """The whole page. `titles`: section id → title; `log` None: no run recorded yet;
-    `extra`: the drill's table, as text."""
+    `drill`: a --drill's result, charted per scenario."""
+
     body: Sequence[str]
     if log is None:
         body = ["<p>" + escape(_("No run recorded for this chapter and lab yet.")) + "</p>"]
@@ -201,7 +205,7 @@ def render_html(log: RunLog | None, *, title: str, titles: Mapping[str, str],
             counts=said)
         body = [f"<p>{escape(run)}</p>", _vips(log), _loads(log)]
     parts = [*body, _check(check) if check is not None else "",
-             _tag("h2", _("Failover drill")) + _tag("pre", extra) if extra else "",
+             drill_html(drill) if drill is not None else "",
              _steps(log, titles) if log is not None else ""]
     return (f'<!DOCTYPE html><html lang="{escape(language())}"><head><meta charset="utf-8">'
             f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"

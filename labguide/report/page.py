@@ -4,7 +4,6 @@ of a lab's commands may be private). No click here: the command lines call `writ
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,16 +27,9 @@ def page(chapter: Chapter, transcript: Path | None, *, check: CheckReport | None
         if run.id in steps and not run.section:  # a transcript older than these fields
             run.section, run.disruptive = steps[run.id].section, steps[run.id].disruptive
             run.delay = steps[run.id].delay
-    extra = ""
-    if drill is not None:
-        from labguide.report.table import drill_table
-
-        buf = io.StringIO()
-        drill_table(drill, buf)
-        extra = buf.getvalue()
     return render_html(log, title=f"{chapter.title} [{chapter.id}]",
                        titles={s.id: s.title for s in chapter.sections}, check=check,
-                       extra=extra)
+                       drill=drill)
 
 
 def write_page(path: Path, chapter: Chapter, transcript: Path | None, *,

@@ -1,6 +1,7 @@
 """A run's transcript (JSONL, labguide.state.Transcript) read back as data for the HTML report:
 steps with their result, hosts and output; VIP ownership spans per host; each load's time
-series (the prober's windows, else k6's progress lines) and the steps that ran during it.
+series (the prober's windows; for k6, the per-second series the step kept, else k6's
+progress lines) and the steps that ran during it.
 Reads only; knows nothing of HTML."""
 
 from __future__ import annotations
@@ -157,8 +158,8 @@ def _load_event(loads: dict[str, LoadRun], steps: dict[str, StepRun],
         progress.pop(rec["step"], None)
     elif ev == "load_started":
         loads.setdefault(rec["step"], LoadRun(rec["step"])).tool = rec.get("tool", "")
-    elif ev == "step_finished" and rec.get("step") in loads and not loads[rec["step"]].tool:
-        loads[rec["step"]].tool = str((rec.get("detail") or {}).get("tool", ""))
+    elif ev == "step_finished" and rec.get("step") in loads:
+        _finished_load(loads[rec["step"]], rec.get("detail") or {})
     elif ev == "probe_window":
         running = [lr for lr in loads.values() if lr.tool != "k6" and _open(steps, lr.step)]
         for lr in running[-1:]:
@@ -174,6 +175,20 @@ def _load_event(loads: dict[str, LoadRun], steps: dict[str, StepRun],
                 loads[rec["step"]].samples.append(
                     Sample(rec["t"], (done - done_before) / (elapsed - before)))
                 progress[rec["step"]] = (elapsed, done)
+
+
+def _finished_load(load: LoadRun, detail: dict[str, Any]) -> None:
+    """k6's own per-second series (labguide.probes.k6series), when the step kept one,
+    stands for the samples read from its progress lines (requests/s only)."""
+    load.tool = load.tool or str(detail.get("tool", ""))
+    series = detail.get("series")
+    if isinstance(series, list) and series:
+        try:
+            load.samples = [Sample(float(t), float(rate), None if failed is None else int(failed),
+                                   None if p95 is None else float(p95))
+                            for t, rate, failed, p95 in series]
+        except (TypeError, ValueError):
+            pass  # a series this reader does not know: the progress lines' samples stay
 
 
 def _open(steps: dict[str, StepRun], sid: str) -> bool:

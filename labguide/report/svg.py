@@ -141,7 +141,8 @@ def _panel(samples: Sequence[Sample], scale: Scale, top: float, what: str) -> st
             "only)").format(panel=label), "missing"))
         return "".join(out)
     peak = max(known) or 1.0
-    out.append(_text(LEFT - 4, top + 12, f"{peak:,.0f}", "peak-label", "end"))
+    shown = f"{peak:,.0f}" if peak >= 10 else f"{peak:.2g}"  # p95 under a ms: 0.95, not 1
+    out.append(_text(LEFT - 4, top + 12, shown, "peak-label", "end"))
 
     def y(v: float) -> float:
         return round(top + height - v / peak * (height - 8), 1)
@@ -175,16 +176,19 @@ def outages(samples: Sequence[Sample]) -> list[tuple[float, float]]:
 
 
 def load_chart(step: str, samples: Sequence[Sample], scale: Scale,
-               markers: Sequence[Marker]) -> str:
+               markers: Sequence[Marker], windows: Sequence[tuple[float, float]] | None = None,
+               title: str = "") -> str:
+    """`windows`: the outages as measured (start, end), when known more exactly than the
+    samples' failing runs; `title`: the chart's heading (default: "load STEP")."""
     top, panel = 24, 80
     height = top + 3 * panel + 30
     out = [f'<svg class="load-chart" data-step="{escape(step)}" width="{WIDTH}" '
            f'height="{height}" viewBox="0 0 {WIDTH} {height}" '
            f'xmlns="http://www.w3.org/2000/svg" role="img">',
            "<title>" + escape(_("load {step} over time").format(step=step)) + "</title>",
-           _text(4, 14, _("load {step}").format(step=step), "chart-title")]
+           _text(4, 14, title or _("load {step}").format(step=step), "chart-title")]
     bottom = top + 3 * panel
-    for o0, o1 in outages(samples):
+    for o0, o1 in outages(samples) if windows is None else windows:
         label = _("outage {length} s from {start} s").format(
             length=f"{o1 - o0:.2f}", start=f"{o0 - scale.start:.1f}")
         out.append(f'<g class="outage" data-start="{o0 - scale.start:.3f}" '

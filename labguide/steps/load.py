@@ -6,13 +6,23 @@ during the load (steps, VIP moves) is listed after it (load_judge.py)."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from labguide.errors import HostError
 from labguide.events import LoadStarted, StepStatus
 from labguide.i18n import N_
 from labguide.i18n import gettext as _
+from labguide.probes.k6series import (
+    Second,
+    export_path,
+    fetch_command,
+    read_series,
+    series_as_list,
+    with_export,
+)
 from labguide.probes.k6text import parse_k6_summary, summary_lines
 from labguide.steps.context import StepContext, Verdict
 from labguide.steps.kind import Attrs, StepKind
@@ -103,11 +113,30 @@ class LoadKind(StepKind):
     async def with_k6(self, ctx: StepContext, host: str) -> dict[str, Any] | None:
         opts: LoadOptions = ctx.step.options
         ctx.publish(LoadStarted(ctx.bound.id, K6, host, opts.rate, opts.duration))
-        result = await ctx.run(host, ctx.bound.script, ctx.step.timeout)
+        export = export_path(ctx.bound.id, secrets.token_hex(4))
+        started = time.time()
+        try:  # k6 also keeps the load second by second (k6series.py), for the report
+            result = await ctx.run(host, with_export(ctx.bound.script, export),
+                                   ctx.step.timeout)
+        finally:
+            series = await self.k6_series(ctx, host, export)
         detail = parse_k6_summary(ctx.outcomes[host].stdout)
         if result.exit_status != 0:  # 99: k6's own thresholds crossed; its numbers still count
             ctx.emit(host, "info", _("k6 ended with {result}").format(result=result))
+        if series:
+            # the host's clock against this machine's: k6 began within a second of `started`
+            skew = started - series[0].t + 1.0
+            detail["series"] = series_as_list(series, skew if abs(skew) > 2.0 else 0.0)
         return detail if "http_reqs" in detail else None
+
+    async def k6_series(self, ctx: StepContext, host: str, export: str) -> list[Second]:
+        """k6's per-second export read back and removed (nothing if k6 wrote none: an
+        older k6, a run cut short)."""
+        try:
+            got = await ctx.transport(host).capture(fetch_command(export), timeout=30)
+        except HostError:
+            return []
+        return read_series(got.stdout) if got.ok else []
 
     async def with_prober(self, ctx: StepContext, host: str) -> dict[str, Any]:
         from labguide.probes.http_prober import Prober

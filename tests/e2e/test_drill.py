@@ -238,7 +238,9 @@ async def test_check_leaves_the_lab_byte_for_byte_unchanged(finished_plan: Plan)
 @pytest.mark.slow
 async def test_drill_moves_each_vip_loses_nothing_and_restores(finished_plan: Plan,
                                                               tmp_path: Path) -> None:
-    res = cli(finished_plan, "check", "l4lb-ha", "--drill", "--yes", "--format", "json")
+    html = tmp_path / "drill.html"
+    res = cli(finished_plan, "check", "l4lb-ha", "--drill", "--yes", "--format", "json",
+              "--report", str(html))
     (tmp_path / "drill-test.json").write_text(res.stdout)  # kept by pytest for a post-mortem
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     data = json.loads(res.stdout)
@@ -274,9 +276,26 @@ async def test_drill_moves_each_vip_loses_nothing_and_restores(finished_plan: Pl
             assert all((o["duration"] or 0) < 0.1 for o in s["outages"]), s
     assert drill["before"] == drill["after"]
     assert drill["holders_after"] == {VIP: ["l4lb-1"], VIP2: ["l4lb-2"]}
+    drill_page(html.read_text(), drill["scenarios"])
     # and a --check right after passes
     res = cli(finished_plan, "run", "l4lb-ha", "--check")
     assert res.returncode == 0, res.stdout
+
+
+def drill_page(page: str, scenarios: list[dict[str, object]]) -> None:
+    """The --report of a real drill: a chart per scenario from the prober's windows, with
+    the disruption marked where it ran (seconds after that scenario's load began)."""
+    for s in scenarios:
+        name = f"{s['scenario']}@{s['vip']}"
+        assert f'<svg class="load-chart" data-step="{name}"' in page, name
+        chart = page[page.index(f'data-step="{name}"'):]
+        chart = chart[:chart.index("</svg>")]
+        assert "rate-line" in chart and "p95-line" in chart, name
+        samples = s["samples"]
+        assert isinstance(samples, list) and len(samples) > 50, name
+        at = float(s["disrupt_at"]) - min(float(s["started_at"]),  # type: ignore[arg-type]
+                                          samples[0]["t"])
+        assert f"{s['scenario']} on {s['owner']} at {at:.1f} s" in chart, name
 
 
 @pytest.mark.sandbox

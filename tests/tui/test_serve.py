@@ -1,6 +1,7 @@
 """`labguide serve`: the TUI in a browser. A real `labguide serve` over a chapter on the test
 sshd, opened in headless chromium (Playwright driving Debian's chromium): the page loads, the
 chapter's first step is on the screen, the `r` key runs it and its output and result appear.
+The screenshots before and after are compared with saved references (tests/screens.py).
 The token: no page or session without it; another address than loopback needs a flag."""
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import pytest
 
 from tests.conftest import Sshd
 from tests.report.test_html_report import png_is_not_blank
+from tests.screens import assert_looks_like, difference
 
 CHROMIUM = shutil.which("chromium")
+DATA = Path(__file__).parent / "data"
 CHAPTER = """+++
 id = "served"
 title = "Served chapter"
@@ -179,4 +182,8 @@ def test_the_tui_in_a_browser_runs_a_step(served: str, tmp_path: Path) -> None:
         finally:
             browser.close()
     assert png_is_not_blank(before) and png_is_not_blank(after)
-    assert before.read_bytes() != after.read_bytes()
+    # as expected: the chapter's first step waiting, then its output and result on the
+    # screen (saved references, compared cell by cell: tests/screens.py)
+    assert_looks_like(before, DATA / "serve-before.png")
+    assert_looks_like(after, DATA / "serve-after.png")
+    assert not difference(after, DATA / "serve-before.png").ok  # the comparison sees the run
