@@ -9,12 +9,13 @@ from __future__ import annotations
 import subprocess
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from labguide.chapter import find_chapter, load_chapter
 from labguide.plan import bind
+from tests.loopback_http import loopback_server
 
 CHECKS = ("l4lb2-balances", "final-vips-answer")
 
@@ -51,12 +52,8 @@ def server(request: pytest.FixtureRequest) -> Iterator[tuple[str, Backends]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{httpd.server_address[1]}", backends
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback_server(Handler) as port:
+        yield f"127.0.0.1:{port}", backends
 
 
 def run_check(lang: str, step_id: str, address: str) -> subprocess.CompletedProcess[str]:

@@ -11,11 +11,10 @@ import shutil
 import struct
 import subprocess
 import sys
-import threading
 import time
 import zlib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from labguide.probes.events import VipAcquired, VipReleased
 from labguide.report.page import write_page
 from labguide.state import Transcript
 from tests.conftest import Sshd
+from tests.loopback_http import loopback_server
 
 CHROMIUM = shutil.which("chromium")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed "
@@ -76,12 +76,8 @@ class Web(BaseHTTPRequestHandler):
 def web(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     flag = tmp_path / "broken"
     handler = type("Handler", (Web,), {"flag": flag})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", flag
-    server.shutdown()
-    server.server_close()
+    with loopback_server(handler) as port:
+        yield f"http://127.0.0.1:{port}/", flag
 
 
 def write_inventory(tmp_path: Path, sshd: Sshd, url: str, flag: Path) -> Path:
