@@ -111,18 +111,18 @@ def _images(paths: LabPaths, rep: Reporter, lab: LabSpec) -> bool:
 def _claim(paths: LabPaths, lab: LabSpec) -> None:
     """The sandbox holds one lab at a time: another lab's VMs (under this root, or the bridge
     and node1 of a lab under another root) must go (`lab down`) first."""
-    other = network.foreign_lab(paths.bridge_record, paths.pve_pidfile)
-    if other:
-        raise LabguideError(
-            f"another sandbox lab is up on this machine: {other}", Location(host="localhost"),
-            hint="one sandbox lab at a time per machine: take that one down first "
-                 "(`LABGUIDE_LAB_ROOT=<its root> labguide lab down`)")
     if paths.lab_file.is_file() or NspawnMachines(paths).recorded_vmids():
         have = current_lab(paths)
         if have.id != lab.id:
             raise LabguideError(
                 f"the sandbox holds the lab {have.id!r}; `labguide lab down` first to build "
                 f"{lab.id!r}", Location(file=paths.lab_file))
+    other = network.foreign_lab(paths.bridge_record, paths.pve_pidfile)
+    if other:
+        raise LabguideError(
+            f"another sandbox lab is up on this machine: {other}", Location(host="localhost"),
+            hint="one sandbox lab at a time per machine: take that one down first "
+                 "(`LABGUIDE_LAB_ROOT=<its root> labguide lab down`)")
     record_lab(paths, lab)
 
 
