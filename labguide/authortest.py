@@ -23,6 +23,7 @@ from labguide.model import Chapter
 from labguide.plain import PlainPrinter, summarize
 from labguide.plan import Plan
 from labguide.report.junit import add_suite, check_suites
+from labguide.report.table import check_table
 from labguide.state import RunState, Transcript
 from labguide.transports.hostkey import HostKeyQuestion
 
@@ -127,4 +128,5 @@ async def run_and_check(plan: Plan, reader: ConsoleReader, out: TextIO, *,
         status, finished = await run_chapter(plan, reader, out, Path(folder))
     out.write("\n== " + _("labguide check (read-only) on the finished lab") + "\n")
     report = await collect(plan, strict=strict)
+    check_table(report, out)  # the author sees which checks failed, not only how many
     return status, finished, report

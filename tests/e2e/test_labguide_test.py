@@ -8,6 +8,7 @@ that is up down first, as the other chapter tests do."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -88,4 +89,8 @@ def test_a_step_that_fails_fails_the_test(lab_down: LabPaths, tmp_path: Path) ->
     run = next(s for s in root.iter("testsuite") if s.get("id") == "run")
     failed = [c.get("name") for c in run.iter("testcase") if c.find("failure") is not None]
     assert failed == ["three-names"]
+    # the check's table is printed, with the failed check's host, expectation and hint
+    table = res.stdout.split("labguide check (read-only) on the finished lab", 1)[1]
+    assert re.search(r"^  FAIL  three-names +client", table, re.M), table[-3000:]
+    assert "host client:" in table and "expected:" in table
     assert not lab.is_up(lab_down) and leftovers(lab_down) == []
