@@ -46,6 +46,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                "sudo LABGUIDE_LAB_ROOT=/tmp/lab labguide lab up"),
     "lab down": ("sudo labguide lab down", "sudo labguide lab down --purge"),
     "lab status": ("labguide lab status", "labguide lab status --json"),
+    "lab console": ("sudo labguide lab console l4lb-2", "sudo labguide lab console 501 --follow"),
     "probe": ("labguide probe http://198.18.16.140/hostname",
               "labguide probe http://198.18.16.140/hostname --rate 1000 --duration 30s",
               "labguide probe http://198.18.16.140/ --threshold 0.99 --json"),

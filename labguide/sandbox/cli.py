@@ -1,4 +1,5 @@
-"""`labguide lab up | down | status [--json]` (click). Thin: calls labguide.sandbox.lab."""
+"""`labguide lab up | down | status [--json] | console VM` (click). Thin: calls
+labguide.sandbox.lab and labguide.sandbox.console."""
 
 from __future__ import annotations
 
@@ -100,3 +101,30 @@ def status(as_json: bool) -> None:
     if st["proxmox"]["token_id"]:
         click.echo(f"node1 API: {st['proxmox']['url']} token {st['proxmox']['token_id']} "
                    f"(secret in {st['proxmox']['token_secret_file']})")
+
+
+@lab.command("console")
+@click.argument("vm")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing what the console writes "
+              "(until ctrl+c).")
+def console(vm: str, follow: bool) -> None:
+    """What VM (a name or a VM id) wrote on its console, as `qm terminal VMID` or the web UI
+    shows a Proxmox VM's: its boots and, at its first boot, its SSH host keys' fingerprints
+    (compare them with what ssh asks). Escape sequences and control characters are left out."""
+    from labguide.sandbox.console import console_log, printable, read_console
+
+    log = console_log(LabPaths.default(), vm)
+    click.echo(read_console(log), nl=False)
+    if not follow:
+        return
+    with open(log, "rb") as f:
+        f.seek(0, 2)
+        try:
+            while True:
+                data = f.read(65536)
+                if data:
+                    click.echo(printable(data), nl=False)
+                else:
+                    time.sleep(0.2)
+        except KeyboardInterrupt:
+            click.echo()

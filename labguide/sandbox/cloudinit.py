@@ -21,7 +21,9 @@ UseDNS no
 """
 
 #: The template's stand-in for cloud-init's ssh module (`ssh_deletekeys`, `ssh_genkeytypes`):
-#: the image has no host keys, and a guest's first boot makes its own before sshd starts. A
+#: the image has no host keys, and a guest's first boot makes its own before sshd starts and
+#: prints their fingerprints on its console between the lines cloud-init writes there, where a
+#: reader compares them with what ssh asks (`labguide lab console VM`, as `qm terminal`). A
 #: clone's copied keys are deleted when its disk is made (machines.py), as a new instance-id
 #: makes cloud-init do. With host keys "ca" the host puts a key there first: nothing to do.
 #: It makes the one key sshd offers (the drop-in's HostKey): cloud-init's default also makes
@@ -37,6 +39,10 @@ Before=ssh.service
 [Service]
 Type=oneshot
 ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
+ExecStartPost=/bin/sh -c 'echo "-----BEGIN SSH HOST KEY FINGERPRINTS-----"; \\
+  for k in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf "$$k"; done; \\
+  echo "-----END SSH HOST KEY FINGERPRINTS-----"'
+StandardOutput=journal+console
 
 [Install]
 WantedBy=ssh.service

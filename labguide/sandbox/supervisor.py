@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from labguide.errors import LabguideError
 from labguide.sandbox import cgroups, network, sshkeys
@@ -23,10 +24,32 @@ from labguide.sandbox.topology import REPO_MOUNT
 from labguide.sandbox.vmrecord import STOP_MARK, VmRecord, read_pid, write_pid
 
 REBOOT_STATUS = 133
+#: What one boot's console may write into console.log (it lives in /run, a tmpfs): past it the
+#: guest's console is still read, so that it never blocks, and dropped, with one line saying so.
+CONSOLE_LIMIT = 4 << 20
+_LOG_LOCK = threading.Lock()  # the supervisor's lines and the guest's console, one file
 
 
 def log(msg: str) -> None:
-    print(f"{time.strftime('%H:%M:%S')} {msg}", flush=True)
+    with _LOG_LOCK:
+        print(f"{time.strftime('%H:%M:%S')} {msg}", flush=True)
+
+
+def relay_console(pipe: IO[bytes], out: IO[bytes], limit: int = CONSOLE_LIMIT) -> None:
+    """Copy what the guest writes on its console (nspawn's stdout) into `out` until it ends,
+    at most `limit` bytes of it; what comes after is read and dropped."""
+    written = 0
+    while chunk := pipe.read1(65536):  # type: ignore[attr-defined]
+        if written >= limit:
+            continue
+        part = chunk[:limit - written]
+        written += len(part)
+        with _LOG_LOCK:
+            out.write(part)
+            if written >= limit:
+                out.write(f"\n[labguide: the console wrote more than {limit >> 20} MiB in this "
+                          "boot; the rest is dropped]\n".encode())
+            out.flush()
 
 
 def nspawn_argv(rec: VmRecord, keep_unit: bool) -> list[str]:
@@ -38,7 +61,7 @@ def nspawn_argv(rec: VmRecord, keep_unit: bool) -> list[str]:
         f"--machine={rec.machine}", f"--hostname={rec.name}",
         f"--network-namespace-path=/run/netns/{rec.netns}",
         "--capability=CAP_NET_ADMIN,CAP_NET_RAW,CAP_NET_BROADCAST",
-        "--console=passive", "--notify-ready=yes", "--kill-signal=SIGRTMIN+4",
+        "--console=read-only", "--notify-ready=yes", "--kill-signal=SIGRTMIN+4",
         "--rlimit=RLIMIT_NOFILE=1024:524288", "--link-journal=no", "--resolv-conf=off",
         "--timezone=off",
         f"--bind-ro={rec.repo}:{REPO_MOUNT}",
@@ -145,9 +168,15 @@ class Supervisor:
                 log(f"boot #{boots} of {rec.name} (vmid {rec.vmid})")
                 env = {**os.environ, "NOTIFY_SOCKET": str(notify)}
                 self.proc = subprocess.Popen(nspawn_argv(rec, keep_unit), env=env,
-                                             stdin=subprocess.DEVNULL)
+                                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                             stderr=subprocess.STDOUT)
                 write_pid(self.run_dir / "nspawn.pid", self.proc.pid)
+                assert self.proc.stdout is not None
+                relay = threading.Thread(target=relay_console,
+                                         args=(self.proc.stdout, sys.stdout.buffer), daemon=True)
+                relay.start()
                 rc = self.proc.wait()
+                relay.join(timeout=5)
                 log(f"nspawn exited with status {rc}")
                 if rc != REBOOT_STATUS:
                     break

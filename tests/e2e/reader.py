@@ -1,32 +1,37 @@
 """A reader at the strict sandbox lab, as the chapter asks them to be: when labguide or the
-client's ssh asks about a new host key, compare the fingerprint with the VM's own (read from
-its disk with `ssh-keygen`, as one reads it on the console) and answer yes only when they
-match. The answering is `labguide test`'s own (authortest.ConsoleReader); the tests give it
-their own way of reading the console, apart from labguide's."""
+client's ssh asks about a new host key, compare the fingerprint with the one the VM printed
+on its console at its first boot (read with `labguide lab console VM`, as a reader of a
+Proxmox lab reads the VM's console in the web UI) and answer yes only when they match. The
+answering is `labguide test`'s own (authortest.ConsoleReader); the tests read the console
+through the command a reader types and find the fingerprint with their own parsing, apart
+from labguide's."""
 
 from __future__ import annotations
 
 import functools
 import subprocess
-from pathlib import Path
+import sys
 
 from labguide.authortest import ConsoleReader
 from labguide.sandbox.labfile import current_lab
-from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.paths import LabPaths
+
+BEGIN = "-----BEGIN SSH HOST KEY FINGERPRINTS-----"
+END = "-----END SSH HOST KEY FINGERPRINTS-----"
 
 
 def console_fingerprint(paths: LabPaths, address: str) -> str:
-    """What `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints on the VM's console
-    (a VM of the lab that is up: l4lb-ha's, or another chapter's)."""
+    """The ED25519 `SHA256:…` between cloud-init's lines on the console of the VM at
+    `address` (a VM of the lab that is up: l4lb-ha's, or another chapter's)."""
     lab = current_lab(paths)
-    known = {vm.ip: vm.vmid for vm in (*lab.vms, *lab.created)}
-    rec = NspawnMachines(paths).record(known[address])
-    assert rec is not None, address
-    pub = Path(rec.root) / "etc/ssh/ssh_host_ed25519_key.pub"
-    out = subprocess.run(["ssh-keygen", "-lf", str(pub)], capture_output=True, text=True,
-                         check=True).stdout
-    return out.split()[1]
+    name = {vm.ip: vm.name for vm in (*lab.vms, *lab.created)}[address]
+    shown = subprocess.run([sys.executable, "-m", "labguide", "lab", "console", name],
+                           capture_output=True, text=True, check=True, timeout=60).stdout
+    assert BEGIN in shown, f"{name}'s console shows no fingerprints:\n{shown[-2000:]}"
+    block = shown.rsplit(BEGIN, 1)[1].split(END, 1)[0]
+    # "[  3.2] sh[34]: 256 SHA256:… root@l4lb-2 (ED25519)": the console's prefix, then ssh-keygen's
+    return next(word for line in block.splitlines() if line.endswith("(ED25519)")
+                for word in line.split() if word.startswith("SHA256:"))
 
 
 def console_reader(paths: LabPaths) -> ConsoleReader:

@@ -1,7 +1,8 @@
 """Host keys "strict", as in a real Proxmox lab built from a cloud-init template: every VM makes
 its own keys at its first boot, the start VMs are known (the inventory's known_hosts and the
 client's), and a clone made through node1's API is known to nobody: labguide refuses it with
-its fingerprint, the client's OpenSSH fails host key verification. No host CA anywhere.
+its fingerprint, the client's OpenSSH fails host key verification. No host CA anywhere. Each
+VM's console (`labguide lab console`) shows its own key's fingerprint, as cloud-init prints it.
 
 Takes the lab down and brings it up in strict mode (the default), and down again at the end
 (the session's `lab` fixture brings it up again for the tests that follow)."""
@@ -26,6 +27,7 @@ from labguide.sandbox.paths import LabPaths
 from labguide.transports.proxmox import ProxmoxTransport
 from labguide.transports.ssh import SshTransport
 from labguide.transports.sshwait import wait_for_ssh
+from tests.e2e.reader import console_fingerprint
 
 pytestmark = pytest.mark.sandbox
 START_VMS = default_lab().vms
@@ -41,6 +43,10 @@ def _guest_key(paths: LabPaths, vmid: int) -> str:
     rec = NspawnMachines(paths).record(vmid)
     assert rec is not None
     return sshkeys.guest_host_key(GuestTree(Path(rec.root), f"VM {vmid}"))
+
+
+def _fingerprint(key: str) -> str:
+    return str(asyncssh.import_public_key(key).get_fingerprint("sha256"))
 
 
 async def _qm(node: ProxmoxTransport, script: str) -> tuple[int | None, list[str]]:
@@ -87,8 +93,12 @@ async def test_strict_host_keys_as_in_a_real_lab(sandbox_base: Base, tmp_path: P
             assert await sh(conn, "cat ~/.ssh/known_hosts") == known
             await sh(conn, "ssh -o BatchMode=yes ubuntu@l4lb-1 true")  # the chapter's scp path
 
+        # each start VM printed its key's fingerprint on its console at its first boot
+        for vm in START_VMS:
+            assert console_fingerprint(paths, vm.ip) == _fingerprint(_guest_key(paths, vm.vmid))
         first = await _clone_l4lb2(paths, node)
         await _check_made_in_the_guest(paths, first, tmp_path)
+        assert console_fingerprint(paths, L4LB2_IP) == _fingerprint(first)  # and the clone
         blob = first.split()[1]
         assert blob not in paths.known_hosts.read_text() and L4LB2_IP not in known
         fingerprint = asyncssh.import_public_key(first).get_fingerprint("sha256")
@@ -115,6 +125,7 @@ async def test_strict_host_keys_as_in_a_real_lab(sandbox_base: Base, tmp_path: P
         assert status == 0, lines
         second = await _clone_l4lb2(paths, node)
         assert second != first
+        assert console_fingerprint(paths, L4LB2_IP) == _fingerprint(second)  # a new console
         with pytest.raises(HostError) as err:
             await SshTransport(l4lb2, accept_new_host_keys=True).connect()
         assert f"host key CHANGED for {L4LB2_IP}" in str(err.value)
