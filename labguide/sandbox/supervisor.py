@@ -1,6 +1,7 @@
 """The tiny detached process that owns one running VM: it sets up the VM's namespace and
-overlay, runs systemd-nspawn, boots it again when the guest reboots (exit 133), and undoes
-its own setup when the guest powers off or is stopped. Run as
+overlay, runs systemd-nspawn, relays the guest's console into console.log (bounded), boots
+it again when the guest reboots (exit 133), and undoes its own setup when the guest powers
+off or is stopped. Run as
 `python -m labguide.sandbox.supervisor RUN_DIR` (RUN_DIR holds vm.json)."""
 
 from __future__ import annotations
