@@ -55,32 +55,59 @@ def access(paths: LabPaths) -> ProxmoxAccess:
 
 
 def start_emulator(paths: LabPaths, timeout: float = 20.0) -> None:
-    """Run the emulator detached on node1's address (pid file recorded); wait for its port."""
-    if emulator_pid(paths) is None:
-        paths.run.mkdir(parents=True, exist_ok=True)
-        with open(paths.pve_log, "ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", EMULATOR_MODULE, "--state", str(paths.pve_state),
-                 "--listen", f"{NODE1_IP}:{PVE_PORT}", "--machines", "nspawn"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        write_pid(paths.pve_pidfile, proc.pid)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((NODE1_IP, PVE_PORT), timeout=0.5):
-                return
-        except OSError:
-            if emulator_pid(paths) is None:
-                break
-            time.sleep(0.05)
+    """Run the emulator detached on node1's address (pid file recorded); wait for its port.
+    An emulator killed by a signal before it listened is started once more (a CI run met
+    one that died at once with an empty log; what killed it is not known), and the error
+    says how the last one ended."""
+    why = ""
+    for attempt in (1, 2):
+        proc = _spawn_emulator(paths) if emulator_pid(paths) is None else None
+        why = _wait_listening(paths, proc, timeout)
+        if not why:
+            return
+        if proc is None or proc.returncode is None or proc.returncode >= 0 or attempt == 2:
+            break
+        with open(paths.pve_log, "a") as log:
+            log.write(f"labguide: the emulator {why} before it listened; starting it again\n")
     try:
         tail = "\n".join(paths.pve_log.read_text(errors="replace").splitlines()[-12:])
     except OSError:
         tail = "(no log)"
-    raise LabguideError("the Proxmox API emulator (node1) did not start",
+    raise LabguideError(f"the Proxmox API emulator (node1) did not start: it {why}",
                         Location(file=paths.pve_log), hint=f"its log ends with:\n{tail}")
+
+
+def _spawn_emulator(paths: LabPaths) -> subprocess.Popen[bytes]:
+    paths.run.mkdir(parents=True, exist_ok=True)
+    with open(paths.pve_log, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", EMULATOR_MODULE, "--state", str(paths.pve_state),
+             "--listen", f"{NODE1_IP}:{PVE_PORT}", "--machines", "nspawn"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    write_pid(paths.pve_pidfile, proc.pid)
+    return proc
+
+
+def _wait_listening(paths: LabPaths, proc: subprocess.Popen[bytes] | None,
+                    timeout: float) -> str:
+    """'' once node1's port answers, else how the emulator ended (or that it never listened).
+    `proc`: the one just started (its own exit status), else one found running."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((NODE1_IP, PVE_PORT), timeout=0.5):
+                return ""
+        except OSError:
+            if proc is not None and proc.poll() is not None:
+                rc = proc.returncode
+                return (f"was killed by {signal.Signals(-rc).name}" if rc < 0
+                        else f"exited with status {rc}")
+            if proc is None and emulator_pid(paths) is None:
+                return "ended"
+            time.sleep(0.05)
+    return f"did not listen on {NODE1_IP}:{PVE_PORT} within {timeout:.0f} s"
 
 
 def stop_emulator(paths: LabPaths, timeout: float = 5.0) -> bool:
