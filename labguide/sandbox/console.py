@@ -6,11 +6,13 @@ with the ones a host-key question shows. Files only; no connection is opened."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from labguide.errors import LabguideError, Location
 from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.paths import LabPaths
+from labguide.sandbox.vmrecord import VmRecord
 
 #: How much of the end of a console log is read (a boot writes a few kB).
 TAIL_BYTES = 256 << 10
@@ -36,13 +38,21 @@ def printable(raw: bytes) -> str:
 
 def console_log(paths: LabPaths, vm: str) -> Path:
     """The console log of the lab's VM named `vm` or numbered `vm`."""
+    log = _log_of(paths, lambda vmid, rec: vm in (rec.name, str(vmid)))
+    if log is None:
+        raise LabguideError(f"the sandbox lab has no VM {vm!r}", Location(host=vm),
+                            hint="`labguide lab status` lists them")
+    return log
+
+
+def _log_of(paths: LabPaths, matches: Callable[[int, VmRecord], bool]) -> Path | None:
+    """The console log of the first recorded VM that `matches` (None: none does)."""
     m = NspawnMachines(paths)
     for vmid in m.recorded_vmids():
         rec = m.record(vmid)
-        if rec is not None and vm in (rec.name, str(vmid)):
+        if rec is not None and matches(vmid, rec):
             return paths.vm_run(vmid) / "console.log"
-    raise LabguideError(f"the sandbox lab has no VM {vm!r}", Location(host=vm),
-                        hint="`labguide lab status` lists them")
+    return None
 
 
 def read_console(log: Path, limit: int = TAIL_BYTES) -> str:
@@ -66,14 +76,10 @@ def printed_fingerprints(console: str) -> dict[str, str]:
 def guest_fingerprint(paths: LabPaths, address: str) -> str | None:
     """The ed25519 fingerprint the running VM at `address` printed on its console at its
     first boot (None: no VM of the lab has that address, or its console shows none)."""
-    m = NspawnMachines(paths)
-    for vmid in m.recorded_vmids():
-        rec = m.record(vmid)
-        if rec is None or rec.ip_cidr.split("/", 1)[0] != address:
-            continue
-        try:
-            console = read_console(paths.vm_run(vmid) / "console.log")
-        except OSError:
-            return None
-        return printed_fingerprints(console).get("ED25519")
-    return None
+    log = _log_of(paths, lambda _vmid, rec: rec.ip_cidr.split("/", 1)[0] == address)
+    if log is None:
+        return None
+    try:
+        return printed_fingerprints(read_console(log)).get("ED25519")
+    except OSError:
+        return None
