@@ -39,8 +39,9 @@ def _failure(report: CheckReport, r: CheckResult, out: TextIO) -> None:
         if h.get("status") not in ("failed", "warned"):
             continue
         found = [ln for ln in h.get("tail", []) if ln.strip()][-3:]
+        # a command that exited 0 failed on its output: the kind's message says how
         reason = h.get("reason") or (
-            _("output did not match") if h.get("exit_status") == 0
+            (h.get("message") or _("output did not match")) if h.get("exit_status") == 0
             else _("exit status {status}").format(status=h.get("exit_status")))
         out.write("        " + _("host {host}: {reason}").format(host=host, reason=reason)
                   + "\n")

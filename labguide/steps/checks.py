@@ -1,12 +1,15 @@
 """`check` and `wait` steps: a script whose exit status is the verdict (0 pass, 2 warn, else
-fail), optionally with output that must match `expect`. A wait repeats it until it passes
-or its timeout ends; under --check it looks once, at the lab as it is."""
+fail), optionally with output that must match `expect`. A check on several hosts marked
+`same` also wants the same output from every host (one config copied to two nodes). A wait
+repeats its script until it passes or its timeout ends; under --check it looks once, at
+the lab as it is."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -25,6 +28,8 @@ TRY_TIMEOUT = 30.0
 class CheckOptions:
     expect: str | None = None
     interval: float = 0.5
+    #: Every host's output must be the same (each host's own verdict first).
+    same: bool = False
 
 
 def judge(bound: BoundStep, outcome: HostOutcome) -> Verdict:
@@ -50,30 +55,69 @@ def judge(bound: BoundStep, outcome: HostOutcome) -> Verdict:
     return Verdict(StepStatus.PASSED, bound.message)
 
 
+def same_output(ctx: StepContext, host: str, ran: Mapping[str, asyncio.Future[Verdict]]
+                ) -> Verdict:
+    """A `same` check's verdict on `host` once every host ran it: the hosts whose own verdict
+    passed and whose output differs from this host's are named."""
+    def output(h: str) -> str:
+        return "\n".join(ctx.outcomes[h].stdout).strip()
+
+    mine = output(host)
+    others = [h for h, task in ran.items() if h != host and not task.cancelled()
+              and task.exception() is None and task.result().status.ok]
+    differ = [h for h in others if output(h) != mine]
+    if differ:
+        return Verdict(StepStatus.FAILED, _("its output differs from {hosts}'s").format(
+            hosts=_(" and ").join(differ)))
+    return ran[host].result()
+
+
 class CheckKind(StepKind):
     name = "check"
     verb = N_("check")
     marker = "check"
-    attrs: ClassVar[frozenset[str]] = frozenset({"message", "hint", "transient", "expect"})
+    attrs: ClassVar[frozenset[str]] = frozenset(
+        {"message", "hint", "transient", "expect", "same"})
     default_timeout = 30.0
     check = True
     langs = (*SHELL_LANGS, "qm")  # a qm check runs `qm status`/`qm config` on the node
 
     def options(self, attrs: Attrs) -> CheckOptions:
+        same = attrs.flag("same")
+        if same and len([h for h in attrs.text("on").split(",") if h.strip()]) < 2:
+            raise attrs.error(_("same compares the outputs of several hosts: name two or more "
+                                "in on="))
         return CheckOptions(expect=attrs.regex("expect"),
-                            interval=attrs.duration("interval", 0.5, minimum=0.01))
+                            interval=attrs.duration("interval", 0.5, minimum=0.01), same=same)
 
     def expected(self, bound: BoundStep) -> str:
-        expect = bound.step.options.expect
+        options = bound.step.options
         return (bound.message or "exit status 0") + (
-            f" (output matching {expect!r})" if expect else "")
+            _(" (output matching {pattern!r})").format(pattern=options.expect)
+            if options.expect else "") + (
+            _(" (the same output on every host)") if options.same else "")
 
     async def run(self, ctx: StepContext) -> Verdict:
         async def once(host: str) -> Verdict:
             await ctx.run(host, ctx.bound.script, ctx.step.timeout)
             return judge(ctx.bound, ctx.outcomes[host])
 
-        return await ctx.per_host(once)
+        if not ctx.step.options.same:
+            return await ctx.per_host(once)
+        ran = {h: asyncio.create_task(once(h)) for h in ctx.step.hosts}
+
+        async def compared(host: str) -> Verdict:
+            verdict = await ran[host]
+            if not verdict.status.ok:
+                return verdict
+            await asyncio.wait(ran.values())
+            return same_output(ctx, host, ran)
+
+        try:
+            return await ctx.per_host(compared)
+        finally:
+            for task in ran.values():
+                task.cancel()
 
 
 class WaitKind(CheckKind):

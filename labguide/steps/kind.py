@@ -25,7 +25,7 @@ SHELL_LANGS = ("sh", "bash", "shell")
 COMMON_ATTRS = frozenset({"on", "id", "timeout", "needs", "title"})
 #: Attributes that are flags (`disruptive` or `disruptive=false`), whichever kind has them.
 FLAGS = frozenset({"disruptive", "reboot", "sudo", "transient", "background", "check",
-                   "wait", "load", "tty"})
+                   "wait", "load", "tty", "same"})
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,11 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from labguide.chapter import parse_chapter
 from labguide.check import collect
+from labguide.errors import LabguideError
 from labguide.inventory import Inventory
 from labguide.plan import Plan, bind
 from labguide.report import write_report
@@ -116,3 +119,60 @@ async def test_check_report_says_the_counts_and_exit_code(tmp_path: Path, sshd: 
     write_report("table", out, report)
     assert report.exit_code == 1
     assert "passed, 1 failed" in out.getvalue()
+
+
+SAME = """+++
+id = "same"
+title = "Same output"
+hosts = ["a", "b"]
++++
+
+## Compare
+
+```sh {on="a, b" check same id="agree" message="both print one line"}
+echo "one line"
+```
+
+```sh {on="a, b" check same id="disagree" message="a config copied to both"}
+# both hosts are this machine here: the first to make the directory prints "first"
+if mkdir "$DIR" 2>/dev/null; then echo first; else echo second; fi
+```
+
+```sh {on="a, b" check same id="one-fails" message="one host fails on its own"}
+if mkdir "$DIR-2" 2>/dev/null; then echo "no config"; exit 1; fi
+echo "one line"
+```
+"""
+
+
+async def test_same_compares_the_hosts_outputs(tmp_path: Path, sshd: Sshd) -> None:
+    text = SAME.replace("$DIR", str(tmp_path / "made"))
+    ch = parse_chapter(text, tmp_path / "same.md")
+    inv = Inventory(hosts={"a": sshd.host("a"), "b": sshd.host("b")}, path=tmp_path / "i.toml")
+    report = await collect(bind(ch, inv, {}))
+    by = {r.step.id: r for r in report.results}
+    assert by["agree"].status == "passed", by["agree"].message
+    disagree = by["disagree"]
+    assert disagree.status == "failed"
+    assert {h: r["message"] for h, r in disagree.hosts.items()} == {
+        "a": "its output differs from b's", "b": "its output differs from a's"}
+    # one host's own failure is that host's; the other passed, with no one left to compare
+    one = by["one-fails"]
+    assert one.status == "failed"
+    assert sorted(r["status"] for r in one.hosts.values()) == ["failed", "passed"]
+    assert "no config" in one.message and "differs" not in one.message
+    out = io.StringIO()
+    write_report("table", out, report)
+    assert "the same output on every host" in out.getvalue()
+
+
+def test_same_needs_two_hosts_and_is_a_flag(tmp_path: Path) -> None:
+    front = '+++\nid = "s"\ntitle = "S"\nhosts = ["a", "b"]\n+++\n\n## S\n\n'
+    for attrs, wanted in (('on="a" check same', "name two or more in on="),
+                          ('on="a, b" check same="yes"', "same is a flag")):
+        with pytest.raises(LabguideError, match=wanted) as err:
+            parse_chapter(f"{front}```sh {{{attrs}}}\ntrue\n```\n", tmp_path / "s.md")
+        assert err.value.location is not None and err.value.location.line == 9
+    ch = parse_chapter(f'{front}```sh {{on="a, b" check same=false}}\ntrue\n```\n',
+                       tmp_path / "s.md")
+    assert not ch.steps[0].options.same
