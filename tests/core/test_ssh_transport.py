@@ -305,3 +305,24 @@ async def test_a_host_that_keeps_dropping_fails_with_the_reason(busy_sshd: Sshd)
         assert time.monotonic() - t0 < 5, "three attempts, then the error"
     finally:
         hog.close()
+
+
+@pytest.mark.parametrize("server_ciphers, cipher", [
+    ("", "aes128-gcm@openssh.com"),  # sshd's default list has it: labguide's first choice
+    ("chacha20-poly1305@openssh.com", "chacha20-poly1305@openssh.com"),
+    ("aes256-ctr", "aes256-ctr"),
+])
+async def test_aes_gcm_is_offered_first_and_other_ciphers_still_work(
+        tmp_path: Path, server_ciphers: str, cipher: str) -> None:
+    settings = f"Ciphers {server_ciphers}\n" if server_ciphers else ""
+    info, proc = start_sshd(tmp_path / "ciphers", settings=settings)
+    try:
+        async with SshTransport(info.host()) as t:
+            out = Lines()
+            assert (await t.run("echo in", out)).ok and out.of("stdout") == ["in"]
+            conn = await t.connection()
+            assert conn.get_extra_info("send_cipher") == cipher
+            assert conn.get_extra_info("recv_cipher") == cipher
+    finally:
+        proc.terminate()
+        proc.wait(5)
