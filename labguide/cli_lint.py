@@ -16,17 +16,15 @@ from labguide.lint import ERROR, Finding, exit_code, lint_file
 
 
 def chapter_files(name_or_path: str, lang: str | None) -> list[Path]:
-    """The files to lint: a path is that file; a bundled name is each of its translations
-    (or the one of --lang)."""
+    """The files to lint: a path is that file (--lang then only sets the findings'
+    language: an author's own chapter may have no translation); a bundled name is each of
+    its translations (or the one of --lang)."""
     from labguide.chapter import find_chapter
     from labguide.chapter_files import locale_lang, translations
 
     if name_or_path.endswith(".md") or "/" in name_or_path:
-        path = Path(name_or_path)
-        if lang is None:
-            return [path]
-    else:
-        path = find_chapter(name_or_path)
+        return [Path(name_or_path)]
+    path = find_chapter(name_or_path)
     if lang is not None:
         return [find_chapter(str(path), locale_lang({"LANG": lang}) or lang.lower())]
     return list(translations(path).values()) or [path]

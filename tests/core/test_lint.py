@@ -200,3 +200,7 @@ def test_findings_in_the_readers_language(tmp_path: Path) -> None:
     assert "ファイル 1 件を検査: エラー 0 件、警告 2 件" in res.stdout
     res = lint(str(path), "--format", "json", LANG="ja_JP.UTF-8")
     assert {f["severity"] for f in json.loads(res.stdout)["findings"]} == {"warning"}
+    # an author's own chapter has no translation: --lang sets the findings' language only
+    res = lint(str(path), "--lang", "ja")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "ファイル 1 件を検査: エラー 0 件、警告 2 件" in res.stdout
