@@ -5,6 +5,7 @@ disruptive steps ran). Text out only; element classes (`vip-span`, `vip-gap`, `r
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -60,16 +61,75 @@ def _axis(scale: Scale, y: float) -> str:
     return "".join(out)
 
 
-def _markers(scale: Scale, markers: Sequence[Marker], top: float, bottom: float) -> str:
+#: Marker labels sit in lanes above the plot, never on its data: a lane's height, the room
+#: kept between two labels in one lane, and the most lanes (a label that fits in none is
+#: left to its line's tooltip).
+LANE = 12
+LABEL_GAP = 8
+MAX_LANES = 6
+#: An estimate of a label's width at the page's 11 px sans-serif, per character: wide (CJK)
+#: characters take a full em. Estimated high, so that lanes never overlap.
+NARROW_PX, WIDE_PX = 6.6, 11.5
+
+
+def text_width(text: str) -> float:
+    return sum(WIDE_PX if unicodedata.east_asian_width(c) in "WF" else NARROW_PX
+               for c in text)
+
+
+@dataclass(frozen=True)
+class PlacedMarker:
+    """A marker with its label's place: its lane (None: no room, tooltip only), and whether
+    the label ends at the line (near the right edge) instead of starting there."""
+
+    marker: Marker
+    label: str
+    x: float
+    lane: int | None
+    leftward: bool
+
+
+def place_markers(scale: Scale, markers: Sequence[Marker]) -> list[PlacedMarker]:
+    """Each marker in the scale's time, its label in the first lane where it overlaps no
+    other label (in time order, so labels read left to right, top to bottom)."""
+    ends: list[float] = []  # per lane: where its last label ends
     out = []
-    shown = [m for m in markers if scale.start <= m.t <= scale.end]
-    for i, m in enumerate(shown):
+    for m in sorted((m for m in markers if scale.start <= m.t <= scale.end),
+                    key=lambda m: m.t):
         x = scale.x(m.t)
-        label = _("{step} at {seconds} s").format(step=m.label, seconds=f"{m.t - scale.start:.1f}")
-        y = top + 10 + 12 * (i % 3)  # markers close together: labels on three lines
-        out.append(f'<g class="marker"><title>{escape(label)}</title>'
-                   f'<line x1="{x}" y1="{top}" x2="{x}" y2="{bottom}"/>'
-                   f'{_text(x + 3, y, label, "marker-label")}</g>')
+        label = _("{step} at {seconds} s").format(step=m.label,
+                                                  seconds=f"{m.t - scale.start:.1f}")
+        width = text_width(label)
+        leftward = x + 3 + width > WIDTH
+        x0 = x - 3 - width if leftward else x + 3
+        lane = next((i for i, end in enumerate(ends) if end + LABEL_GAP <= x0), None)
+        if lane is None and len(ends) < MAX_LANES:
+            lane = len(ends)
+            ends.append(0.0)
+        if lane is not None:
+            ends[lane] = x0 + width
+        out.append(PlacedMarker(m, label, x, lane, leftward))
+    return out
+
+
+def band_height(placed: Sequence[PlacedMarker]) -> int:
+    """The height of the labels' lanes above the plot."""
+    lanes = [p.lane for p in placed if p.lane is not None]
+    return (max(lanes) + 1) * LANE + 4 if lanes else 0
+
+
+def _markers(placed: Sequence[PlacedMarker], top: float, bottom: float) -> str:
+    """`top`: the plot's top; the lanes are the band just above it."""
+    band = top - band_height(placed)
+    out = []
+    for p in placed:
+        label_y = band + LANE * ((p.lane or 0) + 1) - 2
+        line_top = label_y - 9 if p.lane is not None else top
+        text = "" if p.lane is None else _text(p.x - 3 if p.leftward else p.x + 3, label_y,
+                                                p.label, "marker-label",
+                                                "end" if p.leftward else "start")
+        out.append(f'<g class="marker"><title>{escape(p.label)}</title>'
+                   f'<line x1="{p.x}" y1="{line_top}" x2="{p.x}" y2="{bottom}"/>{text}</g>')
     return "".join(out)
 
 
@@ -91,7 +151,8 @@ def gaps(spans: Sequence[Span], start: float, end: float) -> list[tuple[float, f
 
 def vip_timeline(vip: str, spans: Sequence[Span], hosts: Sequence[str], scale: Scale,
                  markers: Sequence[Marker]) -> str:
-    top = 24
+    placed = place_markers(scale, markers)
+    top = 24 + band_height(placed)
     height = top + ROW * len(hosts) + 30
     out = [f'<svg class="vip-timeline" data-vip="{escape(vip)}" width="{WIDTH}" '
            f'height="{height}" viewBox="0 0 {WIDTH} {height}" '
@@ -115,7 +176,7 @@ def vip_timeline(vip: str, spans: Sequence[Span], hosts: Sequence[str], scale: S
                        f'y="{y + 3}" width="{max(x1 - x0, 1.5)}" height="{ROW - 6}"><title>'
                        + escape(_("{host} held {vip}").format(host=host, vip=vip))
                        + "</title></rect>")
-    out.append(_markers(scale, markers, top, bottom))
+    out.append(_markers(placed, top, bottom))
     out.append(_axis(scale, bottom + 4))
     out.append("</svg>")
     return "".join(out)
@@ -180,7 +241,8 @@ def load_chart(step: str, samples: Sequence[Sample], scale: Scale,
                title: str = "") -> str:
     """`windows`: the outages as measured (start, end), when known more exactly than the
     samples' failing runs; `title`: the chart's heading (default: "load STEP")."""
-    top, panel = 24, 80
+    placed = place_markers(scale, markers)
+    top, panel = 24 + band_height(placed), 80
     height = top + 3 * panel + 30
     out = [f'<svg class="load-chart" data-step="{escape(step)}" width="{WIDTH}" '
            f'height="{height}" viewBox="0 0 {WIDTH} {height}" '
@@ -198,7 +260,7 @@ def load_chart(step: str, samples: Sequence[Sample], scale: Scale,
                    f'{_text(scale.x(o0) + 2, bottom - 4, label, "outage-label")}</g>')
     for i, what in enumerate(("rate", "failed", "p95")):
         out.append(_panel(samples, scale, top + i * panel, what))
-    out.append(_markers(scale, markers, top, bottom))
+    out.append(_markers(placed, top, bottom))
     out.append(_axis(scale, bottom + 4))
     out.append("</svg>")
     return "".join(out)
