@@ -1,12 +1,14 @@
 """`labguide lint`'s findings: every load-time error of a chapter file, and the warnings an
 author wants (a section without a check, a wait without its own timeout, a disruptive step
-that does not say what it did, a variable or host declared and never used).
+that does not say what it did, a check that logs in from one lab host to another, a variable
+or host declared and never used).
 
 Reading only: nothing here runs a step or opens a connection; printing is cli_lint.py's.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,6 +22,8 @@ from labguide.tomlloc import key_line
 ERROR, WARNING = "error", "warning"
 #: The code of every error (a chapter that does not load); codes stay English, for tools.
 LOAD = "load"
+#: A login from the host a check runs on to another host (ssh, scp, sftp as a command word).
+LOGS_IN = re.compile(r"(?<![\w$/.-])(?:ssh|scp|sftp)(?![\w.-])")
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,14 @@ def _step_warnings(chapter: Chapter, lines: list[str]) -> list[Finding]:
                 _("disruptive step {step!r} has no message: its result and reports say only "
                   "'exit status 0'").format(step=step.id),
                 _('say what it did with message="…" (the reader sees it when it passed)')))
+        if step.check and LOGS_IN.search(step.body):
+            found.append(_warn(
+                chapter, "check-logs-in", step.line,
+                _("check {step!r} logs in from {host} to another host: it then also depends "
+                  "on that login (host keys, sshd's limits), and its result names {host} for "
+                  "what another host did").format(step=step.id, host=", ".join(step.hosts)),
+                _('run the command on the hosts themselves, on="HOST1, HOST2", and add same '
+                  "to want one output from every host")))
     return found
 
 

@@ -110,7 +110,9 @@ def test_warnings_an_author_wants(tmp_path: Path) -> None:
             .replace('hosts = ["a", "b"]', 'hosts = ["a", "b", "idle"]')
             .replace(' message="the thing is stopped on b"', "")
             .replace(" timeout=10", "")
-            + '\n## Tidy up\n\n```sh {on="a" id="tidy"}\nrm -f /tmp/thing\n```\n')
+            + '\n## Tidy up\n\n```sh {on="a" id="tidy"}\nrm -f /tmp/thing\n```\n'
+            + '\n## Compare\n\n```sh {on="a" check id="same-conf"}\n[ "$(ssh b cat /etc/thing)" = '
+              '"$(cat /etc/thing)" ]\n```\n')
     path = write(tmp_path, text)
     found = lint_file(path)
     assert all(f.severity == WARNING for f in found), found
@@ -125,9 +127,11 @@ def test_warnings_an_author_wants(tmp_path: Path) -> None:
         ("disruptive-message", line('id="stop"')),
         ("unused-var", line("UNUSED =")),
         ("unused-host", line("hosts =")),
+        ("check-logs-in", line('id="same-conf"')),
     }
     by_code = {f.code: f.message for f in found}
     assert "UNUSED" in by_code["unused-var"] and "idle" in by_code["unused-host"]
+    assert "'same-conf' logs in from a to another host" in by_code["check-logs-in"]
     assert "'gone'" in by_code["wait-timeout"] and "60 s" in by_code["wait-timeout"]
     assert exit_code(found, strict=False) == 0 and exit_code(found, strict=True) == 1
     assert lint(str(path)).returncode == 0
