@@ -7,6 +7,7 @@ the lab as it is."""
 from __future__ import annotations
 
 import asyncio
+import difflib
 import re
 import time
 from collections.abc import Mapping
@@ -22,6 +23,8 @@ from labguide.steps.kind import SHELL_LANGS, Attrs, StepKind
 
 #: A single try of a wait never runs longer than this, whatever the wait's timeout.
 TRY_TIMEOUT = 30.0
+#: Lines of the diff a `same` check shows when two hosts' outputs differ.
+SAME_DIFF_LINES = 40
 
 
 @dataclass(frozen=True)
@@ -58,18 +61,29 @@ def judge(bound: BoundStep, outcome: HostOutcome) -> Verdict:
 def same_output(ctx: StepContext, host: str, ran: Mapping[str, asyncio.Future[Verdict]]
                 ) -> Verdict:
     """A `same` check's verdict on `host` once every host ran it: the hosts whose own verdict
-    passed and whose output differs from this host's are named."""
+    passed and whose output differs from this host's are named, and the first of them (in
+    the step's order) that comes before this host is shown what this host printed instead,
+    as a diff (at most SAME_DIFF_LINES lines)."""
     def output(h: str) -> str:
         return "\n".join(ctx.outcomes[h].stdout).strip()
 
     mine = output(host)
-    others = [h for h, task in ran.items() if h != host and not task.cancelled()
+    passed = [h for h, task in ran.items() if not task.cancelled()
               and task.exception() is None and task.result().status.ok]
-    differ = [h for h in others if output(h) != mine]
-    if differ:
-        return Verdict(StepStatus.FAILED, _("its output differs from {hosts}'s").format(
-            hosts=_(" and ").join(differ)))
-    return ran[host].result()
+    differ = [h for h in passed if h != host and output(h) != mine]
+    if not differ:
+        return ran[host].result()
+    if passed[0] != host:
+        first = passed[0] if passed[0] in differ else differ[0]
+        lines = list(difflib.unified_diff(output(first).splitlines(), mine.splitlines(),
+                                          first, host, lineterm="", n=1))
+        for line in lines[:SAME_DIFF_LINES]:
+            ctx.emit(host, "info", line)
+        if len(lines) > SAME_DIFF_LINES:
+            ctx.emit(host, "info", _("… {n} more lines of the diff").format(
+                n=len(lines) - SAME_DIFF_LINES))
+    return Verdict(StepStatus.FAILED, _("its output differs from {hosts}'s").format(
+        hosts=_(" and ").join(differ)))
 
 
 class CheckKind(StepKind):

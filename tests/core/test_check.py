@@ -156,6 +156,12 @@ async def test_same_compares_the_hosts_outputs(tmp_path: Path, sshd: Sshd) -> No
     assert disagree.status == "failed"
     assert {h: r["message"] for h, r in disagree.hosts.items()} == {
         "a": "its output differs from b's", "b": "its output differs from a's"}
+    # the second host shows what it printed instead of the first's, as a diff
+    printed = disagree.hosts["b"]["tail"][0]  # "first" or "second": whichever b was
+    other = {"first": "second", "second": "first"}[printed]
+    assert disagree.hosts["b"]["tail"][-5:] == ["--- a", "+++ b", "@@ -1 +1 @@",
+                                                f"-{other}", f"+{printed}"]
+    assert [ln for ln in disagree.hosts["a"]["tail"] if ln.startswith("---")] == []
     # one host's own failure is that host's; the other passed, with no one left to compare
     one = by["one-fails"]
     assert one.status == "failed"
