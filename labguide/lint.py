@@ -22,8 +22,16 @@ from labguide.tomlloc import key_line
 ERROR, WARNING = "error", "warning"
 #: The code of every error (a chapter that does not load); codes stay English, for tools.
 LOAD = "load"
-#: A login from the host a check runs on to another host (ssh, scp, sftp as a command word).
-LOGS_IN = re.compile(r"(?<![\w$/.-])(?:ssh|scp|sftp)(?![\w.-])")
+#: A login from the host a check runs on to another host: ssh, scp or sftp where a command
+#: starts (a line's start, after | ; & ( $( ` or a keyword, sudo, env, timeout N …), not as
+#: a word of another command (`systemctl is-active ssh`, `journalctl -u ssh`).
+LOGS_IN = re.compile(
+    r"(?:^|[|;&(`]|\$\()\s*"
+    r"(?:(?:if|then|elif|else|do|while|until|!|sudo|env|exec|command|nohup|time)\s+"
+    r"(?:-\S+\s+)*)*(?:timeout\s+(?:-\S+\s+)*\S+\s+)?"
+    r"(?:[\w./-]*/)?(?:ssh|scp|sftp)(?=$|[\s;|&)])", re.MULTILINE)
+#: A comment: from a # at a line's start or after a blank to the line's end.
+COMMENT = re.compile(r"(?:^|\s)#.*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -143,7 +151,7 @@ def _step_warnings(chapter: Chapter, lines: list[str]) -> list[Finding]:
                 _("disruptive step {step!r} has no message: its result and reports say only "
                   "'exit status 0'").format(step=step.id),
                 _('say what it did with message="…" (the reader sees it when it passed)')))
-        if step.check and LOGS_IN.search(step.body):
+        if step.check and LOGS_IN.search(COMMENT.sub("", step.body)):
             found.append(_warn(
                 chapter, "check-logs-in", step.line,
                 _("check {step!r} logs in from {host} to another host: it then also depends "

@@ -35,8 +35,9 @@ details summary{cursor:pointer;color:#345}
 svg text{font:11px system-ui,sans-serif;fill:#333}.chart-title{font-weight:bold}
 .vip-span{fill:#2f7ed8}.vip-gap rect{fill:#f4b6b6}.outage rect{fill:#f8d0d0}
 .outage-label{fill:#b3161b}.marker line{stroke:#a15c00;stroke-dasharray:4 3}
-.marker-label{fill:#a15c00}.axis,.tick{stroke:#999}.rate-line{fill:none;stroke:#2f7ed8;
-stroke-width:1.5}.p95-line{fill:none;stroke:#7a3fbf;stroke-width:1.5}.failed-bar{fill:#b3161b}
+.marker-label{fill:#a15c00;paint-order:stroke;stroke:#fff;stroke-width:3px}
+.axis,.tick{stroke:#999}.rate-line{fill:none;stroke:#2f7ed8;stroke-width:1.5}
+.p95-line{fill:none;stroke:#7a3fbf;stroke-width:1.5}.failed-bar{fill:#b3161b}
 .missing{fill:#888;font-style:italic}.figures td:first-child{color:#555;width:30%}
 """
 

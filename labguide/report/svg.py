@@ -79,14 +79,25 @@ def text_width(text: str) -> float:
 
 @dataclass(frozen=True)
 class PlacedMarker:
-    """A marker with its label's place: its lane (None: no room, tooltip only), and whether
-    the label ends at the line (near the right edge) instead of starting there."""
+    """A marker with its label's place: its lane (None: no room, tooltip only), whether the
+    label ends at the line (near the right edge) instead of starting there, and the label
+    as shown (cut with … when even the wider side has no room for it; `title` is whole)."""
 
     marker: Marker
-    label: str
+    title: str
     x: float
     lane: int | None
     leftward: bool
+    label: str
+
+
+def fit(text: str, room: float) -> str:
+    """`text`, cut with … so that it takes at most `room` pixels."""
+    if text_width(text) <= room:
+        return text
+    while text and text_width(text + "…") > room:
+        text = text[:-1]
+    return text + "…"
 
 
 def place_markers(scale: Scale, markers: Sequence[Marker]) -> list[PlacedMarker]:
@@ -97,10 +108,12 @@ def place_markers(scale: Scale, markers: Sequence[Marker]) -> list[PlacedMarker]
     for m in sorted((m for m in markers if scale.start <= m.t <= scale.end),
                     key=lambda m: m.t):
         x = scale.x(m.t)
-        label = _("{step} at {seconds} s").format(step=m.label,
+        title = _("{step} at {seconds} s").format(step=m.label,
                                                   seconds=f"{m.t - scale.start:.1f}")
+        right, left = WIDTH - x - 3, x - 3
+        leftward = text_width(title) > right and left > right
+        label = fit(title, left if leftward else right)
         width = text_width(label)
-        leftward = x + 3 + width > WIDTH
         x0 = x - 3 - width if leftward else x + 3
         lane = next((i for i, end in enumerate(ends) if end + LABEL_GAP <= x0), None)
         if lane is None and len(ends) < MAX_LANES:
@@ -108,7 +121,7 @@ def place_markers(scale: Scale, markers: Sequence[Marker]) -> list[PlacedMarker]
             ends.append(0.0)
         if lane is not None:
             ends[lane] = x0 + width
-        out.append(PlacedMarker(m, label, x, lane, leftward))
+        out.append(PlacedMarker(m, title, x, lane, leftward, label))
     return out
 
 
@@ -119,18 +132,20 @@ def band_height(placed: Sequence[PlacedMarker]) -> int:
 
 
 def _markers(placed: Sequence[PlacedMarker], top: float, bottom: float) -> str:
-    """`top`: the plot's top; the lanes are the band just above it."""
+    """`top`: the plot's top; the lanes are the band just above it. Every line first, then
+    every label over them (a line from an upper lane may cross a lower lane's label: the
+    label's halo keeps it readable)."""
     band = top - band_height(placed)
-    out = []
+    lines, labels = [], []
     for p in placed:
         label_y = band + LANE * ((p.lane or 0) + 1) - 2
         line_top = label_y - 9 if p.lane is not None else top
-        text = "" if p.lane is None else _text(p.x - 3 if p.leftward else p.x + 3, label_y,
-                                                p.label, "marker-label",
-                                                "end" if p.leftward else "start")
-        out.append(f'<g class="marker"><title>{escape(p.label)}</title>'
-                   f'<line x1="{p.x}" y1="{line_top}" x2="{p.x}" y2="{bottom}"/>{text}</g>')
-    return "".join(out)
+        lines.append(f'<g class="marker"><title>{escape(p.title)}</title>'
+                     f'<line x1="{p.x}" y1="{line_top}" x2="{p.x}" y2="{bottom}"/></g>')
+        if p.lane is not None:
+            labels.append(_text(p.x - 3 if p.leftward else p.x + 3, label_y, p.label,
+                                "marker-label", "end" if p.leftward else "start"))
+    return "".join(lines) + "".join(labels)
 
 
 def gaps(spans: Sequence[Span], start: float, end: float) -> list[tuple[float, float]]:

@@ -1,16 +1,14 @@
 """`check` and `wait` steps: a script whose exit status is the verdict (0 pass, 2 warn, else
 fail), optionally with output that must match `expect`. A check on several hosts marked
-`same` also wants the same output from every host (one config copied to two nodes). A wait
+`same` also wants the same output from every host (same.py). A wait
 repeats its script until it passes or its timeout ends; under --check it looks once, at
 the lab as it is."""
 
 from __future__ import annotations
 
 import asyncio
-import difflib
 import re
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -20,11 +18,10 @@ from labguide.i18n import gettext as _
 from labguide.plan import BoundStep
 from labguide.steps.context import HostOutcome, StepContext, Verdict
 from labguide.steps.kind import SHELL_LANGS, Attrs, StepKind
+from labguide.steps.same import run_same
 
 #: A single try of a wait never runs longer than this, whatever the wait's timeout.
 TRY_TIMEOUT = 30.0
-#: Lines of the diff a `same` check shows when two hosts' outputs differ.
-SAME_DIFF_LINES = 40
 
 
 @dataclass(frozen=True)
@@ -58,34 +55,6 @@ def judge(bound: BoundStep, outcome: HostOutcome) -> Verdict:
     return Verdict(StepStatus.PASSED, bound.message)
 
 
-def same_output(ctx: StepContext, host: str, ran: Mapping[str, asyncio.Future[Verdict]]
-                ) -> Verdict:
-    """A `same` check's verdict on `host` once every host ran it: the hosts whose own verdict
-    passed and whose output differs from this host's are named, and the first of them (in
-    the step's order) that comes before this host is shown what this host printed instead,
-    as a diff (at most SAME_DIFF_LINES lines)."""
-    def output(h: str) -> str:
-        return "\n".join(ctx.outcomes[h].stdout).strip()
-
-    mine = output(host)
-    passed = [h for h, task in ran.items() if not task.cancelled()
-              and task.exception() is None and task.result().status.ok]
-    differ = [h for h in passed if h != host and output(h) != mine]
-    if not differ:
-        return ran[host].result()
-    if passed[0] != host:
-        first = passed[0] if passed[0] in differ else differ[0]
-        lines = list(difflib.unified_diff(output(first).splitlines(), mine.splitlines(),
-                                          first, host, lineterm="", n=1))
-        for line in lines[:SAME_DIFF_LINES]:
-            ctx.emit(host, "info", line)
-        if len(lines) > SAME_DIFF_LINES:
-            ctx.emit(host, "info", _("… {n} more lines of the diff").format(
-                n=len(lines) - SAME_DIFF_LINES))
-    return Verdict(StepStatus.FAILED, _("its output differs from {hosts}'s").format(
-        hosts=_(" and ").join(differ)))
-
-
 class CheckKind(StepKind):
     name = "check"
     verb = N_("check")
@@ -116,22 +85,9 @@ class CheckKind(StepKind):
             await ctx.run(host, ctx.bound.script, ctx.step.timeout)
             return judge(ctx.bound, ctx.outcomes[host])
 
-        if not ctx.step.options.same:
-            return await ctx.per_host(once)
-        ran = {h: asyncio.create_task(once(h)) for h in ctx.step.hosts}
-
-        async def compared(host: str) -> Verdict:
-            verdict = await ran[host]
-            if not verdict.status.ok:
-                return verdict
-            await asyncio.wait(ran.values())
-            return same_output(ctx, host, ran)
-
-        try:
-            return await ctx.per_host(compared)
-        finally:
-            for task in ran.values():
-                task.cancel()
+        if ctx.step.options.same:
+            return await run_same(ctx, once)
+        return await ctx.per_host(once)
 
 
 class WaitKind(CheckKind):

@@ -40,9 +40,10 @@ FAILURE_MEMORY = 2.0
 #: host's sshd can be restarted under us). Refused and timed-out connections are not retried.
 DROPPED_RETRY_PAUSES = (0.3, 1.0)
 #: Ciphers offered first (OpenSSH's `^` syntax: these, then asyncssh's defaults, so a server
-#: that takes neither still finds one). asyncssh's chacha20-poly1305, its first choice,
-#: makes two cipher objects per packet in Python: with AES-GCM a login and ten commands
-#: cost labguide 16.0 ms of CPU, not 19.6 (bench/ssh_cipher_cost.py), the hosts the same.
+#: that takes neither still finds one), unless ~/.ssh/config sets `Ciphers` for the host:
+#: then that is used, as before. asyncssh's chacha20-poly1305, its first choice, makes two
+#: cipher objects per packet in Python: with AES-GCM a login and ten commands cost labguide
+#: 16.0 ms of CPU, not 19.6 (bench/ssh_cipher_cost.py), the hosts the same.
 ENCRYPTION_ALGS = "^aes128-gcm@openssh.com,aes256-gcm@openssh.com"
 #: What such a drop looks like from asyncssh.
 DROPPED = (asyncssh.ConnectionLost, ConnectionResetError, ConnectionAbortedError,
@@ -108,14 +109,19 @@ class SshTransport(ShellTransport):
             extra["username"] = host.user
         try:
             options = asyncssh.SSHClientConnectionOptions(
+                # ~/.ssh/config read now, for this host (asyncssh's connect would read it
+                # too): whether it sets Ciphers decides the order below
+                config=(), host=host.address, port=host.port,
                 connect_timeout=host.connect_timeout,
                 keepalive_interval=KEEPALIVE_INTERVAL,
                 keepalive_count_max=KEEPALIVE_COUNT,
                 agent_path=None,
                 preferred_auth="publickey",
-                encryption_algs=ENCRYPTION_ALGS,
                 **extra,
             )
+            if options.config.get("Ciphers") is None:
+                options = asyncssh.SSHClientConnectionOptions(
+                    options=options, encryption_algs=ENCRYPTION_ALGS)
         except (OSError, ValueError, asyncssh.KeyImportError) as exc:
             what = getattr(exc, "filename", None) or ""
             raise HostError(host.name, _("cannot load SSH settings {what}: {error}").format(

@@ -11,7 +11,9 @@ import pytest
 
 from labguide.chapter import parse_chapter
 from labguide.check import collect
+from labguide.engine import Engine
 from labguide.errors import LabguideError
+from labguide.events import StepStatus
 from labguide.inventory import Inventory
 from labguide.plan import Plan, bind
 from labguide.report import write_report
@@ -169,7 +171,10 @@ async def test_same_compares_the_hosts_outputs(tmp_path: Path, sshd: Sshd) -> No
     assert "no config" in one.message and "differs" not in one.message
     out = io.StringIO()
     write_report("table", out, report)
-    assert "the same output on every host" in out.getvalue()
+    text = out.getvalue()
+    assert "the same output on every host" in text
+    # a host that exited 0 and still failed says why, not "output did not match"
+    assert "host b: its output differs from a's" in text
 
 
 def test_same_needs_two_hosts_and_is_a_flag(tmp_path: Path) -> None:
@@ -182,3 +187,51 @@ def test_same_needs_two_hosts_and_is_a_flag(tmp_path: Path) -> None:
     ch = parse_chapter(f'{front}```sh {{on="a, b" check same=false}}\ntrue\n```\n',
                        tmp_path / "s.md")
     assert not ch.steps[0].options.same
+
+
+THREE = """+++
+id = "three"
+title = "Three hosts"
+hosts = ["a", "b", "c"]
++++
+
+## Compare
+
+```sh {on="a, b, c" check same id="two-agree" message="one config everywhere"}
+# one host, whichever is first to make the directory, prints something else
+if mkdir "$DIR" 2>/dev/null; then echo odd; else echo usual; fi
+```
+"""
+
+
+async def test_same_compares_every_host_with_the_first(tmp_path: Path, sshd: Sshd) -> None:
+    """Three hosts, one prints something else: compared with the first host (a), only the
+    hosts that disagree with it fail, each naming the other side."""
+    ch = parse_chapter(THREE.replace("$DIR", str(tmp_path / "made")), tmp_path / "t.md")
+    hosts = {h: sshd.host(h) for h in ("a", "b", "c")}
+    report = await collect(bind(ch, Inventory(hosts=hosts, path=tmp_path / "i.toml"), {}))
+    r = report.results[0]
+    odd = next(h for h, rec in r.hosts.items() if rec["tail"][0] == "odd")
+    said = {h: rec["message"] for h, rec in r.hosts.items() if rec["status"] == "failed"}
+    if odd == "a":  # the reference itself is the odd one: everyone else differs from it
+        assert said == {"a": "its output differs from those of b, c",
+                        "b": "its output differs from a's", "c": "its output differs from a's"}
+    else:
+        assert said == {"a": f"its output differs from {odd}'s",
+                        odd: "its output differs from a's"}
+        assert r.hosts[odd]["tail"][-2:] == ["-usual", "+odd"]
+    assert r.status == "failed"
+
+
+async def test_same_on_one_host_compares_nothing_and_warns(tmp_path: Path, sshd: Sshd
+                                                          ) -> None:
+    """--limit (or a host that does not exist yet) leaves one host: no claim of sameness."""
+    ch = parse_chapter(SAME.replace("$DIR", str(tmp_path / "made")), tmp_path / "same.md")
+    inv = Inventory(hosts={"a": sshd.host("a"), "b": sshd.host("b")}, path=tmp_path / "i.toml")
+    engine = Engine(bind(ch, inv, {}), mode="check")
+    try:
+        rec = await engine.run_step("agree", hosts=("a",))
+    finally:
+        await engine.close()
+    assert rec.status == StepStatus.WARNED
+    assert rec.message == "a: not compared with another host: only a ran this check"

@@ -9,9 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from labguide.chapter import bundled_chapters
 from labguide.chapter_files import translations
-from labguide.lint import ERROR, WARNING, exit_code, lint_file
+from labguide.lint import COMMENT, ERROR, LOGS_IN, WARNING, exit_code, lint_file
 
 CLEAN = """\
 +++
@@ -208,3 +210,21 @@ def test_findings_in_the_readers_language(tmp_path: Path) -> None:
     res = lint(str(path), "--lang", "ja")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "ファイル 1 件を検査: エラー 0 件、警告 2 件" in res.stdout
+
+
+@pytest.mark.parametrize("script, logs_in", [
+    ('a=$(ssh ubuntu@b cat /etc/f | sha256sum)', True),
+    ("ssh b true", True),
+    ("/usr/bin/ssh b true", True),
+    ("sudo ssh b true", True),
+    ("timeout 5 ssh b true", True),
+    ("if ssh b true; then echo up; fi", True),
+    ("true && scp b:/etc/f /tmp", True),
+    ("systemctl is-active ssh", False),
+    ("journalctl -u ssh --since today | tail", False),
+    ("grep -w ssh /etc/services", False),
+    ("# ssh b would compare it, but here:\nsha256sum /etc/f", False),
+    ('echo "not an ssh login"', False),
+])
+def test_check_logs_in_only_where_a_command_starts(script: str, logs_in: bool) -> None:
+    assert bool(LOGS_IN.search(COMMENT.sub("", script))) is logs_in

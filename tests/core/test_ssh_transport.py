@@ -326,3 +326,20 @@ async def test_aes_gcm_is_offered_first_and_other_ciphers_still_work(
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+async def test_ciphers_in_ssh_config_are_still_the_users(
+        sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """~/.ssh/config's Ciphers for a host wins over labguide's own order (AES-GCM first);
+    a Host block for another address changes nothing."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".ssh").mkdir(mode=0o700)
+    config = tmp_path / ".ssh/config"
+    for block, cipher in (("Host 192.0.2.1\n    Ciphers aes256-ctr\n", "aes128-gcm@openssh.com"),
+                          ("Host 127.0.0.1\n    Ciphers aes256-ctr\n", "aes256-ctr"),
+                          ("Host *\n    Ciphers ^chacha20-poly1305@openssh.com\n",
+                           "chacha20-poly1305@openssh.com")):
+        config.write_text(block)
+        async with SshTransport(sshd.host()) as t:
+            assert (await t.run("true", Lines())).ok
+            assert (await t.connection()).get_extra_info("send_cipher") == cipher, block

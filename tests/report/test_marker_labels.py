@@ -25,7 +25,8 @@ from labguide.report.svg import (
 
 SCALE = Scale(0.0, 60.0)
 labels = st.sampled_from(["stop-keepalived", "break", "198.18.16.140 back on l4lb-1",
-                          "l4lb-1でKeepalivedを停止", "reboot-l4lb-1-in-maintenance"])
+                          "l4lb-1でKeepalivedを停止", "reboot-l4lb-1-in-maintenance",
+                          "a-step-id-" * 12])
 
 
 def box(p: PlacedMarker) -> tuple[float, float]:
@@ -71,6 +72,15 @@ def test_a_label_at_the_right_edge_ends_at_its_line() -> None:
     placed = place_markers(SCALE, [Marker(59.0, "198.18.16.140 back on l4lb-1")])
     assert placed[0].leftward and box(placed[0])[1] <= WIDTH
     assert 'text-anchor="end"' in load_chart("load", [], SCALE, [Marker(59.0, "back")])
+
+
+def test_a_label_too_long_for_either_side_is_cut_and_whole_in_its_tooltip() -> None:
+    step = "a-step-id-" * 12
+    placed = place_markers(SCALE, [Marker(30.0, step)])
+    assert placed[0].label.endswith("…") and box(placed[0])[1] <= WIDTH
+    assert placed[0].title == f"{step} at 30.0 s"
+    assert f"<title>{step} at 30.0 s</title>" in load_chart("load", [], SCALE,
+                                                            [Marker(30.0, step)])
 
 
 def test_more_markers_than_lanes_keep_their_lines_and_tooltips() -> None:
