@@ -7,7 +7,8 @@ not up is brought up first and taken down after):
 Per run: the whole command as a process (wall, CPU of the process: user+sys from
 RUSAGE_CHILDREN), the CPU the lab itself spent meanwhile (the sandbox's VMs and its Proxmox
 API emulator: their process trees from the lab's pid files, user+sys of each process plus
-what it reaped), the whole machine's busy CPU (/proc/stat), and the labs that did not pass
+what it reaped; and each VM and unit by its cgroup, bench/labcgroups.py), the whole
+machine's busy CPU (/proc/stat), and the labs that did not pass
 with their first failed check; then the same check in this process with asyncssh.connect
 counted (the SSH connections it opened) and the Proxmox API hosts it connected. One lab
 alone for scale. Prints Markdown and JSON. Changes nothing in the lab.
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncssh
+from labcgroups import spent, unit_usage  # bench/labcgroups.py (benches run from bench/)
 
 from labguide.chapter import find_chapter, load_chapter
 from labguide.classcheck import ClassOptions, check_class
@@ -114,18 +116,22 @@ def not_passed(stdout: str) -> dict[str, str]:
 
 
 def command(folder: Path, connections: int, roots: list[int]) -> dict[str, Any]:
-    """The whole command: wall, its CPU (user+sys), the lab's and the machine's meanwhile."""
+    """The whole command: wall, its CPU (user+sys), the lab's and the machine's meanwhile,
+    and what each VM and unit of the lab spent (their cgroups)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    units0 = unit_usage(LabPaths.default())
     lab0, busy0, t0 = lab_cpu(roots), machine_busy(), time.monotonic()
     proc = subprocess.run([LABGUIDE, "check", "l4lb-ha", "-i", str(folder), "--connections",
                            str(connections), "--format", "json"], capture_output=True,
                           text=True, stdin=subprocess.DEVNULL)
     wall = time.monotonic() - t0
     lab1, busy1 = lab_cpu(roots), machine_busy()
+    units = spent(units0, unit_usage(LabPaths.default()))
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"wall": round(wall, 2), "cpu": round(cpu, 2), "lab_cpu": round(lab1 - lab0, 2),
             "machine_busy": round(busy1 - busy0, 2), "exit_code": proc.returncode,
+            "units": {k: v for k, v in units.items() if v >= 0.05},
             "not_passed": not_passed(proc.stdout)}
 
 
@@ -194,6 +200,10 @@ def run(args: argparse.Namespace, source: Path, roots: list[int]) -> None:
               f"busy {med['machine_busy']:.2f} CPU-s | not passed "
               f"{[len(r['not_passed']) for r in runs]} |")
     print(f"SSH connections (in process): {result['in_process']['ssh_connections']}")
+    print("The lab's VMs and units, CPU-s per run of all labs (cgroups):")
+    for unit in result["runs"][0]["units"]:
+        median = statistics.median(r["units"].get(unit, 0.0) for r in result["runs"])
+        print(f"| {unit} | {median:.2f} |")
 
 
 if __name__ == "__main__":

@@ -17,26 +17,15 @@ import asyncio
 import statistics
 import time
 
+from labcgroups import lab_usage  # bench/labcgroups.py (benches run from bench/)
+
 from labguide.inventory import load_inventory
-from labguide.sandbox.cgroups import RECORD, recorded
 from labguide.sandbox.paths import LabPaths
 from labguide.transports import make_transport, ssh
 
 ORDERS = {"labguide (AES-GCM first)": ssh.ENCRYPTION_ALGS,
           "asyncssh's default (chacha20-poly1305 first)": "default"}
 LOGINS, COMMANDS = 20, 10
-
-
-def lab_usage(paths: LabPaths) -> float:
-    """CPU seconds the lab's VMs have used (cgroup v2 cpu.stat of each VM's own cgroup)."""
-    total = 0
-    for vm in paths.run.glob("vm/*"):
-        for cgroup in recorded(vm / RECORD):
-            stat = cgroup / "cpu.stat"
-            if stat.is_file():
-                total += int(dict(ln.split() for ln in stat.read_text().splitlines())
-                             ["usage_usec"])
-    return total / 1e6
 
 
 async def logins(paths: LabPaths, order: str) -> tuple[float, float, float]:
