@@ -151,7 +151,7 @@ def _step_warnings(chapter: Chapter, lines: list[str]) -> list[Finding]:
                 _("disruptive step {step!r} has no message: its result and reports say only "
                   "'exit status 0'").format(step=step.id),
                 _('say what it did with message="…" (the reader sees it when it passed)')))
-        if step.check and LOGS_IN.search(COMMENT.sub("", step.body)):
+        if step.check and step.shell and LOGS_IN.search(COMMENT.sub("", step.body)):
             found.append(_warn(
                 chapter, "check-logs-in", step.line,
                 _("check {step!r} logs in from {host} to another host: it then also depends "

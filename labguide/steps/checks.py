@@ -1,8 +1,7 @@
 """`check` and `wait` steps: a script whose exit status is the verdict (0 pass, 2 warn, else
 fail), optionally with output that must match `expect`. A check on several hosts marked
-`same` also wants the same output from every host (same.py). A wait
-repeats its script until it passes or its timeout ends; under --check it looks once, at
-the lab as it is."""
+`same` also wants the same output from every host (same.py). A wait repeats its script
+until it passes or its timeout ends; under --check it looks once, at the lab as it is."""
 
 from __future__ import annotations
 
