@@ -27,6 +27,7 @@ from labguide.sandbox.labspec import LabSpec, VmSpec
 from labguide.sandbox.machines import NspawnMachines
 from labguide.sandbox.paths import LabPaths
 from labguide.sandbox.progress import Reporter, Say, as_reporter
+from labguide.sandbox.readiness import wait_serving
 from labguide.sandbox.topology import BRIDGE, NODE1_IP, PVE_PORT
 from labguide.sandbox.vmrecord import VmRecord
 
@@ -89,17 +90,6 @@ def _provision_disk(m: NspawnMachines, paths: LabPaths, vm: VmSpec, lab: LabSpec
             upper.make_dir(d, 0o755, uid, gid)
 
 
-async def _wait_ssh(ip: str, timeout: float = 30.0) -> None:
-    """Until sshd on ip:22 sends its banner (the transports' own liveness check)."""
-    from labguide.transports.sshwait import wait_for_ssh
-
-    try:
-        await wait_for_ssh(ip, 22, timeout)
-    except TimeoutError:
-        raise LabguideError(f"no SSH answer from {ip} after {timeout:.0f} s",
-                            Location(host=ip)) from None
-
-
 def _images(paths: LabPaths, rep: Reporter, lab: LabSpec) -> bool:
     """The cached images, built if missing (the base and layers' own phases go inside)."""
     cold = not images_ready(paths, lab)
@@ -157,7 +147,7 @@ def up(paths: LabPaths | None = None, say: Say | Reporter = _quiet,
             if todo:
                 node1.start_vms_via_api(paths, [vm.vmid for vm in todo])
         with rep.phase("wait for sshd, nginx and HAProxy"):
-            _run(_wait_all_ssh(lab))
+            _run(wait_serving(lab))
         if chosen.host_keys == "strict":
             with rep.phase("known_hosts: the start VMs' own host keys"):
                 _learn_host_keys(m, paths, lab)
@@ -231,30 +221,6 @@ def _learn_host_keys(m: NspawnMachines, paths: LabPaths, lab: LabSpec) -> None:
         tree = GuestTree(Path(rec.root), f"VM {client.vmid} ({client.name})")
         uid, gid = tree.user_ids("ubuntu")
         sshkeys.install_known_hosts(tree, text, uid, gid)
-
-
-async def _wait_http(ip: str, timeout: float = 30.0) -> None:
-    """Until GET /hostname on ip:80 answers 200 (nginx on the webs, HAProxy on l4lb-1)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, 80), 2)
-            writer.write(b"GET /hostname HTTP/1.0\r\nHost: lab\r\n\r\n")
-            status = await asyncio.wait_for(reader.readline(), 2)
-            writer.close()
-            if b" 200 " in status:
-                return
-        except (OSError, asyncio.TimeoutError):
-            pass
-        if time.monotonic() > deadline:
-            raise LabguideError(f"no answer from http://{ip}/hostname after {timeout:.0f} s",
-                                Location(host=ip))
-        await asyncio.sleep(0.05)
-
-
-async def _wait_all_ssh(lab: LabSpec) -> None:
-    await asyncio.gather(*(_wait_ssh(vm.ip) for vm in lab.vms))
-    await asyncio.gather(*(_wait_http(vm.ip) for vm in lab.vms if lab.roles[vm.role].http))
 
 
 async def _check_login(paths: LabPaths, vm: VmSpec, say: Say) -> None:
