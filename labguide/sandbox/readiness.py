@@ -40,7 +40,7 @@ async def hostname(ip: str, port: int = 80) -> str | None:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), 2)
         try:
             writer.write(b"GET /hostname HTTP/1.0\r\nHost: lab\r\n\r\n")
-            answer = await asyncio.wait_for(reader.read(4096), 2)
+            answer = await asyncio.wait_for(reader.read(), 2)  # HTTP/1.0: to the close
         finally:
             writer.close()
     except (OSError, TimeoutError):
