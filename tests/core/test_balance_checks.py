@@ -9,13 +9,12 @@ from __future__ import annotations
 import subprocess
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from labguide.chapter import find_chapter, load_chapter
 from labguide.plan import bind
-from tests.loopback_http import loopback_server
+from tests.loopback_http import loopback_server, names_handler
 
 CHECKS = ("l4lb2-balances", "final-vips-answer")
 
@@ -41,18 +40,7 @@ class Backends:
 def server(request: pytest.FixtureRequest) -> Iterator[tuple[str, Backends]]:
     backends = Backends(request.param)
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            body = (backends.name() + "\n").encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    with loopback_server(Handler) as port:
+    with loopback_server(names_handler(backends.name)) as port:
         yield f"127.0.0.1:{port}", backends
 
 

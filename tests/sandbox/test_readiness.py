@@ -13,24 +13,13 @@ import pytest
 from labguide.errors import LabguideError
 from labguide.sandbox.labfile import lab_file_of, load_lab
 from labguide.sandbox.readiness import balanced_servers, wait_balanced
-from tests.loopback_http import loopback_server
+from tests.loopback_http import loopback_server, names_handler
 
 
 def balancer(names: list[str]) -> type[BaseHTTPRequestHandler]:
-    answers = itertools.chain(names[:-1], itertools.repeat(names[-1])) if names else iter(())
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            body = (next(answers) + "\n").encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    return Handler
+    """Gives `names` in turn, then the last one for ever."""
+    answers = itertools.chain(names[:-1], itertools.repeat(names[-1]))
+    return names_handler(lambda: next(answers))
 
 
 async def test_waits_until_every_server_answered() -> None:
