@@ -16,19 +16,22 @@ from labguide.chapter import parse_chapter
 from labguide.errors import LabguideError
 from labguide.i18n import gettext as _
 from labguide.model import Chapter, Step
+from labguide.shellcmd import RESERVED, WRAPPERS
 from labguide.stepblocks import parse_attrs
 from labguide.tomlloc import key_line
 
 ERROR, WARNING = "error", "warning"
 #: The code of every error (a chapter that does not load); codes stay English, for tools.
 LOAD = "load"
+#: Words after which a command's name is still to come (shellcmd's keywords and wrappers;
+#: `timeout` takes its duration first).
+_BEFORE_NAME = "|".join(re.escape(w) for w in (*RESERVED, *WRAPPERS) if w != "timeout")
 #: A login from the host a check runs on to another host: ssh, scp or sftp where a command
 #: starts (a line's start, after | ; & ( $( ` or a keyword, sudo, env, timeout N …), not as
 #: a word of another command (`systemctl is-active ssh`, `journalctl -u ssh`).
 LOGS_IN = re.compile(
     r"(?:^|[|;&(`]|\$\()\s*"
-    r"(?:(?:if|then|elif|else|do|while|until|!|sudo|env|exec|command|nohup|time)\s+"
-    r"(?:-\S+\s+)*)*(?:timeout\s+(?:-\S+\s+)*\S+\s+)?"
+    rf"(?:(?:{_BEFORE_NAME})\s+(?:-\S+\s+)*)*(?:timeout\s+(?:-\S+\s+)*\S+\s+)?"
     r"(?:[\w./-]*/)?(?:ssh|scp|sftp)(?=$|[\s;|&)])", re.MULTILINE)
 #: A comment: from a # at a line's start or after a blank to the line's end.
 COMMENT = re.compile(r"(?:^|\s)#.*$", re.MULTILINE)
